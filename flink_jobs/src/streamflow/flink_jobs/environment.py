@@ -1,0 +1,146 @@
+"""Build a PyFlink StreamExecutionEnvironment configured for StreamFlow's local MiniCluster.
+
+Settings come from the environment (all optional, loopback/local defaults):
+
+* ``STREAMFLOW_FLINK_CONNECTOR_JAR``: the shaded Kafka connector jar put on ``pipeline.jars``
+  (default: the ``flink-sql-connector-kafka-*.jar`` under ``$STREAMFLOW_LOCAL_DIR/lib/flink``).
+* ``STREAMFLOW_FLINK_CHECKPOINT_DIR``: ``execution.checkpointing.dir``
+  (default ``$STREAMFLOW_LOCAL_DIR/flink/checkpoints``).
+* ``STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS`` (2000), ``STREAMFLOW_FLINK_PARALLELISM`` (1),
+  ``STREAMFLOW_FLINK_STATE_BACKEND`` (``rocksdb``), ``STREAMFLOW_FLINK_PYTHON_MODE`` (``thread``),
+  ``STREAMFLOW_FLINK_JVM_ARGS`` (``-Xmx1g``, exported as ``JVM_ARGS`` for the gateway JVM),
+  ``STREAMFLOW_FLINK_LOG_DIR`` (``$STREAMFLOW_LOCAL_DIR/flink/logs``, exported as
+  ``FLINK_LOG_DIR``).
+
+``STREAMFLOW_LOCAL_DIR`` defaults to the repository's ``.local`` directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+
+# flink_jobs/src/streamflow/flink_jobs/environment.py -> the repository root.
+REPO_ROOT = Path(__file__).resolve().parents[4]
+CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
+
+
+def default_local_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The project-local state directory (``STREAMFLOW_LOCAL_DIR``, else ``<repo>/.local``)."""
+    env = os.environ if env is None else env
+    return Path(env.get("STREAMFLOW_LOCAL_DIR", str(REPO_ROOT / ".local")))
+
+
+def default_connector_jar(local_dir: Path) -> Path:
+    """The newest Kafka connector jar resolved by setup into ``<local_dir>/lib/flink``."""
+    jars = sorted((local_dir / "lib" / "flink").glob(CONNECTOR_GLOB))
+    return jars[-1] if jars else local_dir / "lib" / "flink" / "flink-sql-connector-kafka.jar"
+
+
+@dataclass(frozen=True)
+class FlinkEnvironmentSettings:
+    """What the local MiniCluster environment is built from."""
+
+    connector_jar: Path
+    checkpoint_dir: Path
+    log_dir: Path
+    checkpoint_interval_ms: int = 2000
+    parallelism: int = 1
+    state_backend: str = "rocksdb"
+    python_execution_mode: str = "thread"
+    jvm_args: str = "-Xmx1g"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FlinkEnvironmentSettings:
+        """Read the settings from ``env`` (default: ``os.environ``)."""
+        env = os.environ if env is None else env
+        local_dir = default_local_dir(env)
+        jar = env.get("STREAMFLOW_FLINK_CONNECTOR_JAR")
+        checkpoints = env.get("STREAMFLOW_FLINK_CHECKPOINT_DIR")
+        return cls(
+            connector_jar=Path(jar) if jar else default_connector_jar(local_dir),
+            checkpoint_dir=Path(checkpoints)
+            if checkpoints
+            else local_dir / "flink" / "checkpoints",
+            log_dir=Path(env.get("STREAMFLOW_FLINK_LOG_DIR", str(local_dir / "flink" / "logs"))),
+            checkpoint_interval_ms=int(env.get("STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS", "2000")),
+            parallelism=int(env.get("STREAMFLOW_FLINK_PARALLELISM", "1")),
+            state_backend=env.get("STREAMFLOW_FLINK_STATE_BACKEND", "rocksdb"),
+            python_execution_mode=env.get("STREAMFLOW_FLINK_PYTHON_MODE", "thread"),
+            jvm_args=env.get("STREAMFLOW_FLINK_JVM_ARGS", "-Xmx1g"),
+        )
+
+    def options(self) -> dict[str, str]:
+        """The Flink configuration options these settings stand for."""
+        opts = {
+            "pipeline.jars": self.connector_jar.resolve().as_uri(),
+            "python.execution-mode": self.python_execution_mode,
+            "parallelism.default": str(self.parallelism),
+            # Flink 2.x removed env.set_state_backend / set_checkpoint_storage: use options.
+            "state.backend.type": self.state_backend,
+            "execution.checkpointing.dir": self.checkpoint_dir.resolve().as_uri(),
+            "execution.checkpointing.interval": f"{self.checkpoint_interval_ms} ms",
+        }
+        opts.update(self.extra)
+        return opts
+
+
+def flink_configuration(settings: FlinkEnvironmentSettings) -> Configuration:
+    """A pyflink ``Configuration`` holding :meth:`FlinkEnvironmentSettings.options`."""
+    from pyflink.common import Configuration
+
+    config = Configuration()
+    for key, value in settings.options().items():
+        config.set_string(key, value)
+    return config
+
+
+def prepare_process_environment(settings: FlinkEnvironmentSettings) -> None:
+    """Set what the gateway JVM and thread mode need, before the first PyFlink call.
+
+    Thread mode (pemja) fails with "No module named 'pemja'" unless this interpreter's bin
+    directory comes first on ``PATH``; ``JVM_ARGS`` caps the gateway JVM; Flink's logs go under
+    the project-local directory instead of site-packages.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+    os.environ.setdefault("JVM_ARGS", settings.jvm_args)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(settings.log_dir))
+
+
+def build_environment(
+    settings: FlinkEnvironmentSettings | None = None, *, require_connector: bool = True
+) -> StreamExecutionEnvironment:
+    """A StreamExecutionEnvironment for the local MiniCluster, configured from ``settings``.
+
+    Raises ``FileNotFoundError`` when the connector jar is required but missing (run
+    ``make setup``, which resolves it from Maven Central).
+    """
+    settings = FlinkEnvironmentSettings.from_env() if settings is None else settings
+    if require_connector and not settings.connector_jar.is_file():
+        msg = (
+            f"Flink Kafka connector jar not found: {settings.connector_jar} "
+            "(run 'make setup' or set STREAMFLOW_FLINK_CONNECTOR_JAR)"
+        )
+        raise FileNotFoundError(msg)
+    settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    prepare_process_environment(settings)
+
+    from pyflink.datastream import StreamExecutionEnvironment
+
+    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings))
+    env.set_parallelism(settings.parallelism)
+    env.enable_checkpointing(settings.checkpoint_interval_ms)
+    return env

@@ -1,0 +1,64 @@
+"""Topic names, their Kafka settings (partitions, retention, compaction) and their contracts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from streamflow.events.alerts import FraudAlert, FraudAlertKey
+from streamflow.events.base import Contract, Key
+from streamflow.events.dead_letters import DeadLetter, DeadLetterKey
+from streamflow.events.feedback import Feedback, FeedbackKey
+from streamflow.events.metrics import WindowMetrics, WindowMetricsKey
+from streamflow.events.rules import RuleSet, RuleSetKey
+from streamflow.events.scored import ScoredTransaction, ScoredTransactionKey
+from streamflow.events.transactions import Transaction, TransactionKey
+
+_DAY_MS = 86_400_000
+
+
+class Topic(StrEnum):
+    """The default topic names (deployments may rename them through settings)."""
+
+    TRANSACTIONS_RAW = "transactions.raw"
+    TRANSACTIONS_SCORED = "transactions.scored"
+    FRAUD_ALERTS = "fraud.alerts"
+    FRAUD_FEEDBACK = "fraud.feedback"
+    FRAUD_RULES = "fraud.rules"
+    METRICS_REALTIME = "metrics.realtime"
+    DLQ = "streamflow.dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """How a topic is created and which contracts its keys and values follow."""
+
+    topic: Topic
+    partitions: int
+    retention_ms: int
+    key_model: type[Key]
+    value_model: type[Contract]
+    compacted: bool = False
+
+    def configs(self) -> dict[str, str]:
+        """Topic-level Kafka configs."""
+        if self.compacted:
+            return {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
+
+
+TOPICS: dict[Topic, TopicSpec] = {
+    spec.topic: spec
+    for spec in (
+        TopicSpec(Topic.TRANSACTIONS_RAW, 3, 7 * _DAY_MS, TransactionKey, Transaction),
+        TopicSpec(
+            Topic.TRANSACTIONS_SCORED, 3, 7 * _DAY_MS, ScoredTransactionKey, ScoredTransaction
+        ),
+        TopicSpec(Topic.FRAUD_ALERTS, 1, 30 * _DAY_MS, FraudAlertKey, FraudAlert),
+        TopicSpec(Topic.FRAUD_FEEDBACK, 3, 30 * _DAY_MS, FeedbackKey, Feedback),
+        TopicSpec(Topic.FRAUD_RULES, 1, -1, RuleSetKey, RuleSet, compacted=True),
+        TopicSpec(Topic.METRICS_REALTIME, 1, 1 * _DAY_MS, WindowMetricsKey, WindowMetrics),
+        TopicSpec(Topic.DLQ, 1, 14 * _DAY_MS, DeadLetterKey, DeadLetter),
+    )
+}
+"""Every topic of the platform, with the seeds' partitions and retention."""

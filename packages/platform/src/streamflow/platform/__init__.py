@@ -1,0 +1,1 @@
+"""StreamFlow shared infrastructure: settings, Kafka clients and admin, migrations, readiness."""

@@ -1,0 +1,1 @@
+"""Offline checks of StreamFlow's deployment artefacts (Kustomize overlays, Dockerfiles, compose)."""

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# All tests with coverage: the main environment's suites, then the PyFlink environment's, then any
+# Airflow-environment suite; coverage from every environment is combined and must reach 85%.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+export STREAMFLOW_LOCAL_DIR="${STREAMFLOW_LOCAL_DIR:-$REPO/.local}"
+export COVERAGE_RCFILE="$REPO/pyproject.toml"
+export COVERAGE_FILE="$STREAMFLOW_LOCAL_DIR/coverage/.coverage"
+mkdir -p "$STREAMFLOW_LOCAL_DIR/coverage"
+rm -f "$STREAMFLOW_LOCAL_DIR"/coverage/.coverage*
+
+echo "==> starting local infrastructure (reuses running instances)"
+scripts/infra/up.sh
+
+echo "==> main environment tests"
+main_dirs=(packages services tests)
+scripts/uv.sh run pytest --cov --cov-report= -p no:cacheprovider "${main_dirs[@]}" "$@"
+
+if [ -d flink_jobs/tests ] && [ -x flink_jobs/.venv/bin/python ]; then
+  echo "==> PyFlink environment tests"
+  PATH="$REPO/flink_jobs/.venv/bin:$PATH" VIRTUAL_ENV="$REPO/flink_jobs/.venv" \
+    flink_jobs/.venv/bin/python -m pytest --cov --cov-report= -p no:cacheprovider \
+    --rootdir "$REPO" -c "$REPO/pyproject.toml" flink_jobs/tests
+fi
+
+if [ -d airflow/tests ] && [ -x airflow/.venv/bin/python ]; then
+  echo "==> Airflow environment tests"
+  airflow/.venv/bin/python -m pytest -p no:cacheprovider --rootdir "$REPO" \
+    -c "$REPO/pyproject.toml" -o addopts="" airflow/tests
+fi
+
+echo "==> coverage (packages/, services/, flink_jobs/; fail under 85%)"
+scripts/uv.sh run coverage combine -q
+scripts/uv.sh run coverage report

@@ -1,0 +1,145 @@
+"""Per-customer state: amount statistics, hour-of-day statistics, last location, recent times.
+
+Amounts use Welford's online mean/variance. Hours of day are circular (23:00 is next to 01:00), so
+they are summarised by the sums of the cosine and sine of the hour angle: the circular mean and
+spread follow from those two numbers. The state serialises to a compact fixed layout with
+:mod:`struct` (one Flink ValueState of bytes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import struct
+from dataclasses import dataclass, field
+
+from streamflow.scorer.state_config import (
+    MIN_HOUR_STD_HOURS,
+    VELOCITY_HORIZON_SECONDS,
+    VELOCITY_MAX_EVENTS,
+)
+from streamflow.scorer.view import TxnView
+
+_FORMAT_VERSION = 1
+_HEADER = struct.Struct("<BIddddddddH")
+_TWO_PI = 2.0 * math.pi
+_NAN = math.nan
+
+
+class StateFormatError(ValueError):
+    """Bytes that are not a serialised state of a known format version."""
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """What the scorer remembers about one customer."""
+
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    hour_cos: float = 0.0
+    hour_sin: float = 0.0
+    last_time: float = _NAN
+    """Event time (POSIX seconds) of the latest transaction seen."""
+    loc_time: float = _NAN
+    """Event time of the latest transaction that had a location."""
+    lat: float = _NAN
+    lon: float = _NAN
+    recent: list[float] = field(default_factory=list)
+    """Sorted event times of recent transactions (bounded, see state_config)."""
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation of the amounts (0 with fewer than two)."""
+        return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
+
+    def copy(self) -> CustomerState:
+        """An independent copy (the recent list is not shared)."""
+        return CustomerState(
+            self.count,
+            self.mean,
+            self.m2,
+            self.hour_cos,
+            self.hour_sin,
+            self.last_time,
+            self.loc_time,
+            self.lat,
+            self.lon,
+            list(self.recent),
+        )
+
+    def usual_hour(self) -> tuple[float, float]:
+        """The circular mean hour and the spread in hours (floored), from the cos/sin sums."""
+        if self.count == 0:
+            return 0.0, 12.0
+        mean_angle = math.atan2(self.hour_sin, self.hour_cos)
+        resultant = math.hypot(self.hour_cos, self.hour_sin) / self.count
+        if resultant >= 1.0:
+            spread = 0.0
+        elif resultant <= 1e-12:
+            spread = 12.0
+        else:
+            spread = math.sqrt(-2.0 * math.log(resultant)) * 24.0 / _TWO_PI
+        return (mean_angle / _TWO_PI * 24.0) % 24.0, max(spread, MIN_HOUR_STD_HOURS)
+
+    def hour_z(self, hour: float) -> tuple[float, float]:
+        """How many spreads ``hour`` is from the usual hour; also returns the usual hour."""
+        usual, spread = self.usual_hour()
+        diff = abs(hour - usual) % 24.0
+        return min(diff, 24.0 - diff) / spread, usual
+
+    def count_in_window(self, epoch: float, window_seconds: float) -> int:
+        """Previous transactions with event time in ``[epoch - window, epoch]``."""
+        recent = self.recent
+        return bisect.bisect_right(recent, epoch) - bisect.bisect_left(
+            recent, epoch - window_seconds
+        )
+
+    def update(self, txn: TxnView) -> None:
+        """Fold one transaction into the state (in place)."""
+        self.count += 1
+        delta = txn.amount - self.mean
+        self.mean += delta / self.count
+        self.m2 += delta * (txn.amount - self.mean)
+        angle = txn.hour / 24.0 * _TWO_PI
+        self.hour_cos += math.cos(angle)
+        self.hour_sin += math.sin(angle)
+        if math.isnan(self.last_time) or txn.epoch >= self.last_time:
+            self.last_time = txn.epoch
+        if txn.has_location and (math.isnan(self.loc_time) or txn.epoch >= self.loc_time):
+            self.loc_time, self.lat, self.lon = txn.epoch, txn.lat, txn.lon
+        recent = self.recent
+        bisect.insort(recent, txn.epoch)
+        horizon = self.last_time - VELOCITY_HORIZON_SECONDS
+        drop = bisect.bisect_left(recent, horizon)
+        drop = max(drop, len(recent) - VELOCITY_MAX_EVENTS)
+        if drop > 0:
+            del recent[:drop]
+
+    def to_bytes(self) -> bytes:
+        """The compact serialised form (little-endian, versioned)."""
+        header = _HEADER.pack(
+            _FORMAT_VERSION,
+            self.count,
+            self.mean,
+            self.m2,
+            self.hour_cos,
+            self.hour_sin,
+            self.last_time,
+            self.loc_time,
+            self.lat,
+            self.lon,
+            len(self.recent),
+        )
+        return header + struct.pack(f"<{len(self.recent)}d", *self.recent)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CustomerState:
+        """Parse :meth:`to_bytes` output; raises :class:`StateFormatError` on anything else."""
+        if len(data) < _HEADER.size or data[0] != _FORMAT_VERSION:
+            raise StateFormatError("not a customer state of format version 1")
+        (_, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, n) = _HEADER.unpack_from(data)
+        if len(data) != _HEADER.size + 8 * n:
+            raise StateFormatError("customer state has the wrong length")
+        recent = list(struct.unpack_from(f"<{n}d", data, _HEADER.size))
+        return cls(count, mean, m2, hcos, hsin, last, loc_time, lat, lon, recent)
