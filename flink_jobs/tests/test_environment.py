@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +111,10 @@ def test_keyed_job_runs_in_minicluster_with_connector(tmp_path: Path) -> None:
     finals = {k: max(v for kk, v in out if kk == k) for k, _ in out}
     assert finals == {"a": 6, "b": 30}
     assert len(out) == len(records)
+
+    # Thread mode: the Python function runs inside the JVM process (pemja), not a Python worker.
+    exe = env.from_collection([1], type_info=Types.INT()).map(
+        lambda _: os.path.basename(os.readlink("/proc/self/exe")), output_type=Types.STRING()
+    )
+    with exe.execute_and_collect() as names:
+        assert list(names) == ["java"]

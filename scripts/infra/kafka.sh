@@ -115,6 +115,15 @@ start() {
     log "kafka: already running (pid $pid) on $STREAMFLOW_HOST:$STREAMFLOW_KAFKA_PORT, reusing it"
     return 0
   fi
+  # Our broker may be running without its pid file (e.g. the file was removed): adopt it.
+  local owner
+  for owner in $(port_pids "$STREAMFLOW_KAFKA_PORT"); do
+    if tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $KAFKA_CONFIG"; then
+      write_pid "$NAME" "$owner"
+      log "kafka: found our broker running (pid $owner), reusing it"
+      return 0
+    fi
+  done
   require_port_free "$STREAMFLOW_KAFKA_PORT" "kafka broker" STREAMFLOW_KAFKA_PORT
   require_port_free "$STREAMFLOW_KAFKA_CONTROLLER_PORT" "kafka controller" STREAMFLOW_KAFKA_CONTROLLER_PORT
   require_java

@@ -23,7 +23,7 @@ def test_packaged_migrations_are_ordered_and_unique() -> None:
 
 def test_bad_file_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "001_schemas.sql").write_text("select 1")
-    with pytest.raises(MigrationError, match="expected V<NNN>__<name>.sql"):
+    with pytest.raises(MigrationError, match=r"expected V<NNN>__<name>\.sql"):
         load_migrations(tmp_path)
 
 

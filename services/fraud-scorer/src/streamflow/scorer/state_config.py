@@ -21,7 +21,7 @@ VELOCITY_MAX_EVENTS = 64
 """At most this many recent event times are kept per customer (bounds the state size)."""
 
 MIN_HOUR_STD_HOURS = 1.0
-"""Floor of a customer's hour-of-day spread, so a very regular customer is not alerted per minute."""
+"""Floor of a customer's hour-of-day spread, so very regular customers are not over-flagged."""
 
 MIN_TRAVEL_KM = 100.0
 """Impossible travel needs at least this distance (GPS noise between nearby shops is ignored)."""

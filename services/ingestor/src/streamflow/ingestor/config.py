@@ -13,7 +13,9 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_INGESTOR_", extra="ignore")
 
-    group_id: str = Field(default="streamflow-ingestor", min_length=1, description="Consumer group.")
+    group_id: str = Field(
+        default="streamflow-ingestor", min_length=1, description="Consumer group."
+    )
     client_id: str = Field(default="streamflow-ingestor", min_length=1)
     batch_max_records: int = Field(
         default=5000, ge=1, le=100_000, description="Records per database transaction, at most."
@@ -35,6 +37,9 @@ class Settings(ServiceSettings):
     retry_initial_s: float = Field(default=0.2, gt=0, description="First database retry delay.")
     retry_max_s: float = Field(default=5.0, gt=0, description="Longest database retry delay.")
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    startup_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long start-up waits for an unreachable database."
+    )
     session_timeout_ms: int = Field(default=10_000, ge=6_000)
     shutdown_timeout_s: float = Field(
         default=30.0, gt=0, description="SIGTERM: how long draining may wait for the database."

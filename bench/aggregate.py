@@ -1,0 +1,147 @@
+"""Merge the component benchmark results into ``bench/results/latest.json`` and docs/benchmarks.md.
+
+Each ``bench/<component>.py`` writes ``bench/results/<component>.json`` with its figures and the
+exact command that produced them. This script maps them onto the published keys, adds the machine,
+date and commit, and rewrites the table in ``docs/benchmarks.md``. A figure that was not measured is
+reported as null, never invented.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+# published key -> (component file, key inside it, target, "higher" or "lower" is better)
+FIGURES: dict[str, tuple[str, str, float | None, str]] = {
+    "generator_events_per_s": ("generator", "events_per_s", 50_000, "higher"),
+    "scorer_events_per_s": ("scorer_flink", "events_per_s", 10_000, "higher"),
+    "scorer_core_events_per_s": ("scorer_core", "events_per_s", None, "higher"),
+    "ingest_rows_per_s": ("ingestor", "rows_per_s", 50_000, "higher"),
+    "api_rps": ("alert_api", "rps", 1_500, "higher"),
+    "api_p99_ms": ("alert_api", "p99_ms", 50, "lower"),
+    "dbt_incremental_1m_s": ("dbt_incremental", "incremental_1m_s", 60, "lower"),
+    "e2e_max_events_per_s": ("e2e", "max_events_per_s", 10_000, "higher"),
+}
+
+
+def _load(component: str) -> dict[str, Any]:
+    path = RESULTS / f"{component}.json"
+    if not path.exists():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def machine() -> str:
+    """A one-line description of the machine the numbers come from."""
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GB RAM, {platform.platform()}"
+
+
+def commit() -> str:
+    """The current git commit, or 'unknown'."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def aggregate() -> dict[str, Any]:
+    """The published benchmark document."""
+    latest: dict[str, Any] = {}
+    for key, (component, inner, _target, _better) in FIGURES.items():
+        latest[key] = _load(component).get(inner)
+    e2e = _load("e2e")
+    latest["e2e_latency_ms"] = e2e.get("latency_ms", {"p50": None, "p95": None, "p99": None})
+    latest["cpu_by_stage"] = e2e.get("cpu_by_stage", {})
+    latest["machine"] = machine()
+    latest["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    latest["commit"] = commit()
+    latest["components"] = {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(RESULTS.glob("*.json"))
+        if path.stem != "latest"
+    }
+    return latest
+
+
+def markdown(latest: dict[str, Any]) -> str:
+    """The docs/benchmarks.md page for a result document."""
+    rows = []
+    for key, (component, _inner, target, better) in FIGURES.items():
+        value = latest.get(key)
+        data = latest["components"].get(component, {})
+        verdict = "not measured"
+        if value is not None and target is not None:
+            ok = value >= target if better == "higher" else value <= target
+            verdict = "meets target" if ok else "BELOW TARGET"
+        elif value is not None:
+            verdict = "measured"
+        target_text = "" if target is None else f"{'≥' if better == 'higher' else '≤'} {target:,}"
+        shown = "—" if value is None else f"{value:,.1f}"
+        command = data.get("command", "")
+        rows.append(f"| `{key}` | {shown} | {target_text} | {verdict} | `{command}` |")
+    lat = latest.get("e2e_latency_ms") or {}
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/aggregate.py) from the component results in",
+        "`bench/results/`. Figures that were not measured are shown as —, never estimated.",
+        "",
+        f"- machine: {latest['machine']}",
+        f"- date: {latest['date']}",
+        f"- commit: {latest['commit']}",
+        "",
+        "| figure | value | target | verdict | command |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        "End-to-end latency at 5,000 events/s (Kafka append time of the transaction to the alert "
+        f"readable by a consumer): p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms, "
+        f"p99 {lat.get('p99')} ms.",
+        "",
+        "CPU seconds per stage during the end-to-end run: "
+        + (json.dumps(latest.get("cpu_by_stage")) if latest.get("cpu_by_stage") else "—"),
+        "",
+        "Notes per component (settings, modes, bottlenecks) are in each result's `notes` field",
+        "in `bench/results/latest.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Write latest.json and docs/benchmarks.md."""
+    latest = aggregate()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2) + "\n", encoding="utf-8")
+    (ROOT / "docs" / "benchmarks.md").write_text(markdown(latest), encoding="utf-8")
+    print(json.dumps({k: v for k, v in latest.items() if k != "components"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,219 @@
+"""Flink functions of the scoring job: they only adapt Flink state and records to the core.
+
+Every decision (validation, scoring, rule updates, merchant risk) is made by
+:mod:`streamflow.scorer.core`; these classes read and write Flink state, attach record keys and
+route rejects to the dead-letter side output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pyflink.common import Row, Types
+from pyflink.common.time import Time
+from pyflink.common.watermark_strategy import TimestampAssigner
+from pyflink.datastream import OutputTag
+from pyflink.datastream.functions import (
+    KeyedBroadcastProcessFunction,
+    ProcessFunction,
+    ProcessWindowFunction,
+    RuntimeContext,
+)
+from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
+
+from streamflow.events import ContractError, Feedback, RuleSet, Stage, Transaction, decode, encode
+from streamflow.flink_jobs.records import WindowAggregate, dead_letter, to_cents, window_metrics
+from streamflow.scorer.core import (
+    AnomalyModel,
+    CustomerState,
+    MerchantRisk,
+    RuleUpdateRejected,
+    apply_feedback,
+    apply_rule_update,
+    default_rules,
+    load_model,
+    risk_at,
+    score_transaction,
+    validate_transaction,
+)
+from streamflow.scorer.rules_io import read_rules
+from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
+
+RULES = "rules"
+FEEDBACK = "feedback"
+RULES_KEY = "rules"
+MERCHANT_PREFIX = "m:"
+
+
+def keyed_row_type(key_field: str) -> Any:
+    """``Row(<key_field>, value)``: what the keyed Kafka sinks consume."""
+    return Types.ROW_NAMED([key_field, "value"], [Types.STRING(), Types.STRING()])
+
+
+DLQ_TYPE = keyed_row_type("source_topic")
+SCORED_TYPE = keyed_row_type("customer_id")
+ALERT_TYPE = keyed_row_type("alert_id")
+METRICS_TYPE = keyed_row_type("store_id")
+
+DLQ_TAG = OutputTag("dead-letters", DLQ_TYPE)
+ALERT_TAG = OutputTag("alerts", ALERT_TYPE)
+WINDOW_TAG = OutputTag("window-feed", Types.PICKLED_BYTE_ARRAY())
+
+CONTROL_STATE = MapStateDescriptor("control", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+"""Broadcast state: the rule set (JSON bytes) and every merchant's risk (``m:<id>``)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ValidateTransactions(ProcessFunction):  # type: ignore[misc]
+    """``transactions.raw`` values -> Transaction; contract violations -> dead letters."""
+
+    def __init__(self, topic: str, max_future_seconds: int) -> None:
+        self._topic = topic
+        self._max_future = timedelta(seconds=max_future_seconds)
+
+    def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
+        now = _now()
+        try:
+            yield validate_transaction(value.encode("utf-8"), now, self._max_future)
+        except ContractError as exc:
+            yield DLQ_TAG, Row(*dead_letter(
+                Stage.SCORER, self._topic, value, exc.error_type, str(exc), now
+            ))
+
+
+def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleSet:
+    """The rules in force before ``fraud.rules`` says otherwise."""
+    if rules_file is not None:
+        return read_rules(rules_file)
+    return default_rules(blacklist_file)
+
+
+class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
+    """Customer-keyed scoring with the broadcast rules and merchant risks.
+
+    Main output: ``transactions.scored`` rows; side outputs: alerts, dead letters (rejected rule
+    updates and feedback) and the window feed of the real-time aggregator. Decoded rules and
+    merchant risks are cached per instance; the broadcast state is the source of truth, so a
+    restored job rebuilds the caches from it lazily.
+    """
+
+    def __init__(  # noqa: PLR0917
+        self,
+        rules_topic: str,
+        feedback_topic: str,
+        rules: RuleSet,
+        model_path: Path | None,
+    ) -> None:
+        self._rules_topic = rules_topic
+        self._feedback_topic = feedback_topic
+        self._initial_rules = rules
+        self._model_path = model_path
+        self._rules: RuleSet | None = None
+        self._risks: dict[str, MerchantRisk | None] = {}
+        self._model: AnomalyModel | None = None
+        self._state: Any = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        ttl = StateTtlConfig.new_builder(
+            Time.seconds(int(CUSTOMER_STATE_TTL.total_seconds()))
+        ).build()
+        descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
+        descriptor.enable_time_to_live(ttl)
+        self._state = runtime_context.get_state(descriptor)
+        self._model = load_model(self._model_path)
+        self._rules = None
+        self._risks = {}
+
+    def _current_rules(self, ctx: Any) -> RuleSet:
+        if self._rules is None:
+            stored = ctx.get_broadcast_state(CONTROL_STATE).get(RULES_KEY)
+            self._rules = decode(RuleSet, stored) if stored is not None else self._initial_rules
+        return self._rules
+
+    def _merchant_risk(self, ctx: Any, merchant_id: str) -> MerchantRisk | None:
+        if merchant_id not in self._risks:
+            raw = ctx.get_broadcast_state(CONTROL_STATE).get(MERCHANT_PREFIX + merchant_id)
+            self._risks[merchant_id] = MerchantRisk.from_bytes(raw) if raw is not None else None
+        return self._risks[merchant_id]
+
+    def process_element(self, value: Transaction, ctx: Any) -> Iterator[Any]:
+        rules = self._current_rules(ctx)
+        risk = risk_at(
+            self._merchant_risk(ctx, value.merchant_id),
+            value.event_time,
+            rules.merchant_risk.half_life_days,
+        )
+        stored = self._state.value()
+        before = CustomerState.from_bytes(stored) if stored is not None else None
+        after, scored, alert = score_transaction(before, value, rules, risk, self._model, _now())
+        self._state.update(after.to_bytes())
+        yield Row(value.customer_id, encode(scored).decode("utf-8"))
+        if alert is not None:
+            yield ALERT_TAG, Row(alert.alert_id, encode(alert).decode("utf-8"))
+        event_ms = int(value.event_time.timestamp() * 1000)
+        feed = WindowAggregate(value.store_id, 1, to_cents(value.amount), int(scored.is_alert))
+        yield WINDOW_TAG, (event_ms, feed)
+
+    def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
+        kind, raw = value
+        if kind == RULES:
+            yield from self._update_rules(raw, ctx)
+        else:
+            yield from self._learn_feedback(raw, ctx)
+
+    def _update_rules(self, raw: str, ctx: Any) -> Iterator[Any]:
+        current = self._current_rules(ctx)
+        try:
+            rules = apply_rule_update(raw.encode("utf-8"), current)
+        except RuleUpdateRejected as exc:
+            yield DLQ_TAG, Row(*dead_letter(
+                Stage.RULES, self._rules_topic, raw, exc.error_type, exc.reason, _now()
+            ))
+            return
+        ctx.get_broadcast_state(CONTROL_STATE).put(RULES_KEY, encode(rules))
+        self._rules = rules
+
+    def _learn_feedback(self, raw: str, ctx: Any) -> Iterator[Any]:
+        try:
+            feedback = decode(Feedback, raw)
+        except ContractError as exc:
+            yield DLQ_TAG, Row(*dead_letter(
+                Stage.SCORER, self._feedback_topic, raw, exc.error_type, str(exc), _now()
+            ))
+            return
+        half_life = self._current_rules(ctx).merchant_risk.half_life_days
+        risk = apply_feedback(self._merchant_risk(ctx, feedback.merchant_id), feedback, half_life)
+        ctx.get_broadcast_state(CONTROL_STATE).put(
+            MERCHANT_PREFIX + feedback.merchant_id, risk.to_bytes()
+        )
+        self._risks[feedback.merchant_id] = risk
+
+
+class FeedTimestamps(TimestampAssigner):  # type: ignore[misc]
+    """Event time of a window-feed element ``(event_ms, aggregate)``."""
+
+    def extract_timestamp(self, value: tuple[int, WindowAggregate], record_timestamp: int) -> int:
+        return value[0]
+
+
+class EmitWindow(ProcessWindowFunction):  # type: ignore[misc]
+    """Attach the window bounds to a store's reduced aggregate."""
+
+    def process(
+        self, key: str, context: Any, elements: Any
+    ) -> Iterator[tuple[int, int, WindowAggregate]]:
+        window = context.window()
+        for agg in elements:
+            yield window.start, window.end, agg
+
+
+def metrics_row(value: tuple[int, int, WindowAggregate]) -> Row:
+    """A closed window as a ``metrics.realtime`` sink row."""
+    start, end, agg = value
+    return Row(agg.store_id, encode(window_metrics(agg, start, end)).decode("utf-8"))

@@ -1,0 +1,71 @@
+"""Plain-Python record helpers of the scoring job: keys, dead letters, window aggregates.
+
+Nothing here touches Flink, so it is unit-tested directly. Sink records are ``(key, value)``
+pairs of strings: the key is the topic's JSON key (``{"customer_id":"C1"}``), the value the JSON
+contract.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
+
+from streamflow.events import DeadLetter, Stage, WindowMetrics, encode
+
+CENT = Decimal("0.01")
+
+
+class WindowAggregate(NamedTuple):
+    """Running sums of one store's transactions (amounts in cents, so sums stay exact)."""
+
+    store_id: str
+    count: int
+    amount_cents: int
+    fraud_count: int
+
+
+def to_cents(amount: Decimal) -> int:
+    """An amount with two decimal places as integer cents."""
+    return int((amount * 100).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def merge(left: WindowAggregate, right: WindowAggregate) -> WindowAggregate:
+    """The aggregate of two disjoint sets of the same store's transactions."""
+    return WindowAggregate(
+        left.store_id,
+        left.count + right.count,
+        left.amount_cents + right.amount_cents,
+        left.fraud_count + right.fraud_count,
+    )
+
+
+def window_metrics(agg: WindowAggregate, start_ms: int, end_ms: int) -> WindowMetrics:
+    """The ``metrics.realtime`` record of one closed window."""
+    total = Decimal(agg.amount_cents) / 100
+    avg = (total / agg.count).quantize(CENT, ROUND_HALF_EVEN) if agg.count else Decimal("0.00")
+    return WindowMetrics(
+        window_start=datetime.fromtimestamp(start_ms / 1000, UTC),
+        window_end=datetime.fromtimestamp(end_ms / 1000, UTC),
+        window_seconds=(end_ms - start_ms) // 1000,
+        store_id=agg.store_id,
+        count=agg.count,
+        amount_sum=total.quantize(CENT),
+        amount_avg=avg,
+        fraud_count=agg.fraud_count,
+    )
+
+
+def dead_letter(
+    stage: Stage, topic: str, raw: str, error_type: str, message: str, now: datetime
+) -> tuple[str, str]:
+    """A ``streamflow.dlq`` record ``(key, value)`` for a rejected raw value."""
+    letter = DeadLetter.from_raw(
+        stage=stage,
+        source_topic=topic,
+        raw=raw.encode("utf-8", errors="surrogateescape"),
+        error_type=error_type,
+        error_message=message,
+        failed_at=now,
+    )
+    return topic, encode(letter).decode("utf-8")

@@ -1,0 +1,81 @@
+"""Builds the FastAPI application: routers, auth state, problem details, CORS, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from streamflow.alert_api import problems
+from streamflow.alert_api.auth import HEADER, ApiKey, KeyVerifier, Lookup, RateLimiter
+from streamflow.alert_api.config import Settings
+from streamflow.alert_api.db import Database
+from streamflow.alert_api.publisher import FeedbackPublisher
+from streamflow.alert_api.routes import alerts, console, customers, health, stats
+from streamflow.alert_api.telemetry import MetricsMiddleware
+
+DESCRIPTION = """
+Alerts raised by the StreamFlow scorer, deduplicated, with their explanations; analyst feedback
+(published to `fraud.feedback`); statistics. Authenticate with an API key in the `X-API-Key`
+header (`make demo` writes one to `.local/demo-api-key`). Errors are RFC 9457 problem details.
+"""
+
+
+def _lookup(db: Database) -> Lookup:
+    async def lookup(digest: str) -> ApiKey | None:
+        row = await db.fetchrow(
+            "select key_id, name, scopes, rate_limit_per_minute from app.api_keys "
+            "where key_hash = $1 and revoked_at is null",
+            digest,
+        )
+        if row is None:
+            return None
+        return ApiKey(
+            key_id=row["key_id"],
+            name=row["name"],
+            scopes=frozenset(row["scopes"]),
+            rate_limit_per_minute=row["rate_limit_per_minute"],
+        )
+
+    return lookup
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application for ``settings`` (no I/O until the first request)."""
+    db = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.publisher = FeedbackPublisher(settings)
+        try:
+            yield
+        finally:
+            app.state.publisher.close()
+            await db.close()
+
+    app = FastAPI(
+        title="StreamFlow alert API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.verifier = KeyVerifier(
+        _lookup(db), settings.api_key_pepper.get_secret_value(), settings.key_cache_ttl_s
+    )
+    app.state.rate_limiter = RateLimiter(settings.default_rate_limit_per_minute)
+    problems.install(app)
+    for module in (alerts, customers, stats, health, console):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=[HEADER, "Content-Type"],
+        )
+    app.add_middleware(MetricsMiddleware)
+    return app

@@ -1,0 +1,164 @@
+"""API keys: HMAC-SHA256 hashes with a server-side pepper, scopes, a key cache, rate limits.
+
+A key is ``sfk_<random>``; the database stores only ``hmac_sha256(pepper, key)``. A keyed hash
+(not scrypt) is enough because keys are 256-bit random, not passwords, and it keeps verification
+cheap at thousands of requests per second; verified keys are also cached in-process for
+``key_cache_ttl_s`` so revocation takes effect within that time (ADR 0051).
+
+401 = no key or an unknown/revoked key; 403 = a valid key without the route's scope;
+429 = the key's per-minute budget is spent (a token bucket per key and worker process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from streamflow.alert_api.problems import ProblemError
+
+KEY_PREFIX = "sfk_"
+HEADER = "X-API-Key"
+_CACHE_MAX = 10_000
+
+
+class Scope(StrEnum):
+    """What a key may do."""
+
+    READ = "alerts:read"
+    WRITE = "alerts:write"
+
+
+def generate_key() -> str:
+    """A new random plaintext key (shown once, never stored)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str, pepper: str) -> str:
+    """The stored form of a key."""
+    return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A verified key."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+    rate_limit_per_minute: int | None  # None: the default; 0: exempt
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class RateLimiter:
+    """Token buckets per key id (in-process: each worker enforces the budget on its share)."""
+
+    default_per_minute: int
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def check(self, key: ApiKey) -> float | None:
+        """None if the request may go ahead, else the seconds until it may be retried."""
+        limit = key.rate_limit_per_minute
+        if limit == 0:
+            return None
+        per_minute = float(limit if limit is not None else self.default_per_minute)
+        now = self.clock()
+        bucket = self._buckets.get(key.key_id)
+        if bucket is None:
+            bucket = self._buckets[key.key_id] = _Bucket(per_minute, now)
+        rate = per_minute / 60.0
+        bucket.tokens = min(per_minute, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        return (1.0 - bucket.tokens) / rate
+
+
+Lookup = Callable[[str], Awaitable[ApiKey | None]]
+
+
+class KeyVerifier:
+    """Resolves plaintext keys to :class:`ApiKey` through the database, with a TTL cache."""
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        pepper: str,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._pepper = pepper
+        self._ttl = ttl_s
+        self._clock = clock
+        self._cache: dict[str, tuple[ApiKey, float]] = {}
+
+    async def verify(self, key: str) -> ApiKey | None:
+        """The key's record if it is known and not revoked, else None."""
+        if not key.startswith(KEY_PREFIX) or len(key) > 128:
+            return None
+        digest = hash_key(key, self._pepper)
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        found = await self._lookup(digest)
+        if found is not None and self._ttl > 0:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[digest] = (found, now + self._ttl)
+        return found
+
+
+_header = APIKeyHeader(name=HEADER, auto_error=False, description="An API key (make demo).")
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
+    """A dependency admitting requests whose key holds ``scope``."""
+
+    async def dependency(request: Request, key: Annotated[str | None, Security(_header)]) -> ApiKey:
+        if not key:
+            raise ProblemError(
+                401, f"missing {HEADER} header", headers={"WWW-Authenticate": "ApiKey"}
+            )
+        state = request.app.state
+        verified = await state.verifier.verify(key)
+        if verified is None:
+            raise ProblemError(
+                401, "unknown or revoked API key", headers={"WWW-Authenticate": "ApiKey"}
+            )
+        if scope.value not in verified.scopes:
+            raise ProblemError(403, f"this API key lacks the {scope.value} scope")
+        retry = state.rate_limiter.check(verified)
+        if retry is not None:
+            raise ProblemError(
+                429,
+                "rate limit exceeded for this API key",
+                headers={"Retry-After": str(max(1, math.ceil(retry)))},
+            )
+        request.state.api_key = verified
+        result: ApiKey = verified
+        return result
+
+    return dependency
+
+
+ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
+WriteKey = Annotated[ApiKey, Depends(require(Scope.WRITE))]

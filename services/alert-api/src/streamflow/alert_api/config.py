@@ -1,0 +1,55 @@
+"""The alert API's one settings object (``STREAMFLOW_API_*`` plus the shared infra settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from streamflow.platform.settings import Profile, ServiceSettings
+
+LOCAL_PEPPER = "streamflow-local-pepper"
+
+
+class Settings(ServiceSettings):
+    """Everything the alert API reads from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMFLOW_API_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    workers: int = Field(default=1, ge=1, le=32, description="uvicorn worker processes.")
+    api_key_pepper: SecretStr = Field(
+        default=SecretStr(LOCAL_PEPPER),
+        description="Server-side secret mixed into every API-key hash (HMAC-SHA256).",
+    )
+    key_cache_ttl_s: float = Field(
+        default=30.0, ge=0, le=3600, description="How long a verified key is trusted in-process."
+    )
+    default_rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests per minute per key when the key sets none."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); none by default."
+    )
+    page_size_default: int = Field(default=50, ge=1, le=1000)
+    page_size_max: int = Field(default=200, ge=1, le=1000)
+    db_pool_min: int = Field(default=0, ge=0, le=100)
+    db_pool_max: int = Field(default=10, ge=1, le=100)
+    db_connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    db_acquire_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    db_statement_timeout_ms: int = Field(default=5000, ge=1, le=600_000)
+    kafka_delivery_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    client_id: str = Field(default="streamflow-alert-api", min_length=1)
+
+    @model_validator(mode="after")
+    def _no_default_pepper_outside_local(self) -> Settings:
+        if self.profile is not Profile.LOCAL and (
+            self.api_key_pepper.get_secret_value() == LOCAL_PEPPER
+        ):
+            raise ValueError(
+                "STREAMFLOW_API_API_KEY_PEPPER must be set to a real secret outside the local "
+                "profile"
+            )
+        if self.page_size_default > self.page_size_max:
+            raise ValueError("page_size_default must not exceed page_size_max")
+        return self

@@ -1,0 +1,320 @@
+"""Backtest: replay a labelled file through the scoring core and report detection quality.
+
+Rows go in event-time order through the same :func:`~streamflow.scorer.scoring.evaluate` and
+state update the Flink job uses. Each row's label is fed back as merchant feedback
+``--feedback-delay`` after its event time (default 7 days), before any later transaction is scored,
+as a chargeback would arrive. Customer state idle for longer than the state TTL is forgotten, as
+in the job (in event time here). Usage::
+
+    python -m streamflow.scorer.backtest INPUT --out report.json [--scores-out s.csv]
+        [--rules r.yaml] [--compare other.yaml] [--model m.npz | --no-model] [--k 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import heapq
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamflow.events import RuleSet
+from streamflow.scorer.customer_state import CustomerState
+from streamflow.scorer.labelled_file import LabelledRow, read_labelled
+from streamflow.scorer.merchant_risk import MerchantRisk, apply_label, risk_value
+from streamflow.scorer.metrics import (
+    CardPrecisionAtK,
+    GroupCounts,
+    RuleCounts,
+    ScoreHistogram,
+    new_group_counts,
+    new_rule_counts,
+    score_bin,
+)
+from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, load_model
+from streamflow.scorer.rules_io import read_rules, rules_diff
+from streamflow.scorer.rulesets import default_rules
+from streamflow.scorer.scoring import Evaluation, evaluate
+from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
+
+log = logging.getLogger("streamflow.scorer.backtest")
+
+_TTL_SECONDS = CUSTOMER_STATE_TTL.total_seconds()
+_EXAMPLES = 20
+
+
+@dataclass
+class RuleSetRun:
+    """Everything one rule set accumulates during a replay."""
+
+    rules: RuleSet
+    k: int
+    merchants: dict[str, MerchantRisk] = field(default_factory=dict)
+    histogram: ScoreHistogram = field(default_factory=ScoreHistogram)
+    cards: CardPrecisionAtK = field(default_factory=CardPrecisionAtK)
+    per_rule: dict[str, RuleCounts] = field(default_factory=new_rule_counts)
+    per_scenario: dict[str, GroupCounts] = field(default_factory=new_group_counts)
+    totals: GroupCounts = field(default_factory=GroupCounts)
+    legit_alerts: int = 0
+    bins: list[int] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.cards.k = self.k
+
+    def flush(self) -> None:
+        """Move buffered scores into the histogram."""
+        if self.bins:
+            self.histogram.add_bins(self.bins, self.labels)
+            self.bins, self.labels = [], []
+
+    def report(self) -> dict[str, Any]:
+        self.flush()
+        totals = self.totals.report()
+        rows = max(self.totals.rows, 1)
+        legit = max(self.totals.rows - self.totals.frauds, 1)
+        return {
+            "rules_version": self.rules.version,
+            "alert_threshold": self.rules.alert_threshold,
+            "rows": self.totals.rows,
+            "frauds": self.totals.frauds,
+            "alerts": self.totals.alerts,
+            "average_precision": self.histogram.average_precision(),
+            "roc_auc": self.histogram.roc_auc(),
+            "precision": totals["precision"],
+            "recall": totals["recall"],
+            "alerts_per_1000": 1000.0 * self.totals.alerts / rows,
+            "legit_alerts_per_1000_legit": 1000.0 * self.legit_alerts / legit,
+            "card_precision_at_k": self.cards.report(),
+            "per_rule": {
+                rule: counts.report(self.totals.frauds)
+                for rule, counts in sorted(self.per_rule.items())
+            },
+            "per_scenario": {
+                name: counts.report() for name, counts in sorted(self.per_scenario.items())
+            },
+        }
+
+    def record(self, row: LabelledRow, ev: Evaluation) -> bool:
+        """Count one scored row; returns whether it raised an alert."""
+        label = row.label
+        alert = ev.score >= self.rules.alert_threshold
+        self.bins.append(score_bin(ev.score))
+        self.labels.append(label)
+        if len(self.bins) >= 65_536:
+            self.flush()
+        self.totals.add(label, alert, ev.score)
+        self.legit_alerts += int(alert and label == 0)
+        self.per_scenario[row.scenario].add(label, alert, ev.score)
+        self.cards.add(int(row.view.epoch // 86_400), row.view.card_id, ev.score, label)
+        for part in ev.parts:
+            if part.triggered:
+                counts = self.per_rule[part.rule_id]
+                counts.fired += 1
+                counts.fired_on_fraud += label
+                counts.contribution_sum += part.contribution
+        return alert
+
+    def learn(self, merchant: str, fraud: bool, when: float) -> None:
+        """Apply one delayed label to the merchant's risk."""
+        hl = self.rules.merchant_risk.half_life_days
+        self.merchants[merchant] = apply_label(self.merchants.get(merchant), fraud, when, hl)
+
+
+@dataclass
+class Comparison:
+    """Transactions whose alert decision differs between the base and the compared rules."""
+
+    only_base: int = 0
+    only_other: int = 0
+    frauds_only_base: int = 0
+    frauds_only_other: int = 0
+    examples_only_base: list[str] = field(default_factory=list)
+    examples_only_other: list[str] = field(default_factory=list)
+
+    def add(self, txid: str, label: int, base_alert: bool, other_alert: bool) -> None:
+        if base_alert == other_alert:
+            return
+        if base_alert:
+            self.only_base += 1
+            self.frauds_only_base += label
+            if len(self.examples_only_base) < _EXAMPLES:
+                self.examples_only_base.append(txid)
+        else:
+            self.only_other += 1
+            self.frauds_only_other += label
+            if len(self.examples_only_other) < _EXAMPLES:
+                self.examples_only_other.append(txid)
+
+
+def replay(
+    rows: Iterable[LabelledRow],
+    runs: list[RuleSetRun],
+    model: AnomalyModel | None,
+    *,
+    feedback_delay_s: float,
+    scores_out: Any | None = None,
+    comparison: Comparison | None = None,
+) -> dict[str, float]:
+    """Score every row with every rule set; returns timing figures."""
+    states: dict[str, CustomerState] = {}
+    pending: list[tuple[float, int, str, int]] = []
+    core_seconds = 0.0
+    started = time.perf_counter()
+    count = 0
+    perf = time.perf_counter
+    for row in rows:
+        view = row.view
+        now = view.epoch
+        while pending and pending[0][0] <= now:
+            due, _, merchant, fraud = heapq.heappop(pending)
+            for run in runs:
+                run.learn(merchant, fraud == 1, due)
+        t0 = perf()
+        state = states.get(view.customer_id)
+        if state is not None and now - state.last_time > _TTL_SECONDS:
+            state = None
+        evaluations = [
+            evaluate(
+                state,
+                view,
+                run.rules,
+                risk_value(
+                    run.merchants.get(view.merchant_id), now, run.rules.merchant_risk.half_life_days
+                ),
+                model,
+            )
+            for run in runs
+        ]
+        if state is None:
+            state = CustomerState()
+            states[view.customer_id] = state
+        state.update(view)
+        core_seconds += perf() - t0
+        alerts = [run.record(row, ev) for run, ev in zip(runs, evaluations, strict=True)]
+        if comparison is not None:
+            comparison.add(view.transaction_id, row.label, alerts[0], alerts[1])
+        if scores_out is not None:
+            scores_out.writerow((view.transaction_id, f"{evaluations[0].score:.6f}"))
+        heapq.heappush(pending, (now + feedback_delay_s, count, view.merchant_id, row.label))
+        count += 1
+    elapsed = time.perf_counter() - started
+    return {
+        "rows": count,
+        "events_per_second": count / elapsed if elapsed > 0 else 0.0,
+        "core_events_per_second": count / core_seconds if core_seconds > 0 else 0.0,
+        "seconds": elapsed,
+        "customers": len(states),
+    }
+
+
+def plot_pr(run: RuleSetRun, path: Path, title: str) -> None:
+    """Write the precision-recall curve as a PNG."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recall, precision = run.histogram.pr_curve()
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    ax.plot(recall, precision, drawstyle="steps-post")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _parse_delay(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make backtest", description=__doc__.split("\n")[0])
+    parser.add_argument("input", type=Path, help="labelled CSV or Parquet file")
+    parser.add_argument("--out", type=Path, required=True, help="JSON report path")
+    parser.add_argument("--scores-out", type=Path, help="CSV of transaction_id,score")
+    parser.add_argument("--rules", type=Path, help="rule-set YAML (default: built-in rules)")
+    parser.add_argument("--compare", type=Path, help="another rule-set YAML to compare with")
+    parser.add_argument("--model", type=Path, help=f"model file (default {DEFAULT_MODEL_PATH})")
+    parser.add_argument("--no-model", action="store_true", help="score with rules only")
+    parser.add_argument("--feedback-delay", default="7d", help="label delay, e.g. 7d, 36h")
+    parser.add_argument("--no-feedback", action="store_true", help="never feed labels back")
+    parser.add_argument("--k", type=int, default=100, help="k of card precision@k")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PR-curve PNG")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    model = None if args.no_model else load_model(args.model or DEFAULT_MODEL_PATH)
+    base = read_rules(args.rules) if args.rules else default_rules()
+    runs = [RuleSetRun(base, args.k)]
+    comparison = None
+    if args.compare:
+        runs.append(RuleSetRun(read_rules(args.compare), args.k))
+        comparison = Comparison()
+    delay = math.inf if args.no_feedback else _parse_delay(args.feedback_delay)
+    scores_file = args.scores_out.open("w", newline="") if args.scores_out else None
+    try:
+        writer = csv.writer(scores_file) if scores_file else None
+        if writer:
+            writer.writerow(("transaction_id", "score"))
+        timing = replay(
+            read_labelled(args.input),
+            runs,
+            model,
+            feedback_delay_s=delay,
+            scores_out=writer,
+            comparison=comparison,
+        )
+    finally:
+        if scores_file:
+            scores_file.close()
+    report: dict[str, Any] = {
+        "input": str(args.input),
+        "model_version": model.version if model else None,
+        "feedback_delay_seconds": None if math.isinf(delay) else delay,
+        **runs[0].report(),
+        **timing,
+    }
+    if not args.no_plot:
+        png = args.out.with_suffix(".pr.png")
+        plot_pr(runs[0], png, f"PR curve (AP {report['average_precision']:.3f})")
+        report["pr_curve_png"] = str(png)
+    if comparison is not None:
+        report["compare"] = {
+            "rules_file": str(args.compare),
+            "rule_changes": rules_diff(base, runs[1].rules),
+            "other": runs[1].report(),
+            "alerts_only_with_base": comparison.only_base,
+            "alerts_only_with_other": comparison.only_other,
+            "frauds_caught_only_with_base": comparison.frauds_only_base,
+            "frauds_caught_only_with_other": comparison.frauds_only_other,
+            "examples_only_with_base": comparison.examples_only_base,
+            "examples_only_with_other": comparison.examples_only_other,
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    summary = {
+        k: report[k]
+        for k in ("rows", "average_precision", "roc_auc", "precision", "recall", "alerts_per_1000")
+    }
+    print(json.dumps(summary | {"events_per_second": round(timing["events_per_second"])}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Settings of the fraud scorer's PyFlink job and its local runner (``STREAMFLOW_SCORER_*``).
+
+The same settings drive the job in a local MiniCluster (``streamflow-scorer run``) and in the
+Kubernetes FlinkDeployment (``python -m streamflow.flink_jobs.fraud_job``). Kafka and topic names
+come from the shared ``STREAMFLOW_KAFKA_*`` / ``STREAMFLOW_TOPIC_*`` settings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from streamflow.platform.settings import ServiceSettings, local_dir
+
+
+class AlertDelivery(StrEnum):
+    """How ``fraud.alerts`` is written (see docs/adr/0046-alert-delivery-at-least-once.md)."""
+
+    EXACTLY_ONCE = "exactly_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+def default_checkpoint_dir() -> str:
+    """``file://<local dir>/flink/scorer-checkpoints`` (absolute, as Flink wants a URI)."""
+    return (Path(local_dir()).resolve() / "flink" / "scorer-checkpoints").as_uri()
+
+
+class Settings(ServiceSettings):
+    """Everything the scoring job reads at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMFLOW_SCORER_", extra="ignore")
+
+    job_name: str = Field(default="streamflow-fraud-scorer", min_length=1)
+    group_id: str = Field(default="streamflow-scorer", min_length=1, description="Kafka group.")
+    transactional_id_prefix: str = Field(
+        default="streamflow-scorer", min_length=1, description="Per-sink suffixes are added."
+    )
+    checkpoint_dir: str = Field(
+        default_factory=default_checkpoint_dir,
+        description="Checkpoint storage URI (file:///..., s3://... on K3s).",
+    )
+    checkpoint_interval_ms: int = Field(default=2000, ge=100)
+    restore: Literal["latest", "none"] = Field(
+        default="latest", description="Resume from the newest retained chk-* under checkpoint_dir."
+    )
+    restore_path: str | None = Field(
+        default=None, description="An explicit checkpoint/savepoint to resume from."
+    )
+    parallelism: int = Field(default=1, ge=1, le=64)
+    execution_mode: Literal["thread", "process"] = "thread"
+    bundle_size: int = Field(default=1000, ge=1, description="python.fn-execution.bundle.size")
+    bundle_time_ms: int = Field(default=100, ge=1, description="python.fn-execution.bundle.time")
+    state_backend: Literal["rocksdb", "hashmap"] = "rocksdb"
+    watermark_out_of_orderness_ms: int = Field(default=5000, ge=0)
+    source_idleness_ms: int = Field(default=5000, ge=100)
+    max_future_seconds: int = Field(default=300, ge=0, description="Event-time skew tolerated.")
+    model_path: Path | None = Field(default=None, description="Anomaly model; None = rules only.")
+    rules_file: Path | None = Field(
+        default=None, description="Initial rule set (RuleSet JSON) used before fraud.rules."
+    )
+    blacklist_file: Path | None = Field(default=None, description="Blacklist JSON for defaults.")
+    alert_delivery: AlertDelivery = AlertDelivery.AT_LEAST_ONCE
+    kafka_transaction_timeout_ms: int = Field(default=300_000, ge=10_000)
+    metrics_port: int = Field(default=9102, ge=1, le=65535)
+    jvm_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="MiniCluster heap.")
+    managed_memory: str = Field(default="128m", pattern=r"^\d+[mg]$")
+    flink_python: Path | None = Field(
+        default=None, description="Python of the PyFlink env (default flink_jobs/.venv)."
+    )

@@ -1,0 +1,204 @@
+"""A Faust-style agent: one per topic, consuming with aiokafka and landing batches in bronze.
+
+Two tasks per agent, joined by a bounded queue (the backpressure):
+
+* the reader fetches a batch (``getmany``), validates it (:func:`parse_records`) and queues it;
+  when the queue is full it pauses its partitions and keeps polling (so it stays in the group)
+  until the writer catches up -- memory stays bounded by ``queue_batches`` x ``batch_max_records``;
+* the writer writes each batch in one database transaction (retrying while PostgreSQL is away)
+  and only then commits the batch's offsets (last + 1 per partition): at-least-once delivery,
+  exactly-once rows thanks to the merge on Kafka coordinates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+
+from streamflow.ingestor.metrics import Metrics
+from streamflow.ingestor.records import ParsedBatch, parse_records
+from streamflow.ingestor.tables import TableSpec
+from streamflow.ingestor.writer import BronzeWriter
+
+log = logging.getLogger(__name__)
+_STOP: Any = object()
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions move away, let the writer finish what was already fetched."""
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._agent.drain(timeout_s=10.0)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._agent.assigned = True
+        log.info(
+            "partitions assigned",
+            extra={
+                "topic": self._agent.topic,
+                "partitions": sorted(tp.partition for tp in assigned),
+            },
+        )
+
+
+class Agent:
+    """Consume one topic into its bronze table."""
+
+    def __init__(
+        self,
+        spec: TableSpec,
+        topic: str,
+        consumer: AIOKafkaConsumer,
+        writer: BronzeWriter,
+        metrics: Metrics,
+        *,
+        batch_max_records: int,
+        batch_max_wait_ms: int,
+        queue_batches: int,
+        max_payload_bytes: int,
+        commit: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.topic = topic
+        self.consumer = consumer
+        self._writer = writer
+        self._metrics = metrics
+        self._max_records = batch_max_records
+        self._wait_ms = batch_max_wait_ms
+        self._max_bytes = max_payload_bytes
+        self._commit = commit
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_batches)
+        self._stopping = False
+        self._abandon = False
+        self.assigned = False
+        self.committed: dict[TopicPartition, int] = {}
+        self.failed: BaseException | None = None
+
+    def listener(self) -> ConsumerRebalanceListener:
+        """The rebalance listener to subscribe with."""
+        return _Rebalance(self)
+
+    async def run(self, until: int | None = None) -> None:
+        """Consume until :meth:`stop` (or, with ``until``, until that many records were read)."""
+        writer = asyncio.create_task(self._write_loop(), name=f"writer:{self.topic}")
+        try:
+            await self._read_loop(until)
+        finally:
+            await self._queue.put(_STOP)
+            await writer
+
+    def stop(self) -> None:
+        """Ask the reader to stop; the writer then drains what was queued."""
+        self._stopping = True
+
+    def abandon(self) -> None:
+        """Stop retrying the database (shutdown deadline passed); uncommitted work is re-read."""
+        self._stopping = True
+        self._abandon = True
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait until every queued batch is written and committed (bounded)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout_s)
+
+    async def _read_loop(self, until: int | None) -> None:
+        pending: ParsedBatch | None = None
+        paused: set[TopicPartition] = set()
+        seen = 0
+        while not self._stopping and (until is None or seen < until):
+            if pending is not None:
+                try:
+                    self._queue.put_nowait(pending)
+                    pending = None
+                except asyncio.QueueFull:
+                    now = set(self.consumer.assignment())
+                    if now - paused:
+                        self.consumer.pause(*(now - paused))
+                        paused |= now
+                        self._metrics.paused.labels(self.topic).set(1)
+            if pending is None and paused:
+                self.consumer.resume(*paused)
+                paused.clear()
+                self._metrics.paused.labels(self.topic).set(0)
+            fetched = await self.consumer.getmany(
+                timeout_ms=self._wait_ms, max_records=self._max_records
+            )
+            records = [r for batch in fetched.values() for r in batch]
+            if not records:
+                continue
+            seen += len(records)
+            parsed = parse_records(self.spec, records, self._max_bytes)
+            if pending is None:
+                pending = parsed
+            else:  # a partition assigned while paused delivered records: keep them
+                pending.extend(parsed)
+        if pending is not None:
+            await self._queue.put(pending)
+        if paused:
+            self.consumer.resume(*paused)
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = await self._queue.get()
+            try:
+                if batch is _STOP:
+                    return
+                if self._abandon:
+                    continue
+                await self._write_one(batch)
+            except Exception as exc:
+                self.failed = exc
+                self._metrics.errors.labels(self.topic, "agent_crash").inc()
+                log.exception("writer failed", extra={"topic": self.topic})
+                self._stopping = True
+                self._abandon = True
+            finally:
+                self._queue.task_done()
+
+    async def _write_one(self, batch: ParsedBatch) -> None:
+        started = time.perf_counter()
+        result = await self._writer.write(self.spec, batch, lambda: self._abandon)
+        if result is None:
+            return  # abandoned during shutdown: not committed, so it is read again later
+        offsets = {TopicPartition(t, p): o for (t, p), o in batch.next_offsets.items()}
+        if self._commit:
+            try:
+                await self.consumer.commit(offsets)
+            except (KafkaError, ValueError) as exc:
+                # The rows are in bronze; whoever reads these offsets again merges nothing new.
+                self._metrics.errors.labels(self.topic, "commit_failed").inc()
+                log.warning("offset commit failed", extra={"topic": self.topic, "error": repr(exc)})
+        self.committed.update(offsets)
+        m = self._metrics
+        m.batch_latency.labels(self.topic).observe(time.perf_counter() - started)
+        m.batch_size.labels(self.topic).observe(len(batch))
+        m.rows.labels(self.topic, "inserted").inc(result.inserted)
+        m.rows.labels(self.topic, "duplicate").inc(result.duplicates)
+        m.rows.labels(self.topic, "dead_letter").inc(result.dead_letters)
+        if result.dead_letters:
+            log.warning(
+                "records dead-lettered",
+                extra={"topic": self.topic, "count": result.dead_letters},
+            )
+
+    async def measure_lag(self) -> None:
+        """Update the lag gauges: partition end minus committed offset."""
+        assignment = list(self.consumer.assignment())
+        if not assignment:
+            return
+        ends = await self.consumer.end_offsets(assignment)
+        for tp, end in ends.items():
+            done = self.committed.get(tp)
+            if done is None:
+                done = await self.consumer.committed(tp) or 0
+                self.committed[tp] = done
+            self._metrics.lag.labels(self.topic, str(tp.partition)).set(max(0, end - done))

@@ -1,0 +1,293 @@
+"""Idempotent batch writes into bronze with asyncpg: COPY into staging, merge on Kafka coordinates.
+
+One database transaction per batch: the valid rows are COPYed into a per-connection temporary
+staging table (``on commit delete rows``) and merged with ``insert ... on conflict do nothing`` on
+``(kafka_topic, kafka_partition, kafka_offset)``; the dead letters are merged the same way. A row
+PostgreSQL still refuses (a value out of a column's range, say) sends the batch down a row-by-row
+path that turns just that row into a dead letter. Connection trouble is retried with capped
+exponential backoff until the database is back, so nothing is lost and nothing is committed early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from streamflow.ingestor.records import ParsedBatch, Row
+from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, DEAD_LETTER_TABLE, SPECS, TableSpec
+
+log = logging.getLogger(__name__)
+
+# Refused rows, not refused connections: retrying would fail the same way forever.
+ROW_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one batch did to bronze."""
+
+    inserted: int
+    duplicates: int
+    dead_letters: int
+
+
+class StartupError(RuntimeError):
+    """The database cannot be used at all; the message names the setting to fix."""
+
+
+def _stage(table: str) -> str:
+    return f"pg_temp.stage_{table}"
+
+
+def _merge_sql(table: str, columns: Sequence[str]) -> str:
+    cols = ", ".join(columns)
+    return (
+        f"insert into bronze.{table} ({cols}) select {cols} from {_stage(table)} "  # noqa: S608
+        "on conflict (kafka_topic, kafka_partition, kafka_offset) do nothing"
+    )
+
+
+def _insert_one_sql(table: str, columns: Sequence[str]) -> str:
+    cols = ", ".join(columns)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return (
+        f"insert into bronze.{table} ({cols}) values ({params}) "  # noqa: S608
+        "on conflict (kafka_topic, kafka_partition, kafka_offset) do nothing"
+    )
+
+
+def _inserted(status: str) -> int:
+    # "INSERT 0 <n>"
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _prepare_connection(conn: asyncpg.Connection) -> None:
+    """Create this session's staging tables (temporary: no WAL, emptied at each commit)."""
+    for table in [spec.table for spec in SPECS.values()] + [DEAD_LETTER_TABLE]:
+        await conn.execute(
+            f"create temporary table if not exists stage_{table} "
+            f"(like bronze.{table} including defaults) on commit delete rows"
+        )
+
+
+async def _copy_merge(
+    conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[Row]
+) -> int:
+    await conn.copy_records_to_table(
+        f"stage_{table}", schema_name="pg_temp", columns=list(columns), records=rows
+    )
+    status: str = await conn.execute(_merge_sql(table, columns))
+    return _inserted(status)
+
+
+async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBatch) -> WriteResult:
+    """Write one parsed batch in one transaction on ``conn``; idempotent on Kafka coordinates."""
+    dead = list(batch.dead)
+    inserted = 0
+    async with conn.transaction():
+        if batch.rows:
+            try:
+                async with conn.transaction():
+                    inserted = await _copy_merge(conn, spec.table, spec.columns, batch.rows)
+            except ROW_ERRORS:
+                inserted = await _row_by_row(conn, spec, batch.rows, dead)
+        dead_inserted = 0
+        if dead:
+            dead_inserted = await _copy_merge(conn, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS, dead)
+    duplicates = len(batch) - inserted - dead_inserted
+    return WriteResult(inserted, duplicates, len(dead))
+
+
+async def _row_by_row(
+    conn: asyncpg.Connection, spec: TableSpec, rows: list[Row], dead: list[Row]
+) -> int:
+    """Insert rows one at a time; a row the database refuses becomes a dead letter."""
+    sql = _insert_one_sql(spec.table, spec.columns)
+    inserted = 0
+    for row in rows:
+        try:
+            async with conn.transaction():
+                status: str = await conn.execute(sql, *row)
+                inserted += _inserted(status)
+        except ROW_ERRORS as exc:
+            log.warning(
+                "row refused by the database",
+                extra={"table": spec.table, "offset": row[2], "error": str(exc)},
+            )
+            payload = row[-1]
+            raw = payload.encode("utf-8") if isinstance(payload, str) else None
+            dead.append((*row[:4], None, raw, "database_refused", str(exc)[:4000]))
+    return inserted
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(
+        exc,
+        OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.OperatorInterventionError
+        | asyncpg.TooManyConnectionsError,
+    )
+
+
+class BronzeWriter:
+    """A small asyncpg pool plus retry-until-it-works batch writes."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int,
+        connect_timeout_s: float,
+        retry_initial_s: float,
+        retry_max_s: float,
+        startup_timeout_s: float = 30.0,
+        on_retry: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._timeout = connect_timeout_s
+        self._retry_initial = retry_initial_s
+        self._retry_max = retry_max_s
+        self._on_retry = on_retry
+        self._startup_timeout = startup_timeout_s
+        self._pool: asyncpg.Pool | None = None
+        self.healthy = False
+
+    async def start(self) -> None:
+        """Create the pool (lazily connecting), after checking the database once."""
+        await check_database(self._dsn, self._timeout, self._startup_timeout)
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=self._pool_size,
+            timeout=self._timeout,
+            command_timeout=60,
+            init=_prepare_connection,
+        )
+        self.healthy = True
+
+    async def close(self) -> None:
+        """Close every connection."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    async def write(
+        self, spec: TableSpec, batch: ParsedBatch, stopping: Callable[[], bool]
+    ) -> WriteResult | None:
+        """Write ``batch``, retrying connection errors with backoff; None if told to stop first."""
+
+        async def attempt() -> WriteResult:
+            assert self._pool is not None, "BronzeWriter.start() was not called"
+            async with self._pool.acquire(timeout=self._timeout) as conn:
+                return await write_batch(conn, spec, batch)
+
+        return await self.retrying(spec.table, attempt, stopping)
+
+    async def retrying(
+        self,
+        what: str,
+        attempt: Callable[[], Awaitable[WriteResult]],
+        stopping: Callable[[], bool],
+    ) -> WriteResult | None:
+        """Run ``attempt`` until it succeeds; back off (capped) on transient errors."""
+        delay = self._retry_initial
+        while True:
+            try:
+                result = await attempt()
+            except Exception as exc:
+                if not _transient(exc):
+                    raise
+                self.healthy = False
+                if self._on_retry is not None:
+                    self._on_retry(what, exc)
+                log.warning(
+                    "database unavailable, retrying",
+                    extra={"table": what, "error": repr(exc), "retry_in_s": round(delay, 2)},
+                )
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline:
+                    if stopping():
+                        return None
+                    await asyncio.sleep(min(0.1, delay))
+                delay = min(delay * 2, self._retry_max)
+                continue
+            if not self.healthy:
+                log.info("database available again", extra={"table": what})
+            self.healthy = True
+            return result
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """A read on the pool (replay uses it)."""
+        assert self._pool is not None
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
+
+
+async def check_database(dsn: str, timeout_s: float, startup_timeout_s: float = 30.0) -> None:
+    """Fail fast, naming the setting, if the database refuses us or lacks the bronze tables.
+
+    An unreachable server is waited for up to ``startup_timeout_s`` (it may be starting); a wrong
+    password, a missing database or missing migrations fail at once.
+    """
+    deadline = time.monotonic() + startup_timeout_s
+    while True:
+        try:
+            conn = await _connect_once(dsn, timeout_s)
+            break
+        except (TimeoutError, OSError, asyncpg.CannotConnectNowError) as exc:
+            if time.monotonic() >= deadline:
+                raise StartupError(
+                    f"PostgreSQL not reachable after {startup_timeout_s:.0f}s ({exc!r}); check "
+                    "STREAMFLOW_PG_HOST and STREAMFLOW_PG_PORT (is it running? make up)"
+                ) from None
+            log.warning("PostgreSQL not reachable yet; retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(1.0)
+    await _check_tables(conn)
+
+
+async def _connect_once(dsn: str, timeout_s: float) -> asyncpg.Connection:
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=timeout_s)
+    except asyncpg.InvalidPasswordError as exc:
+        raise StartupError(
+            f"PostgreSQL refused the credentials ({exc}); check STREAMFLOW_PG_USER and "
+            "STREAMFLOW_PG_PASSWORD"
+        ) from None
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise StartupError(f"{exc}; check STREAMFLOW_PG_DATABASE") from None
+    except asyncpg.CannotConnectNowError:
+        raise
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StartupError(f"PostgreSQL connection failed ({exc}); check STREAMFLOW_PG_*") from None
+    return conn
+
+
+async def _check_tables(conn: asyncpg.Connection) -> None:
+    try:
+        missing = await conn.fetch(
+            "select t from unnest($1::text[]) t where to_regclass('bronze.' || t) is null",
+            [spec.table for spec in SPECS.values()] + [DEAD_LETTER_TABLE],
+        )
+    finally:
+        await conn.close()
+    if missing:
+        names = ", ".join(f"bronze.{r['t']}" for r in missing)
+        raise StartupError(
+            f"missing tables {names} in database STREAMFLOW_PG_DATABASE: run the migrations "
+            "(make up, or python -m streamflow.platform migrate)"
+        )
