@@ -1,3 +1,11 @@
 #!/usr/bin/env bash
-# make backtest: filled in by issue #4 fraud scorer.
-exec "$(dirname "$0")/not_implemented.sh" backtest "#4 fraud scorer"
+# make backtest INPUT=file OUT=report.json ARGS="...": replay a labelled file through the scoring core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ $# -lt 2 || -z "$1" || -z "$2" ]]; then
+    echo "usage: make backtest INPUT=labelled.parquet OUT=report.json [ARGS=\"--compare r.yaml ...\"]" >&2
+    exit 2
+fi
+input="$1" out="$2"
+shift 2
+exec scripts/uv.sh run python -m streamflow.scorer.backtest "$input" --out "$out" "$@"

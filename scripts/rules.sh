@@ -1,3 +1,5 @@
 #!/usr/bin/env bash
-# make rules: filled in by issue #4 fraud scorer.
-exec "$(dirname "$0")/not_implemented.sh" rules "#4 fraud scorer"
+# make rules ARGS="show|diff FILE|publish FILE": inspect and publish rule sets on fraud.rules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec scripts/uv.sh run python -m streamflow.scorer.rules_cli "$@"

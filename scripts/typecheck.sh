@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(packages services flink_jobs/src flink_jobs/tests tests conftest.py)
-for extra in scripts/k8s bench airflow/dags airflow/tests; do
+for extra in scripts/k8s scripts/pipeline bench airflow/dags airflow/tests; do
   [ -d "$extra" ] && targets+=("$extra")
 done
 exec scripts/uv.sh run mypy "${targets[@]}"

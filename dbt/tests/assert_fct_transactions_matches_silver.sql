@@ -1,3 +1,4 @@
+{{ config(tags=["gold"]) }}
 -- Gold keeps exactly silver's transactions: the same set of ids and the same total amount.
 with s as (select transaction_id, amount from {{ ref('stg_transactions') }}),
 g as (select transaction_id, amount from {{ ref('fct_transactions') }}),

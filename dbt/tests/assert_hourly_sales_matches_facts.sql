@@ -1,3 +1,4 @@
+{{ config(tags=["gold"]) }}
 -- The incremental hourly aggregate agrees with a full recomputation from the fact table
 -- (late-arriving rows included).
 with full_agg as (

@@ -1,1 +1,1 @@
-"""Offline checks of StreamFlow's deployment artefacts (Kustomize overlays, Dockerfiles, compose)."""
+"""Offline checks of StreamFlow's deployment artefacts: overlays, Dockerfiles, compose."""

@@ -57,7 +57,7 @@ check_env_files() {
         if [ ! -s "$env" ]; then
             echo "apply: missing $env (copy $example and fill it in)" >&2
             missing=1
-        elif grep -Eq '^[A-Za-z_-]*(password|PASSWORD|KEY|key|secret|connection|PEPPER|AIRFLOW_CONN_[A-Z_]*)=$' "$env"; then
+        elif grep -Eq '^[^#][^=]*=[[:space:]]*$' "$env"; then
             echo "apply: $env has empty secret values" >&2
             missing=1
         fi

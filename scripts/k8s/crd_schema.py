@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the dev group
 import yaml
 
 from scripts.k8s.paths import crds_dir
@@ -93,6 +93,8 @@ def validate_one(obj: Manifest, schemas: dict[GroupVersionKind, Schema]) -> list
     ]
 
 
-def validate_all(objs: Iterable[Manifest], schemas: dict[GroupVersionKind, Schema]) -> list[Problem]:
+def validate_all(
+    objs: Iterable[Manifest], schemas: dict[GroupVersionKind, Schema]
+) -> list[Problem]:
     """Problems of every custom resource (objects of other kinds are ignored here)."""
     return [p for obj in objs for p in validate_one(obj, schemas)]

@@ -36,7 +36,9 @@ def chart_problems(obj: Manifest) -> list[Problem]:
 
 def _resources_complete(resources: dict[str, Any]) -> bool:
     return all(
-        res in (resources.get(part) or {}) for part in ("requests", "limits") for res in ("cpu", "memory")
+        res in (resources.get(part) or {})
+        for part in ("requests", "limits")
+        for res in ("cpu", "memory")
     )
 
 
@@ -71,7 +73,9 @@ def flink_problems(obj: Manifest) -> list[Problem]:
     conf = spec.get("flinkConfiguration") or {}
     template = (spec.get("podTemplate") or {}).get("spec") or {}
     rules = {
-        "podTemplate runAsNonRoot: true": (template.get("securityContext") or {}).get("runAsNonRoot")
+        "podTemplate runAsNonRoot: true": (template.get("securityContext") or {}).get(
+            "runAsNonRoot"
+        )
         is True,
         "jobManager/taskManager resource": all(
             (spec.get(r) or {}).get("resource") for r in ("jobManager", "taskManager")
@@ -96,7 +100,8 @@ def pdb_problems(objs: list[Manifest]) -> list[Problem]:
         ns = dep["metadata"].get("namespace")
         labels = ((dep["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
         if not any(
-            p["metadata"].get("namespace") == ns and _selects(p["spec"].get("selector") or {}, labels)
+            p["metadata"].get("namespace") == ns
+            and _selects(p["spec"].get("selector") or {}, labels)
             for p in pdbs
         ):
             found.append(Problem(CHECK, describe(dep), "no PodDisruptionBudget selects its pods"))

@@ -24,6 +24,13 @@ class RenderError(RuntimeError):
     """kubectl kustomize failed."""
 
 
+def kubectl() -> str:
+    found = shutil.which("kubectl")
+    if found is None:
+        raise RenderError("kubectl not found: it renders the overlays (kubectl kustomize)")
+    return found
+
+
 def fill_env_files(tree: Path) -> None:
     """Create each missing `X.env` from `X.env.example` below `tree`."""
     for example in tree.rglob("*.env.example"):
@@ -39,8 +46,8 @@ def render_text(kustomization: Path, tree: Path = KUSTOMIZE_DIR) -> str:
         shutil.copytree(tree, copy)
         fill_env_files(copy)
         target = copy / kustomization.resolve().relative_to(tree.resolve())
-        result = subprocess.run(
-            ["kubectl", "kustomize", str(target)],
+        result = subprocess.run(  # noqa: S603 - kubectl on a directory we copied
+            [kubectl(), "kustomize", str(target)],
             capture_output=True,
             text=True,
             check=False,

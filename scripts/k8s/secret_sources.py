@@ -25,7 +25,9 @@ def _example_problems(example: Path) -> list[Problem]:
         if line.startswith("#") or not sep or NOT_SECRET.search(key.strip()):
             continue
         if value.strip():
-            found.append(Problem(CHECK, f"{example}:{number}", f"{key} has a value; leave it empty"))
+            found.append(
+                Problem(CHECK, f"{example}:{number}", f"{key} has a value; leave it empty")
+            )
     return found
 
 
@@ -34,7 +36,9 @@ def check_tree(tree: Path) -> list[Problem]:
     for manifest in sorted(tree.rglob("*.yaml")):
         for doc in yaml.safe_load_all(manifest.read_text()):
             if isinstance(doc, dict) and doc.get("kind") == "Secret":
-                found.append(Problem(CHECK, str(manifest), "a literal Secret; use a secretGenerator"))
+                found.append(
+                    Problem(CHECK, str(manifest), "a literal Secret; use a secretGenerator")
+                )
     for kustomization in _kustomizations(tree):
         spec = yaml.safe_load(kustomization.read_text()) or {}
         for generator in spec.get("secretGenerator") or []:

@@ -11,7 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from scripts.k8s import compose, crd_schema, dockerfiles, kube_schema, policy, promrules
+from scripts.k8s import (
+    compose,
+    crd_schema,
+    dockerfiles,
+    kube_schema,
+    policy,
+    promrules,
+    settings_env,
+)
 from scripts.k8s.paths import COMPOSE_FILE, KUSTOMIZE_DIR, OVERLAYS, overlay_dir
 from scripts.k8s.paths import dockerfiles as project_dockerfiles
 from scripts.k8s.problems import Manifest, Problem
@@ -27,6 +35,7 @@ def manifest_problems(objs: list[Manifest]) -> list[Problem]:
         *crd_schema.validate_all(objs, schemas),
         *policy.check_all(objs),
         *promrules.check_all(objs),
+        *settings_env.check_all(objs),
     ]
 
 

@@ -48,8 +48,8 @@ select
     p.alerts - p.confirmed_fraud - p.false_positives as unlabelled,
     coalesce(d.fraud_total, 0) as fraud_total,
     round(p.confirmed_fraud::numeric / nullif(p.confirmed_fraud + p.false_positives, 0), 4)
-        as precision,
-    round(p.confirmed_fraud::numeric / nullif(d.fraud_total, 0), 4) as recall,
+        ::double precision as precision,
+    round(p.confirmed_fraud::numeric / nullif(d.fraud_total, 0), 4)::double precision as recall,
     p.avg_time_to_detect_ms,
     p.p50_time_to_detect_ms,
     p.max_time_to_detect_ms

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +14,8 @@ from streamflow.alert_api.app import create_app
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.keys import create_key
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass(frozen=True)

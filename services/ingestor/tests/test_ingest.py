@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from ingestor_helpers import produce, scalar, transaction_bytes
 
-from streamflow.events import Topic, encode, encode_key, examples
+from streamflow.events import DeadLetter, Topic, encode, encode_key, examples
 from streamflow.ingestor.app import Ingestor
 from streamflow.ingestor.config import Settings
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
@@ -81,7 +81,8 @@ async def test_every_topic_lands_once_and_bad_records_are_dead_letters(
     pg_settings: PostgresSettings,
 ) -> None:
     for topic, event in _EXAMPLES.items():
-        produce(kafka_settings, topics.name(topic), [(encode_key(event.key()), encode(event))] * 2)  # type: ignore[attr-defined]
+        key = event.dlq_key() if isinstance(event, DeadLetter) else event.key()  # type: ignore[attr-defined]
+        produce(kafka_settings, topics.name(topic), [(encode_key(key), encode(event))] * 2)
     good = [transaction_bytes(i) for i in range(1000)]
     bad: list[tuple[bytes | None, bytes | None]] = [
         (b"k", b"{not json"),

@@ -41,10 +41,16 @@ class TopicSpec:
     compacted: bool = False
 
     def configs(self) -> dict[str, str]:
-        """Topic-level Kafka configs."""
+        """Topic-level Kafka configs.
+
+        Record timestamps are the broker's append time on every topic: producers such as Flink's
+        Kafka sink stamp records with their (possibly weeks-old) event time, which would make
+        retention drop back-dated history at once and hide the real end-to-end latency.
+        """
+        base = {"message.timestamp.type": "LogAppendTime"}
         if self.compacted:
-            return {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
-        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
+            return {**base, "cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+        return {**base, "cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
 
 
 TOPICS: dict[Topic, TopicSpec] = {

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from streamflow.events.topics import TOPICS, TopicSpec
 from streamflow.platform.settings import KafkaSettings, TopicSettings
@@ -49,7 +55,7 @@ def ensure_topics(
     specs: Iterable[TopicSpec] = TOPICS.values(),
     timeout_s: float = 30.0,
 ) -> list[str]:
-    """Create any missing topic with its spec's partitions and configs; return those created."""
+    """Create missing topics with their spec; align existing ones' configs; return those created."""
     admin = AdminClient(kafka.client_config())
     wanted = [
         NewTopic(
@@ -62,6 +68,7 @@ def ensure_topics(
     ]
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [topic for topic in wanted if topic.topic not in existing]
+    _align_configs(admin, [t for t in wanted if t.topic in existing], timeout_s)
     if not missing:
         return []
     created = []
@@ -73,6 +80,25 @@ def ensure_topics(
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
     return created
+
+
+def _align_configs(admin: AdminClient, topics: list[NewTopic], timeout_s: float) -> None:
+    """Set the spec's configs on topics that already exist (e.g. created by an older version)."""
+    if not topics:
+        return
+    resources = [
+        ConfigResource(
+            ConfigResource.Type.TOPIC,
+            topic.topic,
+            incremental_configs=[
+                ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+                for name, value in (topic.config or {}).items()
+            ],
+        )
+        for topic in topics
+    ]
+    for future in admin.incremental_alter_configs(resources).values():
+        future.result(timeout=timeout_s)
 
 
 def delete_topics(kafka: KafkaSettings, names: Iterable[str], timeout_s: float = 30.0) -> None:

@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass, field
 
 from streamflow.scorer.state_config import (
+    MAX_DEVICES,
     MIN_HOUR_STD_HOURS,
     VELOCITY_HORIZON_SECONDS,
     VELOCITY_MAX_EVENTS,
@@ -21,7 +22,7 @@ from streamflow.scorer.state_config import (
 from streamflow.scorer.view import TxnView
 
 _FORMAT_VERSION = 1
-_HEADER = struct.Struct("<BIddddddddH")
+_HEADER = struct.Struct("<BIddddddddHB")
 _TWO_PI = 2.0 * math.pi
 _NAN = math.nan
 
@@ -47,6 +48,8 @@ class CustomerState:
     lon: float = _NAN
     recent: list[float] = field(default_factory=list)
     """Sorted event times of recent transactions (bounded, see state_config)."""
+    devices: list[int] = field(default_factory=list)
+    """CRC-32s of the devices seen, most recent last (bounded, see state_config)."""
 
     @property
     def std(self) -> float:
@@ -66,6 +69,7 @@ class CustomerState:
             self.lat,
             self.lon,
             list(self.recent),
+            list(self.devices),
         )
 
     def usual_hour(self) -> tuple[float, float]:
@@ -108,6 +112,13 @@ class CustomerState:
             self.last_time = txn.epoch
         if txn.has_location and (math.isnan(self.loc_time) or txn.epoch >= self.loc_time):
             self.loc_time, self.lat, self.lon = txn.epoch, txn.lat, txn.lon
+        if txn.device >= 0:
+            devices = self.devices
+            if txn.device in devices:
+                devices.remove(txn.device)
+            devices.append(txn.device)
+            if len(devices) > MAX_DEVICES:
+                del devices[0]
         recent = self.recent
         bisect.insort(recent, txn.epoch)
         horizon = self.last_time - VELOCITY_HORIZON_SECONDS
@@ -130,16 +141,22 @@ class CustomerState:
             self.lat,
             self.lon,
             len(self.recent),
+            len(self.devices),
         )
-        return header + struct.pack(f"<{len(self.recent)}d", *self.recent)
+        return (
+            header
+            + struct.pack(f"<{len(self.recent)}d", *self.recent)
+            + struct.pack(f"<{len(self.devices)}I", *self.devices)
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CustomerState:
         """Parse :meth:`to_bytes` output; raises :class:`StateFormatError` on anything else."""
         if len(data) < _HEADER.size or data[0] != _FORMAT_VERSION:
             raise StateFormatError("not a customer state of format version 1")
-        (_, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, n) = _HEADER.unpack_from(data)
-        if len(data) != _HEADER.size + 8 * n:
+        (_, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, n, d) = _HEADER.unpack_from(data)
+        if len(data) != _HEADER.size + 8 * n + 4 * d:
             raise StateFormatError("customer state has the wrong length")
         recent = list(struct.unpack_from(f"<{n}d", data, _HEADER.size))
-        return cls(count, mean, m2, hcos, hsin, last, loc_time, lat, lon, recent)
+        devices = list(struct.unpack_from(f"<{d}I", data, _HEADER.size + 8 * n))
+        return cls(count, mean, m2, hcos, hsin, last, loc_time, lat, lon, recent, devices)

@@ -26,6 +26,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_distance_km",
     "count_10m",
     "count_1h",
+    "new_device",
+    "remote_channel",
 )
 """Names of :func:`feature_vector`'s entries, in order (stored in the model file and checked)."""
 
@@ -50,9 +52,8 @@ def feature_vector(state: CustomerState | None, txn: TxnView) -> list[float]:
     """The model's input for ``txn`` given the state before it (see :data:`FEATURE_NAMES`)."""
     amount = txn.amount
     if state is None or state.count == 0:
-        return [math.log1p(amount), 0.0, 0.0, 0.0, 0.0, math.log1p(NO_HISTORY_GAP_SECONDS)] + [
-            0.0
-        ] * 4
+        first = [math.log1p(amount), 0.0, 0.0, 0.0, 0.0, math.log1p(NO_HISTORY_GAP_SECONDS)]
+        return [*first, 0.0, 0.0, 0.0, 0.0, float(txn.device >= 0), float(txn.channel != "pos")]
     mean = state.mean
     ratio = math.log(amount / mean) if mean > 0.0 else 0.0
     std = state.std
@@ -72,6 +73,8 @@ def feature_vector(state: CustomerState | None, txn: TxnView) -> list[float]:
         math.log1p(km),
         float(state.count_in_window(txn.epoch, 600.0)),
         float(state.count_in_window(txn.epoch, 3_600.0)),
+        float(txn.device >= 0 and txn.device not in state.devices),
+        float(txn.channel != "pos"),
     ]
 
 

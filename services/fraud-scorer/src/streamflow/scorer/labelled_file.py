@@ -23,10 +23,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from streamflow.scorer.view import TxnView
+from streamflow.scorer.view import TxnView, device_hash
 
 REQUIRED = ("transaction_id", "event_time", "customer_id", "merchant_id", "amount", "label")
-OPTIONAL = ("card_id", "currency", "channel", "latitude", "longitude", "scenario")
+OPTIONAL = (
+    "card_id",
+    "currency",
+    "channel",
+    "latitude",
+    "longitude",
+    "device_id",
+    "scenario",
+)
 BATCH_ROWS = 65_536
 RUN_ROWS = 1_000_000
 
@@ -57,7 +65,15 @@ def _batches(path: Path) -> Iterator[pa.RecordBatch]:
     header.close()
     _check_columns(names, path)
     cols = [c for c in REQUIRED + OPTIONAL if c in names]
-    text_cols = ["transaction_id", "customer_id", "merchant_id", "card_id", "amount", "scenario"]
+    text_cols = [
+        "transaction_id",
+        "customer_id",
+        "merchant_id",
+        "card_id",
+        "amount",
+        "device_id",
+        "scenario",
+    ]
     types: dict[str, pa.DataType] = {c: pa.string() for c in text_cols if c in names}
     types["event_time"] = pa.string()
     reader = pacsv.open_csv(
@@ -116,6 +132,7 @@ def rows_of(batch: pa.RecordBatch) -> Iterator[LabelledRow]:
     currency = _strings(batch, "currency", "BRL")
     channel = _strings(batch, "channel", "pos")
     scenario = _strings(batch, "scenario", "")
+    devices = [device_hash(d) for d in _strings(batch, "device_id", "")]
     for i in range(batch.num_rows):
         if labels[i] not in (0, 1):
             raise LabelledFileError(f"row {txid[i]}: label must be 0 or 1")
@@ -130,6 +147,7 @@ def rows_of(batch: pa.RecordBatch) -> Iterator[LabelledRow]:
             channel[i],
             lats[i],
             lons[i],
+            devices[i],
         )
         yield LabelledRow(view, labels[i], scenario[i] or ("fraud" if labels[i] else "legit"))
 

@@ -20,6 +20,9 @@ VELOCITY_HORIZON_SECONDS = 86_400
 VELOCITY_MAX_EVENTS = 64
 """At most this many recent event times are kept per customer (bounds the state size)."""
 
+MAX_DEVICES = 8
+"""At most this many device fingerprints are remembered per customer (most recent kept)."""
+
 MIN_HOUR_STD_HOURS = 1.0
 """Floor of a customer's hour-of-day spread, so very regular customers are not over-flagged."""
 

@@ -7,6 +7,7 @@ it straight from file columns. Both go through :func:`make_view`, so the numbers
 from __future__ import annotations
 
 import math
+import zlib
 from typing import NamedTuple
 
 from streamflow.events import Transaction
@@ -28,6 +29,8 @@ class TxnView(NamedTuple):
     """Latitude, or NaN when unknown."""
     lon: float
     """Longitude, or NaN when unknown."""
+    device: int = -1
+    """Stable 32-bit hash (CRC-32) of the device id, -1 when there is none."""
 
     @property
     def hour(self) -> float:
@@ -53,4 +56,10 @@ def make_view(txn: Transaction) -> TxnView:
         channel=str(txn.channel),
         lat=math.nan if txn.latitude is None else float(txn.latitude),
         lon=math.nan if txn.longitude is None else float(txn.longitude),
+        device=device_hash(txn.device_id),
     )
+
+
+def device_hash(device_id: str | None) -> int:
+    """CRC-32 of a device id (stable across processes, unlike ``hash``); -1 for none."""
+    return -1 if not device_id else zlib.crc32(device_id.encode("utf-8"))

@@ -1,0 +1,61 @@
+"""Cosmos configuration shared by the dbt DAGs: manifest rendering, dbt run as a subprocess.
+
+Rendering reads ``manifest.json`` (``LoadMode.DBT_MANIFEST``), so parsing a DAG file never runs
+dbt; tasks call the dbt of ``envs/dbt`` as a subprocess (``InvocationMode.SUBPROCESS`` in both
+render and execution config, as Cosmos requires when dbt lives in another environment).
+"""
+
+from __future__ import annotations
+
+from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from streamflow.orchestration.config import WarehouseConfig, warehouse_config
+
+
+def project_config(cfg: WarehouseConfig | None = None) -> ProjectConfig:
+    """The dbt project, rendered from its pre-built manifest (no dbt deps: none are used)."""
+    cfg = cfg or warehouse_config()
+    return ProjectConfig(
+        dbt_project_path=cfg.project_dir,
+        manifest_path=cfg.manifest,
+        install_dbt_deps=False,
+        env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"},
+    )
+
+
+def profile_config(cfg: WarehouseConfig | None = None) -> ProfileConfig:
+    """dbt's own profiles.yml, whose connection comes from the ``STREAMFLOW_PG_*`` variables."""
+    cfg = cfg or warehouse_config()
+    return ProfileConfig(
+        profile_name="streamflow", target_name=cfg.target, profiles_yml_filepath=cfg.profiles_yml
+    )
+
+
+def execution_config(cfg: WarehouseConfig | None = None) -> ExecutionConfig:
+    """Run dbt locally as a subprocess of the task, with the dbt environment's executable."""
+    cfg = cfg or warehouse_config()
+    return ExecutionConfig(
+        execution_mode=ExecutionMode.LOCAL,
+        invocation_mode=InvocationMode.SUBPROCESS,
+        dbt_executable_path=cfg.dbt_executable,
+    )
+
+
+def render_config(
+    select: list[str], exclude: list[str] | None = None, cfg: WarehouseConfig | None = None
+) -> RenderConfig:
+    """One task per selected model (``dbt build`` of the model: run + its tests).
+
+    Tests with two parents (relationships) get their own task after both parents.
+    """
+    cfg = cfg or warehouse_config()
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        select=select,
+        exclude=exclude or [],
+        test_behavior=TestBehavior.BUILD,
+        invocation_mode=InvocationMode.SUBPROCESS,
+        dbt_executable_path=cfg.dbt_executable,
+        should_detach_multiple_parents_tests=True,
+    )

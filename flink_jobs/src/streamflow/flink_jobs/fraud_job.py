@@ -1,0 +1,138 @@
+"""The fraud-scoring PyFlink job: ``python -m streamflow.flink_jobs.fraud_job``.
+
+transactions.raw -> contract validation (rejects -> streamflow.dlq) -> key by customer ->
+scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules + merchant risk (from
+fraud.rules and fraud.feedback) -> transactions.scored (exactly-once) and fraud.alerts; the scored
+stream also feeds event-time tumbling windows per store (1 min -> 5 min -> 1 h, each level reduced
+from the one below) -> metrics.realtime. See docs/adr/0045-0049.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyflink.common import Duration, Types, WatermarkStrategy
+from pyflink.common.time import Time
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+from pyflink.datastream.window import TumblingEventTimeWindows
+
+from streamflow.flink_jobs import functions as fn
+from streamflow.flink_jobs.connectors import kafka_source, keyed_sink
+from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
+from streamflow.flink_jobs.job_config import environment_settings, restore_path
+from streamflow.flink_jobs.records import merge
+from streamflow.platform.settings import load_settings
+from streamflow.scorer.config import AlertDelivery, Settings
+
+log = logging.getLogger(__name__)
+
+WINDOW_LEVELS = (60, 300, 3600)
+"""Tumbling window sizes in seconds; each level is reduced from the previous level's output."""
+
+
+def _source(env: StreamExecutionEnvironment, settings: Settings, topic: str) -> Any:
+    source = kafka_source(settings.kafka, topic, settings.group_id)
+    return env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}")
+
+
+def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee) -> Any:
+    suffix = topic.replace(".", "-")
+    return keyed_sink(
+        settings.kafka,
+        topic,
+        key,
+        guarantee,
+        f"{settings.transactional_id_prefix}-{suffix}",
+        settings.kafka_transaction_timeout_ms,
+    )
+
+
+def _windows(feed: Any, settings: Settings) -> Any:
+    """Per-store tumbling windows; returns the union of every level's closed windows."""
+    strategy = (
+        WatermarkStrategy.for_bounded_out_of_orderness(
+            Duration.of_millis(settings.watermark_out_of_orderness_ms)
+        )
+        .with_timestamp_assigner(fn.FeedTimestamps())
+        .with_idleness(Duration.of_millis(settings.source_idleness_ms))
+    )
+    level: Any = feed.assign_timestamps_and_watermarks(strategy).map(
+        lambda v: v[1], output_type=Types.PICKLED_BYTE_ARRAY()
+    )
+    closed = []
+    for seconds in WINDOW_LEVELS:
+        windowed = (
+            level.key_by(lambda agg: agg.store_id, key_type=Types.STRING())
+            .window(TumblingEventTimeWindows.of(Time.seconds(seconds)))
+            .reduce(merge, window_function=fn.EmitWindow(), output_type=Types.PICKLED_BYTE_ARRAY())
+            .name(f"window-{seconds}s")
+        )
+        closed.append(windowed)
+        level = windowed.map(lambda v: v[2], output_type=Types.PICKLED_BYTE_ARRAY())
+    return closed[0].union(*closed[1:]).map(fn.metrics_row, output_type=fn.METRICS_TYPE)
+
+
+def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
+    """Add the scoring job's sources, operators and sinks to ``env``."""
+    topics = settings.topics
+    exactly_once = DeliveryGuarantee.EXACTLY_ONCE
+    validated = (
+        _source(env, settings, topics.transactions_raw)
+        .process(
+            fn.ValidateTransactions(topics.transactions_raw, settings.max_future_seconds),
+            output_type=Types.PICKLED_BYTE_ARRAY(),
+        )
+        .name("validate")
+    )
+    control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
+    rules = _source(env, settings, topics.fraud_rules).map(
+        lambda raw: (fn.RULES, raw), output_type=control_type
+    )
+    feedback = _source(env, settings, topics.fraud_feedback).map(
+        lambda raw: (fn.FEEDBACK, raw), output_type=control_type
+    )
+    scorer = fn.ScoreTransactions(
+        topics.fraud_rules,
+        topics.fraud_feedback,
+        fn.initial_rules(settings.rules_file, settings.blacklist_file),
+        settings.model_path,
+    )
+    scored = (
+        validated.key_by(lambda txn: txn.customer_id, key_type=Types.STRING())
+        .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
+        .process(scorer, output_type=fn.SCORED_TYPE)
+        .name("score")
+    )
+    alert_guarantee = (
+        exactly_once
+        if settings.alert_delivery is AlertDelivery.EXACTLY_ONCE
+        else DeliveryGuarantee.AT_LEAST_ONCE
+    )
+    scored.sink_to(_sink(settings, topics.transactions_scored, "customer_id", exactly_once))
+    scored.get_side_output(fn.ALERT_TAG).sink_to(
+        _sink(settings, topics.fraud_alerts, "alert_id", alert_guarantee)
+    )
+    validated.get_side_output(fn.DLQ_TAG).union(scored.get_side_output(fn.DLQ_TAG)).sink_to(
+        _sink(settings, topics.dlq, "source_topic", exactly_once)
+    )
+    _windows(scored.get_side_output(fn.WINDOW_TAG), settings).sink_to(
+        _sink(settings, topics.metrics_realtime, "store_id", exactly_once)
+    )
+
+
+def main() -> None:
+    """Build and run the job from the environment (``STREAMFLOW_SCORER_*`` and friends)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings(Settings)
+    restore_from = restore_path(settings)
+    log.info("starting %s (restore from %s)", settings.job_name, restore_from or "nothing")
+    flink = environment_settings(settings, FlinkEnvironmentSettings.from_env(), restore_from)
+    env = build_environment(flink)
+    build_pipeline(env, settings)
+    env.execute(settings.job_name)
+
+
+if __name__ == "__main__":
+    main()

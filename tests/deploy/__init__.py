@@ -1,0 +1,1 @@
+"""Offline checks of the deployment artefacts: overlays, CRDs, policies, rules, images, compose."""

@@ -1,0 +1,51 @@
+"""Every image has a Dockerfile, and hadolint finds nothing in any of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts.k8s import dockerfiles
+from scripts.k8s.paths import REPO_ROOT
+from scripts.k8s.paths import dockerfiles as project_dockerfiles
+
+IMAGES = [
+    "services/generator/Dockerfile",
+    "services/fraud-scorer/Dockerfile",
+    "services/ingestor/Dockerfile",
+    "services/alert-api/Dockerfile",
+    "airflow/Dockerfile",
+    "tests/deploy/test-runner.Dockerfile",
+]
+
+
+def test_every_image_has_a_dockerfile() -> None:
+    assert [str(p.relative_to(REPO_ROOT)) for p in project_dockerfiles()] == sorted(IMAGES)
+
+
+@pytest.mark.parametrize("dockerfile", IMAGES)
+def test_hadolint(dockerfile: str) -> None:
+    problems = dockerfiles.lint(REPO_ROOT / dockerfile)
+    assert not problems, "\n".join(map(str, problems))
+
+
+@pytest.mark.parametrize("dockerfile", IMAGES)
+def test_final_stage_is_unprivileged(dockerfile: str) -> None:
+    lines = (REPO_ROOT / dockerfile).read_text().splitlines()
+    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
+    users = [line.split()[1] for line in final if line.startswith("USER ")]
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert not any(word in " ".join(final) for word in ("build-essential", "gcc", "uv sync"))
+
+
+def test_service_builds_sync_one_package_from_the_root_lock() -> None:
+    for name, dist in [
+        ("generator", "streamflow-generator"),
+        ("ingestor", "streamflow-ingestor"),
+        ("alert-api", "streamflow-alert-api"),
+    ]:
+        text = Path(REPO_ROOT / "services" / name / "Dockerfile").read_text()
+        assert f"uv sync --frozen --no-dev --no-editable --package {dist}" in text
+        assert "HEALTHCHECK" in text

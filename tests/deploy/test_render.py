@@ -1,0 +1,128 @@
+"""Both overlays render, contain what the issue asks for, and differ where they should."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from scripts.k8s.problems import Manifest
+
+PROD_KINDS = {
+    "Kafka",
+    "KafkaNodePool",
+    "KafkaTopic",
+    "KafkaUser",
+    "FlinkDeployment",
+    "Cluster",
+    "ScheduledBackup",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "HelmChart",
+    "ServiceMonitor",
+    "PrometheusRule",
+}
+TOPICS: dict[str, tuple[int, dict[str, int | str]]] = {  # name: (partitions, config)
+    "transactions.raw": (3, {"retention.ms": 604800000}),
+    "transactions.scored": (3, {"retention.ms": 604800000}),
+    "fraud.alerts": (1, {"retention.ms": 2592000000}),
+    "fraud.feedback": (3, {"retention.ms": 2592000000}),
+    "fraud.rules": (1, {"cleanup.policy": "compact"}),
+    "metrics.realtime": (1, {"retention.ms": 86400000}),
+    "streamflow.dlq": (1, {"retention.ms": 1209600000}),
+}
+CHARTS = {
+    "strimzi-kafka-operator",
+    "flink-kubernetes-operator",
+    "cloudnative-pg",
+    "kube-prometheus-stack",
+    "airflow",
+}
+
+
+def kinds(objs: list[Manifest]) -> Counter[str]:
+    return Counter(str(o["kind"]) for o in objs)
+
+
+def one(objs: list[Manifest], kind: str, name: str | None = None) -> Manifest:
+    found = [o for o in objs if o["kind"] == kind and name in (None, o["metadata"]["name"])]
+    assert len(found) == 1, f"{kind} {name}: {len(found)} objects"
+    return found[0]
+
+
+def test_prod_contains_every_required_kind(overlays: dict[str, list[Manifest]]) -> None:
+    assert set(kinds(overlays["prod"])) >= PROD_KINDS
+
+
+def test_every_topic_once_with_its_partitions_and_retention(
+    overlays: dict[str, list[Manifest]],
+) -> None:
+    for objs in overlays.values():
+        topics = {o["spec"]["topicName"]: o["spec"] for o in objs if o["kind"] == "KafkaTopic"}
+        assert set(topics) == set(TOPICS)
+        for name, (partitions, config) in TOPICS.items():
+            assert topics[name]["partitions"] == partitions, name
+            assert config.items() <= topics[name]["config"].items(), name
+
+
+def test_operators_and_airflow_come_from_helm_charts(overlays: dict[str, list[Manifest]]) -> None:
+    for objs in overlays.values():
+        charts = {o["metadata"]["name"]: o for o in objs if o["kind"] == "HelmChart"}
+        assert set(charts) == CHARTS
+        flink_values = charts["flink-kubernetes-operator"]["spec"]["valuesContent"]
+        assert "webhook:\n  create: false" in flink_values
+
+
+def test_dev_runs_one_of_everything(overlays: dict[str, list[Manifest]]) -> None:
+    dev = overlays["dev"]
+    assert all(o["spec"]["replicas"] == 1 for o in dev if o["kind"] == "Deployment")
+    assert one(dev, "KafkaNodePool")["spec"]["replicas"] == 1
+    assert one(dev, "Cluster")["spec"]["instances"] == 1
+    assert [listener["port"] for listener in one(dev, "Kafka")["spec"]["kafka"]["listeners"]] == [
+        9092
+    ]
+    assert "KafkaUser" not in kinds(dev)
+
+
+def test_prod_is_replicated_authenticated_and_spread(overlays: dict[str, list[Manifest]]) -> None:
+    prod = overlays["prod"]
+    pool = one(prod, "KafkaNodePool")["spec"]
+    assert pool["replicas"] == 3
+    assert pool["template"]["pod"]["affinity"]["podAntiAffinity"]
+    kafka = one(prod, "Kafka")["spec"]["kafka"]
+    assert [(lst["port"], lst["tls"]) for lst in kafka["listeners"]] == [(9093, True)]
+    assert kafka["authorization"]["type"] == "simple"
+    assert kafka["config"]["min.insync.replicas"] == 2
+    cluster = one(prod, "Cluster")["spec"]
+    assert cluster["instances"] == 3
+    assert cluster["affinity"]["podAntiAffinityType"] == "required"
+    assert all(o["spec"]["replicas"] == 3 for o in prod if o["kind"] == "KafkaTopic")
+    users = {o["metadata"]["name"] for o in prod if o["kind"] == "KafkaUser"}
+    assert {"generator", "fraud-scorer", "ingestor", "alert-api"} <= users
+    for dep in (o for o in prod if o["kind"] == "Deployment"):
+        assert dep["spec"]["replicas"] >= 2
+        assert dep["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        secret = env["STREAMFLOW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+        assert secret == dep["metadata"]["name"] in users
+    settings = one(prod, "ConfigMap", "streamflow-settings")["data"]
+    assert settings["STREAMFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert settings["STREAMFLOW_PROFILE"] == "prod"
+
+
+def test_scorer_is_a_savepoint_upgraded_pythondriver_job_with_state_on_a_pvc(
+    overlays: dict[str, list[Manifest]],
+) -> None:
+    for objs in overlays.values():
+        spec = one(objs, "FlinkDeployment", "fraud-scorer")["spec"]
+        assert spec["job"]["entryClass"] == "org.apache.flink.client.python.PythonDriver"
+        assert spec["job"]["args"][-2:] == ["-pym", "streamflow.flink_jobs.fraud_job"]
+        assert spec["job"]["upgradeMode"] == "savepoint"
+        assert spec["flinkConfiguration"]["state.backend.type"] == "rocksdb"
+        volumes = spec["podTemplate"]["spec"]["volumes"]
+        claim = next(
+            v["persistentVolumeClaim"]["claimName"] for v in volumes if "persistentVolumeClaim" in v
+        )
+        assert one(objs, "PersistentVolumeClaim", claim)
+        assert spec["flinkConfiguration"]["execution.checkpointing.dir"].startswith(
+            "file:///flink-state/"
+        )
