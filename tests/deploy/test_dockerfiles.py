@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,31 @@ def test_service_builds_sync_one_package_from_the_root_lock() -> None:
         text = Path(REPO_ROOT / "services" / name / "Dockerfile").read_text()
         assert f"uv sync --frozen --no-dev --no-editable --package {dist}" in text
         assert "HEALTHCHECK" in text
+
+
+def test_scorer_image_copies_every_path_dependency_of_the_flink_project() -> None:
+    sources = tomllib.loads((REPO_ROOT / "flink_jobs" / "pyproject.toml").read_text())
+    paths = [s["path"] for s in sources["tool"]["uv"]["sources"].values() if "path" in s]
+    copied = [
+        line.split()[1].rstrip("/")
+        for line in (REPO_ROOT / "services" / "fraud-scorer" / "Dockerfile")
+        .read_text()
+        .splitlines()
+        if line.startswith("COPY ") and "--from" not in line
+    ]
+    for path in paths:
+        target = str((REPO_ROOT / "flink_jobs" / path).resolve().relative_to(REPO_ROOT))
+        assert any(target == c or target.startswith(c + "/") for c in copied), target
+
+
+def test_service_builds_copy_every_workspace_member_manifest() -> None:
+    """uv resolves the whole workspace even for one package: every member's pyproject is needed."""
+    members = sorted(
+        str(p.parent.relative_to(REPO_ROOT))
+        for pattern in ("packages/*/pyproject.toml", "services/*/pyproject.toml")
+        for p in REPO_ROOT.glob(pattern)
+    )
+    for name in ("generator", "ingestor", "alert-api"):
+        text = (REPO_ROOT / "services" / name / "Dockerfile").read_text()
+        for member in members:
+            assert f"COPY {member}/pyproject.toml {member}/" in text, (name, member)

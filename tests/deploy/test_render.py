@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from scripts.k8s.problems import Manifest
+from streamflow.events.topics import TOPICS
 
 PROD_KINDS = {
     "Kafka",
@@ -20,15 +21,6 @@ PROD_KINDS = {
     "HelmChart",
     "ServiceMonitor",
     "PrometheusRule",
-}
-TOPICS: dict[str, tuple[int, dict[str, int | str]]] = {  # name: (partitions, config)
-    "transactions.raw": (3, {"retention.ms": 604800000}),
-    "transactions.scored": (3, {"retention.ms": 604800000}),
-    "fraud.alerts": (1, {"retention.ms": 2592000000}),
-    "fraud.feedback": (3, {"retention.ms": 2592000000}),
-    "fraud.rules": (1, {"cleanup.policy": "compact"}),
-    "metrics.realtime": (1, {"retention.ms": 86400000}),
-    "streamflow.dlq": (1, {"retention.ms": 1209600000}),
 }
 CHARTS = {
     "strimzi-kafka-operator",
@@ -53,15 +45,16 @@ def test_prod_contains_every_required_kind(overlays: dict[str, list[Manifest]]) 
     assert set(kinds(overlays["prod"])) >= PROD_KINDS
 
 
-def test_every_topic_once_with_its_partitions_and_retention(
-    overlays: dict[str, list[Manifest]],
-) -> None:
+def test_topics_match_the_event_contracts(overlays: dict[str, list[Manifest]]) -> None:
+    """One KafkaTopic per topic of streamflow.events.topics, same partitions and configs."""
     for objs in overlays.values():
         topics = {o["spec"]["topicName"]: o["spec"] for o in objs if o["kind"] == "KafkaTopic"}
-        assert set(topics) == set(TOPICS)
-        for name, (partitions, config) in TOPICS.items():
-            assert topics[name]["partitions"] == partitions, name
-            assert config.items() <= topics[name]["config"].items(), name
+        assert set(topics) == {spec.topic.value for spec in TOPICS.values()}
+        for spec in TOPICS.values():
+            topic = topics[spec.topic.value]
+            assert topic["partitions"] == spec.partitions, spec.topic
+            config = {key: str(value) for key, value in topic["config"].items()}
+            assert spec.configs().items() <= config.items(), spec.topic
 
 
 def test_operators_and_airflow_come_from_helm_charts(overlays: dict[str, list[Manifest]]) -> None:

@@ -45,3 +45,57 @@ def keys(api_settings: Settings) -> Keys:
 def client(api_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    settings: Settings
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(api_settings: Settings, service_env: dict[str, str]) -> Iterator[LiveServer]:
+    """The API as its console script runs it, on a free loopback port, for this test's data."""
+    import os
+    import subprocess
+    import time
+
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, **service_env, "STREAMFLOW_API_PORT": str(port)}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "streamflow.alert_api"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            if proc.poll() is not None:
+                raise RuntimeError(f"API exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("API did not start within 15 s")
+        yield LiveServer(url, api_settings)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

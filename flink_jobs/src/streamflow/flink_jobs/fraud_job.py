@@ -10,6 +10,7 @@ from the one below) -> metrics.realtime. See docs/adr/0045-0049.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from pyflink.common import Duration, Types, WatermarkStrategy
@@ -22,7 +23,6 @@ from streamflow.flink_jobs import functions as fn
 from streamflow.flink_jobs.connectors import kafka_source, keyed_sink
 from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.flink_jobs.job_config import environment_settings, restore_path
-from streamflow.flink_jobs.records import merge
 from streamflow.platform.settings import load_settings
 from streamflow.scorer.config import AlertDelivery, Settings
 
@@ -50,7 +50,7 @@ def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee
 
 
 def _windows(feed: Any, settings: Settings) -> Any:
-    """Per-store tumbling windows; returns the union of every level's closed windows."""
+    """Per-store tumbling windows; returns the union of every level's closed windows as rows."""
     strategy = (
         WatermarkStrategy.for_bounded_out_of_orderness(
             Duration.of_millis(settings.watermark_out_of_orderness_ms)
@@ -58,20 +58,23 @@ def _windows(feed: Any, settings: Settings) -> Any:
         .with_timestamp_assigner(fn.FeedTimestamps())
         .with_idleness(Duration.of_millis(settings.source_idleness_ms))
     )
-    level: Any = feed.assign_timestamps_and_watermarks(strategy).map(
-        lambda v: v[1], output_type=Types.PICKLED_BYTE_ARRAY()
-    )
-    closed = []
+    # No operator between the timestamp assigner / a window and the next key_by: a plain
+    # Python map would drop the record timestamps the event-time windows need.
+    level: Any = feed.assign_timestamps_and_watermarks(strategy)
+    rows = []
     for seconds in WINDOW_LEVELS:
-        windowed = (
-            level.key_by(lambda agg: agg.store_id, key_type=Types.STRING())
+        level = (
+            level.key_by(lambda item: item[1].store_id, key_type=Types.STRING())
             .window(TumblingEventTimeWindows.of(Time.seconds(seconds)))
-            .reduce(merge, window_function=fn.EmitWindow(), output_type=Types.PICKLED_BYTE_ARRAY())
+            .reduce(
+                fn.merge_items, window_function=fn.EmitWindow(), output_type=Types.PICKLED_BYTE_ARRAY()
+            )
             .name(f"window-{seconds}s")
         )
-        closed.append(windowed)
-        level = windowed.map(lambda v: v[2], output_type=Types.PICKLED_BYTE_ARRAY())
-    return closed[0].union(*closed[1:]).map(fn.metrics_row, output_type=fn.METRICS_TYPE)
+        rows.append(
+            level.map(partial(fn.metrics_row, window_seconds=seconds), output_type=fn.METRICS_TYPE)
+        )
+    return rows[0].union(*rows[1:])
 
 
 def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:

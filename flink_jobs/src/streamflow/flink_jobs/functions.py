@@ -25,7 +25,13 @@ from pyflink.datastream.functions import (
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
 from streamflow.events import ContractError, Feedback, RuleSet, Stage, Transaction, decode, encode
-from streamflow.flink_jobs.records import WindowAggregate, dead_letter, to_cents, window_metrics
+from streamflow.flink_jobs.records import (
+    WindowAggregate,
+    dead_letter,
+    merge,
+    to_cents,
+    window_metrics,
+)
 from streamflow.scorer.core import (
     AnomalyModel,
     CustomerState,
@@ -195,25 +201,33 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._risks[feedback.merchant_id] = risk
 
 
+FeedItem = tuple[int, WindowAggregate]
+"""``(milliseconds, aggregate)``: event time of a transaction, or start of a closed window."""
+
+
 class FeedTimestamps(TimestampAssigner):  # type: ignore[misc]
     """Event time of a window-feed element ``(event_ms, aggregate)``."""
 
-    def extract_timestamp(self, value: tuple[int, WindowAggregate], record_timestamp: int) -> int:
+    def extract_timestamp(self, value: FeedItem, record_timestamp: int) -> int:
         return value[0]
 
 
+def merge_items(left: FeedItem, right: FeedItem) -> FeedItem:
+    """Reduce two feed items of one store and window."""
+    return min(left[0], right[0]), merge(left[1], right[1])
+
+
 class EmitWindow(ProcessWindowFunction):  # type: ignore[misc]
-    """Attach the window bounds to a store's reduced aggregate."""
+    """Stamp a store's reduced aggregate with its window start (the next level re-reduces it)."""
 
-    def process(
-        self, key: str, context: Any, elements: Any
-    ) -> Iterator[tuple[int, int, WindowAggregate]]:
-        window = context.window()
-        for agg in elements:
-            yield window.start, window.end, agg
+    def process(self, key: str, context: Any, elements: Any) -> Iterator[FeedItem]:
+        start = context.window().start
+        for _, agg in elements:
+            yield start, agg
 
 
-def metrics_row(value: tuple[int, int, WindowAggregate]) -> Row:
+def metrics_row(item: FeedItem, window_seconds: int) -> Row:
     """A closed window as a ``metrics.realtime`` sink row."""
-    start, end, agg = value
-    return Row(agg.store_id, encode(window_metrics(agg, start, end)).decode("utf-8"))
+    start, agg = item
+    metrics = window_metrics(agg, start, start + window_seconds * 1000)
+    return Row(agg.store_id, encode(metrics).decode("utf-8"))

@@ -190,6 +190,7 @@ def replay(
                     run.merchants.get(view.merchant_id), now, run.rules.merchant_risk.half_life_days
                 ),
                 model,
+                explain=False,
             )
             for run in runs
         ]
@@ -249,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="JSON report path")
     parser.add_argument("--scores-out", type=Path, help="CSV of transaction_id,score")
     parser.add_argument("--rules", type=Path, help="rule-set YAML (default: built-in rules)")
+    parser.add_argument("--blacklist", type=Path, help="blacklist JSON for the built-in rules")
     parser.add_argument("--compare", type=Path, help="another rule-set YAML to compare with")
     parser.add_argument("--model", type=Path, help=f"model file (default {DEFAULT_MODEL_PATH})")
     parser.add_argument("--no-model", action="store_true", help="score with rules only")
@@ -260,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     model = None if args.no_model else load_model(args.model or DEFAULT_MODEL_PATH)
-    base = read_rules(args.rules) if args.rules else default_rules()
+    base = read_rules(args.rules) if args.rules else default_rules(args.blacklist)
     runs = [RuleSetRun(base, args.k)]
     comparison = None
     if args.compare:

@@ -15,7 +15,7 @@ from streamflow.events import RuleSet
 from streamflow.scorer.customer_state import CustomerState
 from streamflow.scorer.features import feature_vector, travel
 from streamflow.scorer.model import AnomalyModel
-from streamflow.scorer.state_config import MIN_TRAVEL_HOURS, MIN_TRAVEL_KM
+from streamflow.scorer.state_config import MIN_TRAVEL_HOURS, MIN_TRAVEL_SHARE
 from streamflow.scorer.view import TxnView
 
 ML_TRIGGER = 0.5
@@ -72,63 +72,94 @@ def _part(rule_id: str, triggered: bool, score: float, weight: float, text: str)
     return PartResult(rule_id, triggered, score, weight, weight * score, text[:500])
 
 
-def _high_value(state: CustomerState | None, txn: TxnView, rules: RuleSet) -> PartResult:
+_QUIET = ""
+"""Explanation used when the caller asked for none (the backtest's hot path)."""
+_NO_LOCATION = "no earlier location to compare with"
+_NOT_LISTED = "no blacklisted customer/card/merchant"
+
+
+def _high_value(
+    state: CustomerState | None, txn: TxnView, rules: RuleSet, explain: bool
+) -> PartResult:
     rule = rules.high_value
     prior = state.count if state is not None else 0
     if state is None or prior < rule.min_history or state.mean <= 0.0:
-        text = f"only {prior} earlier payments; needs {rule.min_history} to judge the amount"
+        text = (
+            f"only {prior} earlier payments; needs {rule.min_history} to judge the amount"
+            if explain
+            else _QUIET
+        )
         return _part(FR_HIGH_VALUE, False, 0.0, rule.weight, text)
     ratio = txn.amount / state.mean
     score = graded(ratio, rule.multiplier)
     text = (
         f"amount {money(txn.amount, txn.currency)} is {ratio:.1f}x this customer's average "
         f"of {money(state.mean, txn.currency)}"
+        if explain
+        else _QUIET
     )
     return _part(FR_HIGH_VALUE, score > 0.0, score, rule.weight, text)
 
 
-def _velocity(state: CustomerState | None, txn: TxnView, rules: RuleSet) -> PartResult:
+def _velocity(
+    state: CustomerState | None, txn: TxnView, rules: RuleSet, explain: bool
+) -> PartResult:
     rule = rules.velocity
     count = 1 + (state.count_in_window(txn.epoch, rule.window_seconds) if state else 0)
     score = graded(float(count), rule.max_count + 1.0)
     text = (
         f"{count} payments within {_duration(rule.window_seconds)} "
         f"(more than {rule.max_count} is unusual)"
+        if explain
+        else _QUIET
     )
     return _part(FR_VELOCITY, score > 0.0, score, rule.weight, text)
 
 
-def _impossible_travel(state: CustomerState | None, txn: TxnView, rules: RuleSet) -> PartResult:
+def _impossible_travel(
+    state: CustomerState | None, txn: TxnView, rules: RuleSet, explain: bool
+) -> PartResult:
     rule = rules.impossible_travel
     km, hours = travel(state, txn)
     if math.isnan(hours):
-        return _part(FR_TRAVEL, False, 0.0, rule.weight, "no earlier location to compare with")
+        return _part(FR_TRAVEL, False, 0.0, rule.weight, _NO_LOCATION if explain else _QUIET)
     speed = km / max(hours, MIN_TRAVEL_HOURS)
     limit = rule.max_distance_km / rule.max_time_hours
-    score = graded(speed, limit) if km >= MIN_TRAVEL_KM else 0.0
+    far_enough = km >= MIN_TRAVEL_SHARE * rule.max_distance_km
+    score = graded(speed, limit) if far_enough else 0.0
     text = (
         f"{km:,.0f} km from the previous payment {_duration(hours * 3600.0)} earlier "
         f"({speed:,.0f} km/h; limit {limit:,.0f} km/h)"
+        if explain
+        else _QUIET
     )
     return _part(FR_TRAVEL, score > 0.0, score, rule.weight, text)
 
 
-def _time_of_day(state: CustomerState | None, txn: TxnView, rules: RuleSet) -> PartResult:
+def _time_of_day(
+    state: CustomerState | None, txn: TxnView, rules: RuleSet, explain: bool
+) -> PartResult:
     rule = rules.time_of_day
     prior = state.count if state is not None else 0
     if state is None or prior < rule.min_history:
-        text = f"only {prior} earlier payments; needs {rule.min_history} to know usual hours"
+        text = (
+            f"only {prior} earlier payments; needs {rule.min_history} to know usual hours"
+            if explain
+            else _QUIET
+        )
         return _part(FR_TIME_OF_DAY, False, 0.0, rule.weight, text)
     z, usual = state.hour_z(txn.hour)
     score = graded(z, rule.z_threshold)
     text = (
         f"payment at {_clock(txn.hour)} UTC is {z:.1f} sigma from this customer's usual "
         f"hour ({_clock(usual)})"
+        if explain
+        else _QUIET
     )
     return _part(FR_TIME_OF_DAY, score > 0.0, score, rule.weight, text)
 
 
-def _blacklist(txn: TxnView, rules: RuleSet) -> PartResult:
+def _blacklist(txn: TxnView, rules: RuleSet, explain: bool) -> PartResult:
     rule = rules.blacklist
     hits = [
         f"{kind} {value}"
@@ -140,39 +171,49 @@ def _blacklist(txn: TxnView, rules: RuleSet) -> PartResult:
         if value in listed
     ]
     if not hits:
-        return _part(FR_BLACKLIST, False, 0.0, rule.weight, "no blacklisted customer/card/merchant")
+        return _part(FR_BLACKLIST, False, 0.0, rule.weight, _NOT_LISTED if explain else _QUIET)
     return _part(FR_BLACKLIST, True, 1.0, rule.weight, " and ".join(hits) + " is blacklisted")
 
 
-def evaluate(
+def evaluate(  # noqa: PLR0917 - mirrors score_transaction
     state: CustomerState | None,
     txn: TxnView,
     rules: RuleSet,
     merchant_risk: float,
     model: AnomalyModel | None,
+    explain: bool = True,
 ) -> Evaluation:
-    """Score ``txn`` given the customer's state before it (the state is not modified)."""
+    """Score ``txn`` given the customer's state before it (the state is not modified).
+
+    ``explain=False`` skips building the sentences (same scores; the backtest's fast path).
+    """
     parts: list[PartResult] = []
     if rules.high_value.enabled:
-        parts.append(_high_value(state, txn, rules))
+        parts.append(_high_value(state, txn, rules, explain))
     if rules.velocity.enabled:
-        parts.append(_velocity(state, txn, rules))
+        parts.append(_velocity(state, txn, rules, explain))
     if rules.impossible_travel.enabled:
-        parts.append(_impossible_travel(state, txn, rules))
+        parts.append(_impossible_travel(state, txn, rules, explain))
     if rules.time_of_day.enabled:
-        parts.append(_time_of_day(state, txn, rules))
+        parts.append(_time_of_day(state, txn, rules, explain))
     if rules.blacklist.enabled:
-        parts.append(_blacklist(txn, rules))
+        parts.append(_blacklist(txn, rules, explain))
     ml_score: float | None = None
     if model is not None and rules.ml.enabled:
         ml_score = model.score(feature_vector(state, txn))
-        text = f"anomaly model {model.version} scores {ml_score:.2f} for this customer's pattern"
+        text = (
+            f"anomaly model {model.version} scores {ml_score:.2f} for this customer's pattern"
+            if explain
+            else _QUIET
+        )
         parts.append(_part(ML, ml_score >= ML_TRIGGER, ml_score, rules.ml.weight, text))
     if rules.merchant_risk.enabled:
         risk = min(1.0, max(0.0, merchant_risk))
         text = (
             f"merchant {txn.merchant_id} has a confirmed-fraud risk of {risk:.2f} "
             "from recent feedback"
+            if explain
+            else _QUIET
         )
         parts.append(
             _part(MERCHANT, risk >= MERCHANT_TRIGGER, risk, rules.merchant_risk.weight, text)

@@ -26,8 +26,9 @@ MAX_DEVICES = 8
 MIN_HOUR_STD_HOURS = 1.0
 """Floor of a customer's hour-of-day spread, so very regular customers are not over-flagged."""
 
-MIN_TRAVEL_KM = 100.0
-"""Impossible travel needs at least this distance (GPS noise between nearby shops is ignored)."""
+MIN_TRAVEL_SHARE = 0.5
+"""Impossible travel needs at least this share of the rule's distance (nearby cities and GPS
+noise between close shops are never 'impossible', however short the time between them)."""
 
 MIN_TRAVEL_HOURS = 1.0 / 60.0
 """Time gaps shorter than a minute count as a minute when computing a travel speed."""

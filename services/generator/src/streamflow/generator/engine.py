@@ -41,13 +41,17 @@ LOCAL_OFFSET_MS = 3 * HOUR_MS
 """Brasília time is UTC-3 (no daylight saving since 2019): local midnight is 03:00 UTC."""
 WEEKDAY_WEIGHTS = (0.95, 0.95, 1.0, 1.0, 1.15, 1.2, 0.75)
 """Monday..Sunday volume weights (weekly seasonality)."""
-HOUR_SHAPE = 1.3
-"""Beta(a, a) shape of a customer's hour inside the active window: humped, max |z| < 2."""
-MIN_HISTORY = 12
+HOUR_SHAPE = 1.0
+"""Beta(a, a) shape of the hour inside the active window (1 = uniform: max |z| = 1.73 < 2)."""
+MIN_HISTORY = 20
 NEARBY_KM = 250.0
 FAV_SHARE, HOME_CITY_SHARE = 0.80, 0.95
 FAV_ONLINE_SHARE = 0.7
 MAX_CENTS = 5_000_000
+
+
+class NoVictimError(Exception):
+    """No customer with enough history is left to victimise (the deficit carries over)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,9 @@ class Simulator:
         self.rng = np.random.default_rng([spec.seed, 2])
         self.end_ms = spec.start_ms + spec.days * DAY_MS
         self.history = np.zeros(ref.n_customers, dtype=np.int64)
+        self.victimised = np.zeros(ref.n_customers, dtype=bool)
+        """A customer is a victim once (then the card would be reissued), so earlier fraud never
+        inflates the history that later fraud is judged against."""
         self.pending: dict[int, list[Rows]] = {}
         self.generated = dict.fromkeys(scenarios.params, 0)
         self.next_seq = 0
@@ -108,12 +115,12 @@ class Simulator:
         for day, target in enumerate(targets):
             cumulative += target
             day_start = self.spec.start_ms + day * DAY_MS
-            self._start_episodes(day, day_start, cumulative)
+            self._start_episodes(day_start, target, cumulative)
             rows = self.pending.pop(day, [])
             scenario_batch = Batch.concat([self._finish(r) for r in rows if len(r)])
             n_legit = max(0, target - len(scenario_batch))
             batch = Batch.concat([self._legit(day_start, n_legit), scenario_batch])
-            np.add.at(self.history, batch.cust, 1)
+            self.history += np.bincount(batch.cust, minlength=len(self.history))
             yield self._order(batch)
 
     def _order(self, batch: Batch) -> Batch:
@@ -193,22 +200,31 @@ class Simulator:
         )  # fmt: skip
 
     # ------------------------------------------------------------------ fraud
-    def _start_episodes(self, day: int, day_start: int, cumulative: int) -> None:
-        eligible = np.flatnonzero(self.history >= MIN_HISTORY)
-        if len(eligible) < 20:
-            return
+    def _draw_victims(self) -> list[int]:
+        """Up to 256 distinct, not yet victimised customers with history (activity-weighted)."""
+        eligible = np.flatnonzero((self.history >= MIN_HISTORY) & ~self.victimised)
+        if not len(eligible):
+            return []
         weights = self.ref.cust_activity[eligible]
-        self._victims = list(
-            self.rng.choice(eligible, 256, p=weights / weights.sum()).astype(np.int64)
-        )
+        size = min(256, len(eligible))
+        drawn = self.rng.choice(eligible, size, replace=False, p=weights / weights.sum())
+        return [int(c) for c in drawn]
+
+    def _start_episodes(self, day_start: int, target: int, cumulative: int) -> None:
+        if int((self.history >= MIN_HISTORY).sum()) < 20:
+            return
+        self._victims = self._draw_victims()
         for scenario in sorted(self.cfg.params):
             params = self.cfg.params[scenario]
             expected = params.rate * cumulative
-            guard = 0
-            while self.generated[scenario] < expected and guard < 10_000:
-                guard += 1
+            # catch up after the warm-up, but at most 3x the day's share per day
+            budget = self.generated[scenario] + 3 * params.rate * target + 1
+            while self.generated[scenario] < min(expected, budget):
                 rows = Rows()
-                self._episode(scenario, params, day_start, rows)
+                try:
+                    self._episode(scenario, params, day_start, rows)
+                except NoVictimError:
+                    break
                 self._file(rows, scenario)
 
     def _file(self, rows: Rows, scenario: Scenario) -> None:
@@ -247,10 +263,15 @@ class Simulator:
         return max(1, int(round(self._u(r))))
 
     def _victim(self) -> int:
-        if not self._victims:
-            eligible = np.flatnonzero(self.history >= MIN_HISTORY)
-            self._victims = list(self.rng.choice(eligible, 256).astype(np.int64))
-        return int(self._victims.pop())
+        while True:
+            if not self._victims:
+                self._victims = self._draw_victims()
+                if not self._victims:
+                    raise NoVictimError
+            cust = self._victims.pop()
+            if not self.victimised[cust]:
+                self.victimised[cust] = True
+                return cust
 
     def _card(self, cust: int) -> int:
         ref = self.ref
@@ -362,13 +383,17 @@ class Simulator:
         ref, rng = self.ref, self.rng
         store = int(ref.weak_stores[rng.integers(0, len(ref.weak_stores))])
         city = int(ref.store_city[store])
-        locals_ = np.flatnonzero((self.history >= MIN_HISTORY) & (ref.cust_city == city))
+        locals_ = np.flatnonzero(
+            (self.history >= MIN_HISTORY) & (ref.cust_city == city) & ~self.victimised
+        )
         if not len(locals_):
             locals_ = np.array([self._victim()])
+        locals_ = self.rng.permutation(locals_)
         period_days = rng.uniform(3.0, 8.0)
         lat, lon = float(ref.store_lat[store]), float(ref.store_lon[store])
-        for _ in range(self._n(p.count)):
-            cust = int(locals_[rng.integers(0, len(locals_))])
+        for k in range(min(self._n(p.count), len(locals_))):
+            cust = int(locals_[k])
+            self.victimised[cust] = True
             card = self._card(cust)
             day = int(rng.uniform(0, period_days))
             t = self._window_time(cust, day_start + day * DAY_MS)

@@ -58,21 +58,19 @@ def file_format(path: str) -> str:
 
 def transaction_columns(batch: Batch, ids: IdTables) -> dict[str, Any]:
     text = text_columns(batch, ids)
-    methods = [m.value for m in PAYMENT_METHODS]
-    channels = [c.value for c in CHANNELS]
     return {
         "schema_version": [1] * len(batch),
         "transaction_id": text.transaction_id,
         "event_time": batch.t,
-        "customer_id": [ids.customers[c] for c in batch.cust.tolist()],
-        "card_id": [ids.cards[k] for k in batch.card.tolist()],
-        "merchant_id": [ids.store_merchants[s] for s in batch.store.tolist()],
-        "store_id": [ids.stores[s] for s in batch.store.tolist()],
-        "product_id": [ids.products[p] for p in batch.product.tolist()],
+        "customer_id": ids.customers[batch.cust].tolist(),
+        "card_id": ids.cards[batch.card].tolist(),
+        "merchant_id": ids.store_merchants[batch.store].tolist(),
+        "store_id": ids.stores[batch.store].tolist(),
+        "product_id": ids.products[batch.product].tolist(),
         "amount": pa.array(text.amount, pa.string()).cast(pa.decimal128(14, 2)),
         "currency": ["BRL"] * len(batch),
-        "payment_method": [methods[m] for m in batch.pm.tolist()],
-        "channel": [channels[c] for c in batch.chan.tolist()],
+        "payment_method": ids.methods[batch.pm].tolist(),
+        "channel": ids.channels[batch.chan].tolist(),
         "latitude": [float(x) for x in text.latitude],
         "longitude": [float(x) for x in text.longitude],
         "device_id": text.device,

@@ -72,11 +72,11 @@ def default_params() -> dict[Scenario, ScenarioParams]:
         ),
         # skimmed card used locally between 00:00 and 05:00 with large amounts (FR-004 + FR-001)
         Scenario.ODD_HOUR: ScenarioParams(
-            rate=0.002, count=(2, 4), amount=(3.5, 6.0), gap_min=(15, 50)
+            rate=0.002, count=(2, 4), amount=(4.0, 7.0), gap_min=(15, 50)
         ),
         # tampered terminal charges cards again, larger, after a genuine purchase (FR-001 + merchant)
         Scenario.COMPROMISED_TERMINAL: ScenarioParams(
-            rate=0.002, count=(6, 15), amount=(3.5, 8.0), gap_min=(5, 120)
+            rate=0.002, count=(6, 15), amount=(4.5, 9.0), gap_min=(5, 120)
         ),
         # stolen (blacklisted) card or a blacklisted merchant (FR-005)
         Scenario.BLACKLIST: ScenarioParams(rate=0.0015, count=(1, 3), amount=(1.0, 3.0)),

@@ -164,7 +164,7 @@ def _transaction(raw: str | None) -> TransactionView | None:
     "/{alert_id}/feedback",
     response_model=FeedbackOut,
     summary="Record an analyst verdict",
-    responses=responses(401, 403, 404, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def post_feedback(
     alert_id: AlertId, body: FeedbackIn, key: WriteKey, db: Db, publisher: Publisher

@@ -1,0 +1,79 @@
+"""Wait until the pipeline has caught up with ``transactions.raw``, printing progress.
+
+Caught up means: every raw record is in bronze (as a transaction or an ingestor dead letter) and
+every raw record has been scored or rejected by the scorer (as landed in bronze). Exit 1 on
+timeout, with the counts that did not converge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import psycopg
+from confluent_kafka import Consumer, TopicPartition
+
+from streamflow.events import Topic
+from streamflow.platform.kafka import consumer_config
+from streamflow.platform.settings import ServiceSettings, load_settings
+
+
+def raw_record_count(settings: ServiceSettings) -> int:
+    """Records in transactions.raw (its producers are idempotent, not transactional)."""
+    topic = settings.topics.name(Topic.TRANSACTIONS_RAW)
+    consumer = Consumer(consumer_config(settings.kafka, "streamflow-drain-probe"))
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        total = 0
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            total += high - low
+        return total
+    finally:
+        consumer.close()
+
+
+def landed(settings: ServiceSettings) -> tuple[int, int]:
+    """(raw records landed in bronze, raw records scored or rejected, as landed in bronze)."""
+    raw = settings.topics.name(Topic.TRANSACTIONS_RAW)
+    with psycopg.connect(settings.pg.dsn()) as conn:
+        row = conn.execute(
+            "select (select count(*) from bronze.transactions where kafka_topic = %(raw)s)"
+            " + (select count(*) from bronze.dead_letters where kafka_topic = %(raw)s),"
+            " (select count(*) from bronze.scored_transactions)"
+            " + (select count(*) from bronze.dlq_events where stage = 'scorer'"
+            "    and source_topic = %(raw)s)",
+            {"raw": raw},
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Poll until caught up or the timeout passes."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--interval", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    settings = load_settings(ServiceSettings)
+    deadline = time.monotonic() + args.timeout
+    started = time.monotonic()
+    while True:
+        target = raw_record_count(settings)
+        ingested, scored = landed(settings)
+        elapsed = time.monotonic() - started
+        print(
+            f"  [{elapsed:5.0f}s] raw {target:,} | ingested {ingested:,} "
+            f"| scored+rejected {scored:,}",
+            flush=True,
+        )
+        if target > 0 and ingested >= target and scored >= target:
+            return 0
+        if time.monotonic() > deadline:
+            print(f"error: pipeline did not catch up within {args.timeout:.0f}s", file=sys.stderr)
+            return 1
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
