@@ -5,7 +5,7 @@ Scheduled on the SILVER asset that dbt_staging publishes; publishes GOLD when do
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
@@ -24,10 +24,14 @@ with DAG(
     dag_id="dbt_marts",
     description="silver -> gold: SCD2 snapshot, intermediate stats, dimensions, facts, aggregates",
     schedule=[SILVER],
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2), "on_failure_callback": on_failure},
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+        "on_failure_callback": on_failure,
+    },
     tags=["streamflow", "dbt", "gold"],
 ) as dag:
     marts = DbtTaskGroup(
@@ -38,7 +42,7 @@ with DAG(
         render_config=render_config(
             ["path:snapshots", "path:models/intermediate", "path:models/marts"]
         ),
-        operator_args={"append_env": True, "emit_datasets": False},
+        operator_args={"append_env": True},
     )
     gold_ready = EmptyOperator(task_id="gold_ready", outlets=[GOLD])
     marts >> gold_ready

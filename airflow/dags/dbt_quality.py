@@ -5,7 +5,7 @@ A failure logs and publishes a warehouse alert event (ops.warehouse_alerts + pg_
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from airflow.sdk import DAG
 from cosmos.operators.local import DbtSourceLocalOperator, DbtTestLocalOperator
@@ -29,7 +29,7 @@ with DAG(
     dag_id="dbt_quality",
     description="source freshness + all dbt tests; alerts on failure",
     schedule="*/15 * * * *",
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 0, "on_failure_callback": on_failure},

@@ -8,7 +8,7 @@ dbt_marts. Rendering reads dbt's manifest: importing this file runs no dbt and t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
@@ -27,10 +27,14 @@ with DAG(
     dag_id="dbt_staging",
     description="bronze -> silver: typed, validated, deduplicated staging models",
     schedule="@hourly",
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2), "on_failure_callback": on_failure},
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+        "on_failure_callback": on_failure,
+    },
     tags=["streamflow", "dbt", "silver"],
 ) as dag:
     staging = DbtTaskGroup(
@@ -39,7 +43,7 @@ with DAG(
         profile_config=profile_config(),
         execution_config=execution_config(),
         render_config=render_config(["path:models/staging"], exclude=["tag:gold"]),
-        operator_args={"append_env": True, "emit_datasets": False},
+        operator_args={"append_env": True},
     )
     silver_ready = EmptyOperator(task_id="silver_ready", outlets=[SILVER])
     staging >> silver_ready

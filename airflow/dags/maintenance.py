@@ -7,7 +7,7 @@ runs, not when the file is parsed.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from airflow.sdk import DAG, task
 
@@ -19,10 +19,14 @@ with DAG(
     dag_id="maintenance",
     description="bronze retention, VACUUM/ANALYZE, dead-letter summary",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=5), "on_failure_callback": on_failure},
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+        "on_failure_callback": on_failure,
+    },
     tags=["streamflow", "maintenance"],
 ) as dag:
 
@@ -37,7 +41,7 @@ with DAG(
 
     @task
     def dead_letter_summary(ds: str | None = None) -> list[tuple[str, str, int]]:
-        day = date.fromisoformat(ds) if ds else date.today()
+        day = date.fromisoformat(ds) if ds else datetime.now(UTC).date()
         return ops.summarise_dead_letters(pg_dsn(), day)
 
     bronze_retention() >> vacuum_analyze() >> dead_letter_summary()

@@ -37,7 +37,7 @@ class JobProcess:
 
     def start(self) -> None:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamflow.flink_jobs.fraud_job"],
             env=self.env,
             stdout=log,
@@ -94,7 +94,7 @@ def job(job_env: dict[str, str], tmp_path: Path) -> Iterator[JobProcess]:
     process.kill()
 
 
-def make_txn(  # noqa: PLR0913
+def make_txn(
     tid: str,
     customer: str,
     when: datetime,
@@ -139,9 +139,7 @@ class TopicReader:
     """A read_committed consumer of one topic from the beginning."""
 
     def __init__(self, kafka: KafkaSettings, topic: str, partitions: int = 3) -> None:
-        self.consumer = Consumer(
-            consumer_config(kafka, f"test-reader-{uuid.uuid4().hex[:8]}")  # type: ignore[arg-type]
-        )
+        self.consumer = Consumer(consumer_config(kafka, f"test-reader-{uuid.uuid4().hex[:8]}"))
         self.consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         self.records: list[tuple[bytes | None, dict[str, Any]]] = []
 
@@ -155,7 +153,7 @@ class TopicReader:
             assert time.monotonic() < deadline, f"gave up waiting:\n{job.log_tail()}"
             for msg in self.consumer.consume(500, timeout=0.5):
                 if msg.error() is None:
-                    self.records.append((msg.key(), json.loads(msg.value())))
+                    self.records.append((msg.key(), json.loads(msg.value() or b"null")))
         return self.values()
 
     def values(self) -> list[dict[str, Any]]:
@@ -181,3 +179,13 @@ def reader(kafka_settings: KafkaSettings) -> Iterator[Callable[[str, int], Topic
 def recent(minutes: int = 0) -> datetime:
     """A recent event time (the scorer dead-letters events far in the future)."""
     return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``slow`` tests belong to ``make test-faults``: skipped unless selected with ``-m slow``."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="long fault run: select with -m slow (make test-faults)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -120,6 +120,8 @@ def collect(settings: ServiceSettings, labels: Path | None) -> Summary:
 
 def _quality(labels: Path, alerted: set[str], ingested: set[str]) -> dict[str, Any]:
     table = pq.read_table(labels, columns=["transaction_id", "label", "scenario"]).to_pylist()
+    labelled = {r["transaction_id"] for r in table}
+    alerted = alerted & labelled  # earlier demo runs have their own labels files
     fraud = {
         r["transaction_id"] for r in table if r["label"] == 1 and r["transaction_id"] in ingested
     }

@@ -10,4 +10,4 @@ select
     s.longitude,
     s.channel
 from {{ source('ref', 'stores') }} as s
-inner join {{ source('ref', 'merchants') }} as m on m.merchant_id = s.merchant_id
+inner join {{ ref('dim_merchant') }} as m on m.merchant_id = s.merchant_id

@@ -1,5 +1,5 @@
-{#- One row per silver transaction with its score, its label and the customer version valid at
-    event time. Incremental: a transaction is (re)built when it, its score or its label landed
+{#- One row per silver transaction with its score, its label, its store and the customer version
+    valid at event time. Incremental: a transaction is (re)built when it, its score or its label landed
     since the last run, so scores and chargebacks that arrive after the transaction are applied. -#}
 {{
     config(
@@ -41,12 +41,15 @@ select
     tx.transaction_id,
     tx.event_time,
     tx.event_time::date as event_date,
+    dd.is_weekend,
     date_trunc('hour', tx.event_time) as event_hour,
     tx.customer_id,
     dc.customer_sk,
     tx.card_id,
     tx.merchant_id,
     tx.store_id,
+    ds.city as store_city,
+    ds.merchant_category,
     tx.product_id,
     tx.amount,
     tx.currency,
@@ -66,6 +69,8 @@ select
 from tx
 left join {{ ref('stg_scored_transactions') }} as sc on sc.transaction_id = tx.transaction_id
 left join {{ ref('stg_feedback') }} as fb on fb.transaction_id = tx.transaction_id
+left join {{ ref('dim_store') }} as ds on ds.store_id = tx.store_id
+left join {{ ref('dim_date') }} as dd on dd.date_day = tx.event_time::date
 left join {{ ref('dim_customer') }} as dc
     on dc.customer_id = tx.customer_id
     and tx.event_time >= dc.valid_from

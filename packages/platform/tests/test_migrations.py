@@ -65,3 +65,27 @@ def test_failed_migration_rolls_back(pg_settings: PostgresSettings) -> None:
         migrate(pg_settings.dsn(), [broken])
     with psycopg.connect(pg_settings.dsn()) as conn:
         assert conn.execute("select to_regclass('app.half')").fetchone() == (None,)
+
+
+@pytest.mark.integration
+def test_create_database_then_bootstrap_cli(
+    pg_admin_settings: PostgresSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from psycopg import sql
+
+    from streamflow.platform.__main__ import main
+    from streamflow.platform.migrations import create_database
+
+    target = pg_admin_settings.model_copy(update={"database": "test_create_db_cli"})
+    try:
+        monkeypatch.setenv("STREAMFLOW_PG_DATABASE", target.database)
+        assert main(["migrate", "--create-database", "--timeout", "20"]) == 0
+        assert create_database(target) is False
+        assert migrate(target.dsn()) == []
+    finally:
+        with psycopg.connect(pg_admin_settings.dsn(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(
+                    sql.Identifier(target.database)
+                )
+            )

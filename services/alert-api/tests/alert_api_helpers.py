@@ -9,6 +9,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.types.json import Jsonb
 
+from streamflow.alert_api.config import Settings
 from streamflow.events import (
     FraudAlert,
     Severity,
@@ -17,8 +18,8 @@ from streamflow.events import (
     WindowMetrics,
     alert_id_for,
     encode,
+    examples,
 )
-from streamflow.events import examples
 
 _offsets = itertools.count(1)
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -142,3 +143,67 @@ def _json(event: object) -> object:
     import json
 
     return json.loads(encode(event))  # type: ignore[arg-type]
+
+
+def produce_alert(settings: Settings, alert: FraudAlert) -> None:
+    """Produce a real FraudAlert to the (test) ``fraud.alerts`` topic, as the scorer does."""
+    from confluent_kafka import Producer
+
+    from streamflow.events import encode_key
+    from streamflow.platform.kafka import producer_config
+
+    topic = settings.topics.fraud_alerts
+    producer = Producer(producer_config(settings.kafka, "test-scorer"))
+    producer.produce(topic, key=encode_key(alert.key()), value=encode(alert))
+    assert producer.flush(10) == 0
+
+
+def land_alerts_from_kafka(settings: Settings, expected: int) -> int:
+    """Stand-in for the ingestor: consume ``fraud.alerts`` and write bronze rows with the record's
+    real Kafka coordinates (to be replaced by the ingestor service once it is ready)."""
+    from confluent_kafka import Consumer
+
+    from streamflow.events import decode
+    from streamflow.platform.kafka import consumer_config
+
+    topic = settings.topics.fraud_alerts
+    consumer = Consumer(consumer_config(settings.kafka, f"test-ingest-{topic}"))
+    consumer.subscribe([topic])
+    landed = 0
+    try:
+        for _ in range(60):
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                if landed >= expected:
+                    break
+                continue
+            alert = decode(FraudAlert, msg.value() or b"")
+            with psycopg.connect(settings.pg.dsn()) as conn:
+                conn.execute(
+                    "insert into bronze.fraud_alerts (kafka_topic, kafka_partition, kafka_offset, "
+                    "kafka_timestamp, alert_id, transaction_id, customer_id, merchant_id, score, "
+                    "severity, rules_version, event_time, detected_at, schema_version, payload) "
+                    "values (%s, %s, %s, to_timestamp(%s / 1000.0), %s, %s, %s, %s, %s, %s, %s, "
+                    "%s, %s, %s, %s) on conflict do nothing",
+                    (
+                        msg.topic(),
+                        msg.partition(),
+                        msg.offset(),
+                        msg.timestamp()[1],
+                        alert.alert_id,
+                        alert.transaction_id,
+                        alert.customer_id,
+                        alert.merchant_id,
+                        alert.score,
+                        alert.severity.value,
+                        alert.rules_version,
+                        alert.event_time,
+                        alert.detected_at,
+                        alert.schema_version,
+                        Jsonb(_json(alert)),
+                    ),
+                )
+            landed += 1
+    finally:
+        consumer.close()
+    return landed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +27,19 @@ class Keys:
 
 
 @pytest.fixture
-def api_settings(
-    pg_settings: PostgresSettings, topics: TopicSettings, kafka_settings: KafkaSettings
-) -> Settings:
-    return Settings(pg=pg_settings, topics=topics, kafka=kafka_settings, key_cache_ttl_s=0)
+def api_settings(pg_settings: PostgresSettings, kafka_settings: KafkaSettings) -> Settings:
+    """Settings on this test's database; topic names that are never created (tests that
+    publish use :func:`kafka_api_settings`), which saves creating seven topics per test."""
+    unused = TopicSettings().model_copy(
+        update={f: f"test-unused-{uuid.uuid4().hex[:8]}.{f}" for f in TopicSettings.model_fields}
+    )
+    return Settings(pg=pg_settings, topics=unused, kafka=kafka_settings, key_cache_ttl_s=0)
+
+
+@pytest.fixture
+def kafka_api_settings(api_settings: Settings, topics: TopicSettings) -> Settings:
+    """:func:`api_settings` with this test's real, freshly created topics."""
+    return api_settings.model_copy(update={"topics": topics})
 
 
 @pytest.fixture
@@ -44,6 +54,12 @@ def keys(api_settings: Settings) -> Keys:
 @pytest.fixture
 def client(api_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def kafka_client(kafka_api_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(kafka_api_settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -63,7 +79,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(api_settings: Settings, service_env: dict[str, str]) -> Iterator[LiveServer]:
+def live_server(kafka_api_settings: Settings, service_env: dict[str, str]) -> Iterator[LiveServer]:
     """The API as its console script runs it, on a free loopback port, for this test's data."""
     import os
     import subprocess
@@ -73,7 +89,7 @@ def live_server(api_settings: Settings, service_env: dict[str, str]) -> Iterator
 
     port = _free_port()
     env = {**os.environ, **service_env, "STREAMFLOW_API_PORT": str(port)}
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, "-m", "streamflow.alert_api"],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -83,7 +99,9 @@ def live_server(api_settings: Settings, service_env: dict[str, str]) -> Iterator
     try:
         for _ in range(150):
             if proc.poll() is not None:
-                raise RuntimeError(f"API exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise RuntimeError(
+                    f"API exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+                )
             try:
                 if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                     break
@@ -91,7 +109,7 @@ def live_server(api_settings: Settings, service_env: dict[str, str]) -> Iterator
                 time.sleep(0.1)
         else:
             raise RuntimeError("API did not start within 15 s")
-        yield LiveServer(url, api_settings)
+        yield LiveServer(url, kafka_api_settings)
     finally:
         proc.terminate()
         try:

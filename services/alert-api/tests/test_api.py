@@ -16,9 +16,9 @@ from alert_api_helpers import (
     make_alert,
     transaction_for,
 )
-from conftest import Keys
 from fastapi.testclient import TestClient
 
+from conftest import Keys
 from streamflow.alert_api.config import Settings
 from streamflow.events import WindowMetrics
 
@@ -50,7 +50,11 @@ def test_list_deduplicates_filters_and_pages(
 
     page = client.get("/v1/alerts", headers=_h(keys.read)).json()
     assert [a["transaction_id"] for a in page["items"]] == [
-        "tx-000005", "tx-000004", "tx-000003", "tx-000002", "tx-000001"
+        "tx-000005",
+        "tx-000004",
+        "tx-000003",
+        "tx-000002",
+        "tx-000001",
     ]
     assert page["next_cursor"] is None
     assert page["items"][0]["status"] == "new"
@@ -64,7 +68,9 @@ def test_list_deduplicates_filters_and_pages(
     assert ids(min_score=0.9) == ["4", "2"]
     assert ids(rule_id="FR-002") == ["4", "2"]
     assert ids(severity="critical") == ["4", "2"]
-    assert ids(since=(T0 + timedelta(minutes=2)).isoformat(), until=(T0 + timedelta(minutes=4)).isoformat()) == ["3", "2"]
+    assert ids(
+        since=(T0 + timedelta(minutes=2)).isoformat(), until=(T0 + timedelta(minutes=4)).isoformat()
+    ) == ["3", "2"]
     assert ids(status="confirmed_fraud") == []
     assert ids(sort="-score") == ["2", "4", "3", "5", "1"]
     assert ids(sort="score") == ["1", "5", "3", "4", "2"]
@@ -157,7 +163,8 @@ def test_auth_paths(client: TestClient, api_settings: Settings, keys: Keys) -> N
     # Only hashes are stored.
     with psycopg.connect(_dsn(api_settings)) as conn:
         hashes = [r[0] for r in conn.execute("select key_hash from app.api_keys")]
-    assert keys.write not in hashes and all(len(h) == 64 for h in hashes)
+    assert keys.write not in hashes
+    assert all(len(h) == 64 for h in hashes)
 
 
 def test_rate_limit_per_key(api_settings: Settings) -> None:
@@ -195,7 +202,9 @@ def test_customer_risk(client: TestClient, api_settings: Settings, keys: Keys) -
     assert Decimal(stats["transaction_amount"]) == Decimal("14400.00")
     assert stats["max_score"] == pytest.approx(0.8)
     assert [a["transaction_id"] for a in body["recent_alerts"]] == [
-        "tx-000003", "tx-000002", "tx-000001"
+        "tx-000003",
+        "tx-000002",
+        "tx-000001",
     ]
     assert client.get("/v1/customers/NOBODY/risk", headers=_h(keys.read)).status_code == 404
     assert client.get("/v1/customers/bad%20id/risk", headers=_h(keys.read)).status_code == 422
@@ -242,9 +251,7 @@ def test_stats_and_realtime_metrics(client: TestClient, api_settings: Settings, 
             land_window(dsn, window)
             if i == 2:
                 land_window(dsn, window)  # duplicate delivery
-    body = client.get(
-        "/v1/metrics/realtime", params={"windows": 2}, headers=_h(keys.read)
-    ).json()
+    body = client.get("/v1/metrics/realtime", params={"windows": 2}, headers=_h(keys.read)).json()
     assert body["window_seconds"] == 60
     assert [w["txn_count"] for w in body["windows"]] == [7, 7]
     assert body["windows"][0]["stores"] == 2

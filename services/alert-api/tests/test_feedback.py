@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 from alert_api_helpers import land_alert, make_alert
-from conftest import Keys
 from confluent_kafka import Consumer
 from fastapi.testclient import TestClient
 
+from conftest import Keys
 from streamflow.alert_api.app import create_app
 from streamflow.alert_api.config import Settings
 from streamflow.events import Feedback, FeedbackKey, decode, decode_key
@@ -28,15 +28,18 @@ def read_feedback(settings: Settings, expected: int) -> list[tuple[FeedbackKey, 
                 if len(out) >= expected:
                     break
                 continue
-            out.append((decode_key(FeedbackKey, msg.key()), decode(Feedback, msg.value())))
+            out.append(
+                (decode_key(FeedbackKey, msg.key() or b""), decode(Feedback, msg.value() or b""))
+            )
     finally:
         consumer.close()
     return out
 
 
 def test_feedback_is_stored_and_published(
-    client: TestClient, api_settings: Settings, keys: Keys
+    kafka_client: TestClient, kafka_api_settings: Settings, keys: Keys
 ) -> None:
+    client, api_settings = kafka_client, kafka_api_settings
     dsn = api_settings.pg.dsn()
     fraud, legit = make_alert(1, customer_id="C9"), make_alert(2, merchant_id="M3")
     land_alert(dsn, fraud)
@@ -50,7 +53,9 @@ def test_feedback_is_stored_and_published(
     assert ok.status_code == 200, ok.text
     assert ok.json()["label"] == "fraud"
     assert ok.json()["topic"] == api_settings.topics.fraud_feedback
-    client.post(f"/v1/alerts/{legit.alert_id}/feedback", json={"verdict": "false_positive"}, headers=h)
+    client.post(
+        f"/v1/alerts/{legit.alert_id}/feedback", json={"verdict": "false_positive"}, headers=h
+    )
 
     detail = client.get(f"/v1/alerts/{fraud.alert_id}", headers=h).json()
     assert detail["status"] == "confirmed_fraud"
@@ -85,7 +90,9 @@ def test_feedback_bad_input(client: TestClient, api_settings: Settings, keys: Ke
     bad = client.post(url, json={"verdict": "maybe"}, headers=h)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.verdict"
-    assert client.post(url, json={"verdict": "false_positive", "x": 1}, headers=h).status_code == 422
+    assert (
+        client.post(url, json={"verdict": "false_positive", "x": 1}, headers=h).status_code == 422
+    )
     assert client.post(url, content=b"{", headers=h).status_code == 422
     missing = client.post(
         "/v1/alerts/00000000-0000-0000-0000-000000000000/feedback",

@@ -20,7 +20,12 @@ def test_create_list_revoke(
 
     monkeypatch.setenv("STREAMFLOW_PG_DATABASE", pg_settings.database)
     out = Path(str(tmp_path)) / "sub" / "demo-api-key"
-    assert main(["create", "--name", "demo", "--scopes", "alerts:read,alerts:write", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["create", "--name", "demo", "--scopes", "alerts:read,alerts:write", "--out", str(out)]
+        )
+        == 0
+    )
     key = out.read_text().strip()
     assert key.startswith("sfk_")
     assert oct(out.stat().st_mode & 0o777) == "0o600"
@@ -31,7 +36,8 @@ def test_create_list_revoke(
     assert main(["create", "--name", "bad", "--scopes", "alerts:delete"]) == 2
     assert main(["list"]) == 0
     listing = capsys.readouterr().out
-    assert "demo\talerts:read,alerts:write" in listing and key not in listing
+    assert "demo\talerts:read,alerts:write" in listing
+    assert key not in listing
     key_id = listing.split("\t")[0]
     assert main(["revoke", key_id]) == 0
     assert main(["revoke", key_id]) == 1

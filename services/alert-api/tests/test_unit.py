@@ -26,7 +26,11 @@ AID = uuid.UUID("0b8c9a52-4f0e-5d1c-9a3b-7e2f1d6c4a10")
 
 def test_cursor_round_trips_for_each_sort() -> None:
     when = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    for sort, value in [(SortOrder.NEWEST, when), (SortOrder.HIGHEST_SCORE, 0.75)]:
+    cases: list[tuple[SortOrder, datetime | float]] = [
+        (SortOrder.NEWEST, when),
+        (SortOrder.HIGHEST_SCORE, 0.75),
+    ]
+    for sort, value in cases:
         cursor = Cursor(sort, value, AID)
         assert Cursor.decode(cursor.encode(), sort) == cursor
 
@@ -39,7 +43,9 @@ def test_cursor_round_trips_for_each_sort() -> None:
         base64.urlsafe_b64encode(json.dumps({"s": "-score", "v": 7, "id": str(AID)}).encode())
         .decode()
         .rstrip("="),
-        base64.urlsafe_b64encode(json.dumps({"s": "-score", "v": 0.5, "id": "x"}).encode()).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"s": "-score", "v": 0.5, "id": "x"}).encode()
+        ).decode(),
     ],
 )
 def test_malformed_cursor_is_a_400_naming_cursor(token: str) -> None:
@@ -81,7 +87,8 @@ def test_next_cursor_only_when_more_rows() -> None:
 
 def test_keys_are_random_and_hash_depends_on_pepper() -> None:
     a, b = generate_key(), generate_key()
-    assert a != b and a.startswith("sfk_")
+    assert a != b
+    assert a.startswith("sfk_")
     assert hash_key(a, "p1") != hash_key(a, "p2")
     assert len(hash_key(a, "p1")) == 64
 

@@ -8,18 +8,41 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from ingestor_helpers import PrivatePostgres, free_port  # type: ignore[import-not-found]
+
+from streamflow.platform.migrations import migrate
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    wanted = "slow" in (config.getoption("-m") or "") or os.environ.get("STREAMFLOW_RUN_SLOW") == "1"
+    wanted = (
+        "slow" in (config.getoption("-m") or "") or os.environ.get("STREAMFLOW_RUN_SLOW") == "1"
+    )
     if wanted:
         return
     skip = pytest.mark.skip(reason="slow fault test: run with -m slow or make test-faults")
     for item in items:
         if "slow" in item.keywords and str(Path(__file__).parent) in str(item.path):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def private_pg(tmp_path: Path) -> Iterator[PrivatePostgres]:
+    """A second, private PostgreSQL cluster (its own dir and port) that a test may stop.
+
+    Started with the project's own ``scripts/infra/postgres.sh`` pointed at a temporary
+    ``STREAMFLOW_LOCAL_DIR`` and a free port, so the shared instance is never touched.
+    """
+    pg = PrivatePostgres(tmp_path / "local", free_port())
+    pg.start()
+    migrate(pg.settings.dsn())
+    try:
+        yield pg
+    finally:
+        pg.stop()

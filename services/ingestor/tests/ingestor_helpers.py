@@ -113,3 +113,52 @@ def start_ingestor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster run by ``scripts/infra/postgres.sh`` in its own dir/port."""
+
+    def __init__(self, local_dir: Path, port: int) -> None:
+        self.port = port
+        self.settings = PostgresSettings(port=port, database="streamflow")
+        self._env = {
+            **os.environ,
+            "STREAMFLOW_LOCAL_DIR": str(local_dir),
+            "STREAMFLOW_PG_PORT": str(port),
+            "STREAMFLOW_PG_FSYNC": "off",
+        }
+
+    def _ctl(self, action: str) -> None:
+        script = str(REPO / "scripts" / "infra" / "postgres.sh")
+        subprocess.run(
+            [script, action], env=self._env, check=True, timeout=120, capture_output=True
+        )
+
+    def start(self) -> None:
+        """Start (or restart) the cluster."""
+        self._ctl("start")
+
+    def stop(self) -> None:
+        """Stop it (fast shutdown: connections are cut)."""
+        self._ctl("stop")
+
+
+def http_status(port: int, path: str) -> int:
+    """The HTTP status of GET ``path`` on the loopback port (0 if nothing answers)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            head = s.recv(64)
+    except OSError:
+        return 0
+    parts = head.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    """Wait until the ingestor answers /readyz with 200 (or fail if it exits)."""
+    deadline = time.monotonic() + timeout_s
+    while http_status(port, "/readyz") != 200:
+        assert proc.poll() is None, f"ingestor exited with {proc.returncode}"
+        assert time.monotonic() < deadline, "ingestor not ready in time"
+        time.sleep(0.3)

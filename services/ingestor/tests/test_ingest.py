@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from ingestor_helpers import produce, scalar, transaction_bytes
+from ingestor_helpers import produce, scalar, transaction_bytes  # type: ignore[import-not-found]
 
 from streamflow.events import DeadLetter, Topic, encode, encode_key, examples
 from streamflow.ingestor.app import Ingestor
@@ -46,8 +47,8 @@ async def _http_get(port: int, path: str) -> tuple[int, bytes]:
     return int(head.split(b" ")[1]), body
 
 
-@pytest.fixture
-async def running(service_env: dict[str, str]) -> AsyncIterator[Ingestor]:
+@contextlib.asynccontextmanager
+async def running_ingestor() -> AsyncIterator[Ingestor]:
     ingestor = Ingestor(_settings())
     task = asyncio.create_task(ingestor.serve())
     await _until(lambda: len(ingestor.agents) == 6 and all(a.assigned for a in ingestor.agents))
@@ -75,78 +76,78 @@ _TABLES = {
 
 
 async def test_every_topic_lands_once_and_bad_records_are_dead_letters(
-    running: Ingestor,
+    service_env: dict[str, str],
     kafka_settings: KafkaSettings,
     topics: TopicSettings,
     pg_settings: PostgresSettings,
 ) -> None:
-    for topic, event in _EXAMPLES.items():
-        key = event.dlq_key() if isinstance(event, DeadLetter) else event.key()  # type: ignore[attr-defined]
-        produce(kafka_settings, topics.name(topic), [(encode_key(key), encode(event))] * 2)
-    good = [transaction_bytes(i) for i in range(1000)]
-    bad: list[tuple[bytes | None, bytes | None]] = [
-        (b"k", b"{not json"),
-        (b"k", json.dumps({**json.loads(good[0][1]), "schema_version": 99}).encode()),
-        (b"k", json.dumps({**json.loads(good[0][1]), "amount": "-1.00"}).encode()),
-        (b"k", b"x" * 300_000),
-        (b"k", None),
-        (b"k", b"\xff\xfe"),
-    ]
-    raw = topics.name(Topic.TRANSACTIONS_RAW)
-    produce(kafka_settings, raw, good + bad + good[:10])
+    async with running_ingestor() as running:
+        for topic, event in _EXAMPLES.items():
+            key = event.dlq_key() if isinstance(event, DeadLetter) else event.key()  # type: ignore[attr-defined]
+            produce(kafka_settings, topics.name(topic), [(encode_key(key), encode(event))] * 2)
+        good = [transaction_bytes(i) for i in range(1000)]
+        bad: list[tuple[bytes | None, bytes | None]] = [
+            (b"k", b"{not json"),
+            (b"k", json.dumps({**json.loads(good[0][1]), "schema_version": 99}).encode()),
+            (b"k", json.dumps({**json.loads(good[0][1]), "amount": "-1.00"}).encode()),
+            (b"k", b"x" * 300_000),
+            (b"k", None),
+            (b"k", b"\xff\xfe"),
+        ]
+        raw = topics.name(Topic.TRANSACTIONS_RAW)
+        produce(kafka_settings, raw, good + bad + good[:10])
 
-    def landed() -> bool:
-        total = scalar(pg_settings, "select count(*) from bronze.transactions")
-        dead = scalar(pg_settings, "select count(*) from bronze.dead_letters")
-        return total >= 1012 and dead >= 6
+        def landed() -> bool:
+            total = scalar(pg_settings, "select count(*) from bronze.transactions")
+            dead = scalar(pg_settings, "select count(*) from bronze.dead_letters")
+            return bool(total >= 1012 and dead >= 6)
 
-    await _until(landed)
-    await _until(
-        lambda: all(
-            scalar(pg_settings, f"select count(*) from bronze.{t}") == 2  # noqa: S608
-            for topic, t in _TABLES.items()
-            if topic is not Topic.TRANSACTIONS_RAW
+        await _until(landed)
+        await _until(
+            lambda: all(
+                scalar(pg_settings, f"select count(*) from bronze.{t}") == 2
+                for topic, t in _TABLES.items()
+                if topic is not Topic.TRANSACTIONS_RAW
+            )
         )
-    )
-    # Every Kafka record once (the re-sent ten are new records, so new rows); ids unique otherwise.
-    assert scalar(pg_settings, "select count(*) from bronze.transactions") == 1012
-    assert scalar(pg_settings, "select count(distinct transaction_id) from bronze.transactions") == 1001
-    reasons = {
-        r
-        for (r,) in _rows(pg_settings, "select error_type from bronze.dead_letters order by 1")
-    }
-    assert reasons == {
-        "invalid_json",
-        "schema_version",
-        "contract",
-        "oversized",
-        "empty_value",
-        "invalid_utf8",
-    }
-    msg = _rows(
-        pg_settings,
-        "select error_message from bronze.dead_letters where error_type = 'contract'",
-    )[0][0]
-    assert "amount" in msg
+        # Every Kafka record once (the ten re-sent are new records, so new rows).
+        assert scalar(pg_settings, "select count(*) from bronze.transactions") == 1012
+        assert (
+            scalar(pg_settings, "select count(distinct transaction_id) from bronze.transactions")
+            == 1001
+        )
+        reasons = {
+            r
+            for (r,) in _rows(pg_settings, "select error_type from bronze.dead_letters order by 1")
+        }
+        assert reasons == {
+            "invalid_json",
+            "schema_version",
+            "contract",
+            "oversized",
+            "empty_value",
+            "invalid_utf8",
+        }
+        msg = _rows(
+            pg_settings,
+            "select error_message from bronze.dead_letters where error_type = 'contract'",
+        )[0][0]
+        assert "amount" in str(msg)
 
-    # Offsets are committed after the rows: lag drops to zero and the probes say so.
-    await _until(lambda: all(_lag_zero(running) for _ in [0]))
-    status, body = await _http_get(running.health.port, "/readyz")
-    assert status == 200, body
-    status, body = await _http_get(running.health.port, "/metrics")
-    assert b'streamflow_ingestor_rows_total{outcome="dead_letter"' in body
-    status, _ = await _http_get(running.health.port, "/healthz")
-    assert status == 200
-    status, _ = await _http_get(running.health.port, "/nope")
-    assert status == 404
+        # Offsets are committed after the rows: lag drops to zero and the probes say so.
+        await _until(lambda: all(_lag_zero(running) for _ in [0]))
+        status, body = await _http_get(running.health.port, "/readyz")
+        assert status == 200, body
+        status, body = await _http_get(running.health.port, "/metrics")
+        assert b'streamflow_ingestor_rows_total{outcome="dead_letter"' in body
+        status, _ = await _http_get(running.health.port, "/healthz")
+        assert status == 200
+        status, _ = await _http_get(running.health.port, "/nope")
+        assert status == 404
 
 
 def _lag_zero(ingestor: Ingestor) -> bool:
-    samples = [
-        s.value
-        for metric in ingestor.metrics.lag.collect()
-        for s in metric.samples
-    ]
+    samples = [s.value for metric in ingestor.metrics.lag.collect() for s in metric.samples]
     return bool(samples) and all(v == 0 for v in samples)
 
 
@@ -154,4 +155,4 @@ def _rows(pg: PostgresSettings, sql: str) -> list[tuple[object, ...]]:
     import psycopg
 
     with psycopg.connect(pg.dsn()) as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql.encode()).fetchall()

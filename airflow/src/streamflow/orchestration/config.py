@@ -37,7 +37,9 @@ def warehouse_config(env: dict[str, str] | None = None) -> WarehouseConfig:
     source = os.environ if env is None else env
     project = Path(source.get("STREAMFLOW_DBT_PROJECT_DIR", str(REPO / "dbt")))
     executable = Path(
-        source.get("STREAMFLOW_DBT_EXECUTABLE", str(REPO / "envs" / "dbt" / ".venv" / "bin" / "dbt"))
+        source.get(
+            "STREAMFLOW_DBT_EXECUTABLE", str(REPO / "envs" / "dbt" / ".venv" / "bin" / "dbt")
+        )
     )
     manifest = Path(
         source.get("STREAMFLOW_DBT_MANIFEST", str(project / "target" / "manifest.json"))

@@ -8,7 +8,13 @@ render and execution config, as Cosmos requires when dbt lives in another enviro
 from __future__ import annotations
 
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+    TestIndirectSelection,
+)
 
 from streamflow.orchestration.config import WarehouseConfig, warehouse_config
 
@@ -33,12 +39,18 @@ def profile_config(cfg: WarehouseConfig | None = None) -> ProfileConfig:
 
 
 def execution_config(cfg: WarehouseConfig | None = None) -> ExecutionConfig:
-    """Run dbt locally as a subprocess of the task, with the dbt environment's executable."""
+    """Run dbt locally as a subprocess of the task, with the dbt environment's executable.
+
+    ``buildable`` indirect selection: a model's task runs the tests whose parents are that model
+    or its ancestors, so a relationships test runs in the task of the later of its two models
+    (never before both exist) and no extra task per test is needed.
+    """
     cfg = cfg or warehouse_config()
     return ExecutionConfig(
         execution_mode=ExecutionMode.LOCAL,
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=cfg.dbt_executable,
+        test_indirect_selection=TestIndirectSelection.BUILDABLE,
     )
 
 
@@ -47,7 +59,7 @@ def render_config(
 ) -> RenderConfig:
     """One task per selected model (``dbt build`` of the model: run + its tests).
 
-    Tests with two parents (relationships) get their own task after both parents.
+    Cosmos' own per-model assets are off: the DAGs publish one SILVER / GOLD asset each.
     """
     cfg = cfg or warehouse_config()
     return RenderConfig(
@@ -57,5 +69,6 @@ def render_config(
         test_behavior=TestBehavior.BUILD,
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=cfg.dbt_executable,
-        should_detach_multiple_parents_tests=True,
+        should_detach_multiple_parents_tests=False,
+        emit_datasets=False,
     )

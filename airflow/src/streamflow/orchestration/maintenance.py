@@ -11,8 +11,14 @@ from psycopg import sql
 log = logging.getLogger(__name__)
 
 # Bronze tables pruned by ingestion time; dead letters are kept (they are evidence to replay).
-RETAINED_TABLES = ("transactions", "scored_transactions", "fraud_alerts", "feedback",
-                   "realtime_metrics", "dlq_events")
+RETAINED_TABLES = (
+    "transactions",
+    "scored_transactions",
+    "fraud_alerts",
+    "feedback",
+    "realtime_metrics",
+    "dlq_events",
+)
 MAINTAINED_SCHEMAS = ("bronze", "silver", "gold")
 
 
@@ -24,8 +30,9 @@ def apply_retention(dsn: str, days: int) -> dict[str, int]:
     with psycopg.connect(dsn) as conn:
         for table in RETAINED_TABLES:
             cur = conn.execute(
-                sql.SQL("delete from bronze.{} where ingested_at < now() - make_interval(days => %s)")
-                .format(sql.Identifier(table)),
+                sql.SQL(
+                    "delete from bronze.{} where ingested_at < now() - make_interval(days => %s)"
+                ).format(sql.Identifier(table)),
                 (days,),
             )
             deleted[table] = cur.rowcount
@@ -45,8 +52,11 @@ def vacuum_analyze(dsn: str, schemas: tuple[str, ...] = MAINTAINED_SCHEMAS) -> l
             ).fetchall()
         ]
         for schema, table in tables:
-            conn.execute(sql.SQL("vacuum (analyze) {}.{}").format(
-                sql.Identifier(schema), sql.Identifier(table)))
+            conn.execute(
+                sql.SQL("vacuum (analyze) {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            )
     log.info("vacuumed and analyzed %d tables", len(tables))
     return [f"{s}.{t}" for s, t in tables]
 
@@ -68,8 +78,8 @@ def summarise_dead_letters(dsn: str, day: date) -> list[tuple[str, str, int]]:
         conn.execute("delete from ops.dead_letter_summary where summary_date = %s", (day,))
         with conn.cursor() as cur:
             cur.executemany(
-                "insert into ops.dead_letter_summary (summary_date, stage, error_type, dead_letters)"
-                " values (%s, %s, %s, %s)",
+                "insert into ops.dead_letter_summary"
+                " (summary_date, stage, error_type, dead_letters) values (%s, %s, %s, %s)",
                 [(day, stage, error, n) for stage, error, n in rows],
             )
     summary = [(str(s), str(e), int(n)) for s, e, n in rows]

@@ -28,7 +28,7 @@ from streamflow.platform.settings import KafkaSettings
 
 def client_properties(kafka: KafkaSettings) -> dict[str, str]:
     """Java Kafka client properties equivalent to the librdkafka settings."""
-    props = {"security.protocol": kafka.security_protocol}
+    props: dict[str, str] = {"security.protocol": kafka.security_protocol}
     if kafka.ssl_ca_location:
         props["ssl.truststore.type"] = "PEM"
         props["ssl.truststore.location"] = kafka.ssl_ca_location

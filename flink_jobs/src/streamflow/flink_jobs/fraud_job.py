@@ -3,21 +3,18 @@
 transactions.raw -> contract validation (rejects -> streamflow.dlq) -> key by customer ->
 scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules + merchant risk (from
 fraud.rules and fraud.feedback) -> transactions.scored (exactly-once) and fraud.alerts; the scored
-stream also feeds event-time tumbling windows per store (1 min -> 5 min -> 1 h, each level reduced
-from the one below) -> metrics.realtime. See docs/adr/0045-0049.
+stream also feeds event-time tumbling windows per store (1 min, 5 min, 1 h) -> metrics.realtime.
+See docs/adr/0045-0049.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from pyflink.common import Duration, Types, WatermarkStrategy
-from pyflink.common.time import Time
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
-from pyflink.datastream.window import TumblingEventTimeWindows
 
 from streamflow.flink_jobs import functions as fn
 from streamflow.flink_jobs.connectors import kafka_source, keyed_sink
@@ -29,7 +26,7 @@ from streamflow.scorer.config import AlertDelivery, Settings
 log = logging.getLogger(__name__)
 
 WINDOW_LEVELS = (60, 300, 3600)
-"""Tumbling window sizes in seconds; each level is reduced from the previous level's output."""
+"""Tumbling window sizes of the real-time aggregator, in seconds."""
 
 
 def _source(env: StreamExecutionEnvironment, settings: Settings, topic: str) -> Any:
@@ -50,7 +47,7 @@ def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee
 
 
 def _windows(feed: Any, settings: Settings) -> Any:
-    """Per-store tumbling windows; returns the union of every level's closed windows as rows."""
+    """Per-store tumbling windows of every size -> metrics.realtime rows."""
     strategy = (
         WatermarkStrategy.for_bounded_out_of_orderness(
             Duration.of_millis(settings.watermark_out_of_orderness_ms)
@@ -58,23 +55,12 @@ def _windows(feed: Any, settings: Settings) -> Any:
         .with_timestamp_assigner(fn.FeedTimestamps())
         .with_idleness(Duration.of_millis(settings.source_idleness_ms))
     )
-    # No operator between the timestamp assigner / a window and the next key_by: a plain
-    # Python map would drop the record timestamps the event-time windows need.
-    level: Any = feed.assign_timestamps_and_watermarks(strategy)
-    rows = []
-    for seconds in WINDOW_LEVELS:
-        level = (
-            level.key_by(lambda item: item[1].store_id, key_type=Types.STRING())
-            .window(TumblingEventTimeWindows.of(Time.seconds(seconds)))
-            .reduce(
-                fn.merge_items, window_function=fn.EmitWindow(), output_type=Types.PICKLED_BYTE_ARRAY()
-            )
-            .name(f"window-{seconds}s")
-        )
-        rows.append(
-            level.map(partial(fn.metrics_row, window_seconds=seconds), output_type=fn.METRICS_TYPE)
-        )
-    return rows[0].union(*rows[1:])
+    return (
+        feed.assign_timestamps_and_watermarks(strategy)
+        .key_by(lambda item: item[1].store_id, key_type=Types.STRING())
+        .process(fn.StoreWindows(WINDOW_LEVELS), output_type=fn.METRICS_TYPE)
+        .name("store-windows")
+    )
 
 
 def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:

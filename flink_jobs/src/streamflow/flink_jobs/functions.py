@@ -18,8 +18,8 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import OutputTag
 from pyflink.datastream.functions import (
     KeyedBroadcastProcessFunction,
+    KeyedProcessFunction,
     ProcessFunction,
-    ProcessWindowFunction,
     RuntimeContext,
 )
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
@@ -88,9 +88,10 @@ class ValidateTransactions(ProcessFunction):  # type: ignore[misc]
         try:
             yield validate_transaction(value.encode("utf-8"), now, self._max_future)
         except ContractError as exc:
-            yield DLQ_TAG, Row(*dead_letter(
-                Stage.SCORER, self._topic, value, exc.error_type, str(exc), now
-            ))
+            yield (
+                DLQ_TAG,
+                Row(*dead_letter(Stage.SCORER, self._topic, value, exc.error_type, str(exc), now)),
+            )
 
 
 def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleSet:
@@ -109,7 +110,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     restored job rebuilds the caches from it lazily.
     """
 
-    def __init__(  # noqa: PLR0917
+    def __init__(
         self,
         rules_topic: str,
         feedback_topic: str,
@@ -178,9 +179,14 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         try:
             rules = apply_rule_update(raw.encode("utf-8"), current)
         except RuleUpdateRejected as exc:
-            yield DLQ_TAG, Row(*dead_letter(
-                Stage.RULES, self._rules_topic, raw, exc.error_type, exc.reason, _now()
-            ))
+            yield (
+                DLQ_TAG,
+                Row(
+                    *dead_letter(
+                        Stage.RULES, self._rules_topic, raw, exc.error_type, exc.reason, _now()
+                    )
+                ),
+            )
             return
         ctx.get_broadcast_state(CONTROL_STATE).put(RULES_KEY, encode(rules))
         self._rules = rules
@@ -189,9 +195,14 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         try:
             feedback = decode(Feedback, raw)
         except ContractError as exc:
-            yield DLQ_TAG, Row(*dead_letter(
-                Stage.SCORER, self._feedback_topic, raw, exc.error_type, str(exc), _now()
-            ))
+            yield (
+                DLQ_TAG,
+                Row(
+                    *dead_letter(
+                        Stage.SCORER, self._feedback_topic, raw, exc.error_type, str(exc), _now()
+                    )
+                ),
+            )
             return
         half_life = self._current_rules(ctx).merchant_risk.half_life_days
         risk = apply_feedback(self._merchant_risk(ctx, feedback.merchant_id), feedback, half_life)
@@ -212,22 +223,44 @@ class FeedTimestamps(TimestampAssigner):  # type: ignore[misc]
         return value[0]
 
 
-def merge_items(left: FeedItem, right: FeedItem) -> FeedItem:
-    """Reduce two feed items of one store and window."""
-    return min(left[0], right[0]), merge(left[1], right[1])
+class StoreWindows(KeyedProcessFunction):  # type: ignore[misc]
+    """Tumbling event-time windows of one store, every size at once, in one MapState.
 
+    Each feed item is added to the open window of every size; an event-time timer at a window's
+    end emits it as a ``metrics.realtime`` row. Items whose window the watermark has already
+    passed are late and left out. (One operator instead of Flink window operators: PyFlink's
+    key_by drops record timestamps in thread mode, see docs/adr/0048.)
+    """
 
-class EmitWindow(ProcessWindowFunction):  # type: ignore[misc]
-    """Stamp a store's reduced aggregate with its window start (the next level re-reduces it)."""
+    def __init__(self, sizes_seconds: tuple[int, ...]) -> None:
+        self._sizes = tuple(size * 1000 for size in sizes_seconds)
+        self._windows: Any = None
 
-    def process(self, key: str, context: Any, elements: Any) -> Iterator[FeedItem]:
-        start = context.window().start
-        for _, agg in elements:
-            yield start, agg
+    def open(self, runtime_context: RuntimeContext) -> None:
+        descriptor = MapStateDescriptor("windows", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+        self._windows = runtime_context.get_map_state(descriptor)
 
+    def process_element(self, value: FeedItem, ctx: Any) -> Iterator[Any]:
+        event_ms, agg = value
+        timers = ctx.timer_service()
+        watermark = timers.current_watermark()
+        for size in self._sizes:
+            start = event_ms - event_ms % size
+            end = start + size
+            if end - 1 <= watermark:
+                continue
+            key = f"{size}:{start}"
+            current = self._windows.get(key)
+            self._windows.put(key, agg if current is None else merge(current, agg))
+            timers.register_event_time_timer(end - 1)
+        return iter(())
 
-def metrics_row(item: FeedItem, window_seconds: int) -> Row:
-    """A closed window as a ``metrics.realtime`` sink row."""
-    start, agg = item
-    metrics = window_metrics(agg, start, start + window_seconds * 1000)
-    return Row(agg.store_id, encode(metrics).decode("utf-8"))
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
+        end = timestamp + 1
+        for size in self._sizes:
+            key = f"{size}:{end - size}"
+            agg = self._windows.get(key)
+            if agg is not None:
+                self._windows.remove(key)
+                metrics = window_metrics(agg, end - size, end)
+                yield Row(agg.store_id, encode(metrics).decode("utf-8"))

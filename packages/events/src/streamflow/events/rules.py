@@ -2,7 +2,8 @@
 
 Defaults are the design's thresholds (seeds): 3x the customer's average after 5 prior
 transactions; more than 5 transactions in 10 minutes; 500 km within 1 hour; outside 2 sigma of the
-customer's usual hours; exact-match blacklists.
+customer's usual hours; exact-match blacklists. The default weights were tuned by backtest on
+generator data (docs/adr/0041): any one clear rule hit alerts, weaker signals need company.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class _Rule(Contract):
 class HighValueRule(_Rule):
     """FR-001: amount high compared with the customer's own history."""
 
-    weight: float = Field(default=0.35, ge=0.0, le=1.0, description="Blend weight.")
+    weight: float = Field(default=0.75, ge=0.0, le=1.0, description="Blend weight.")
     multiplier: float = Field(default=3.0, gt=1.0, description="Fires above this x the mean.")
     min_history: int = Field(default=5, ge=1, description="Prior transactions needed first.")
 
@@ -29,7 +30,7 @@ class HighValueRule(_Rule):
 class VelocityRule(_Rule):
     """FR-002: too many transactions in a sliding window."""
 
-    weight: float = Field(default=0.3, ge=0.0, le=1.0, description="Blend weight.")
+    weight: float = Field(default=0.85, ge=0.0, le=1.0, description="Blend weight.")
     max_count: int = Field(default=5, ge=1, description="Fires when the count exceeds this.")
     window_seconds: int = Field(default=600, gt=0, le=86_400, description="Sliding window.")
 
@@ -37,7 +38,7 @@ class VelocityRule(_Rule):
 class ImpossibleTravelRule(_Rule):
     """FR-003: two consecutive payments too far apart for the time between them."""
 
-    weight: float = Field(default=0.35, ge=0.0, le=1.0, description="Blend weight.")
+    weight: float = Field(default=0.85, ge=0.0, le=1.0, description="Blend weight.")
     max_distance_km: float = Field(default=500.0, gt=0, description="Distance threshold.")
     max_time_hours: float = Field(default=1.0, gt=0, description="Within this many hours.")
 
@@ -45,7 +46,7 @@ class ImpossibleTravelRule(_Rule):
 class TimeOfDayRule(_Rule):
     """FR-004: payment at an hour unusual for the customer (z-score of the hour)."""
 
-    weight: float = Field(default=0.2, ge=0.0, le=1.0, description="Blend weight.")
+    weight: float = Field(default=0.35, ge=0.0, le=1.0, description="Blend weight.")
     z_threshold: float = Field(default=2.0, gt=0, description="Fires beyond this many sigma.")
     min_history: int = Field(default=10, ge=1, description="Prior transactions needed first.")
 
@@ -62,13 +63,13 @@ class BlacklistRule(_Rule):
 class MlConfig(_Rule):
     """The anomaly model's share of the score."""
 
-    weight: float = Field(default=0.25, ge=0.0, le=1.0, description="Blend weight.")
+    weight: float = Field(default=0.5, ge=0.0, le=1.0, description="Blend weight.")
 
 
 class MerchantRiskConfig(_Rule):
     """Risk learned from confirmed feedback on a merchant, decaying over time."""
 
-    weight: float = Field(default=0.3, ge=0.0, le=1.0, description="Blend weight.")
+    weight: float = Field(default=0.6, ge=0.0, le=1.0, description="Blend weight.")
     half_life_days: float = Field(default=7.0, gt=0, description="Decay half-life of the risk.")
 
 

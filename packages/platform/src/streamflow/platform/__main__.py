@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from streamflow.platform.kafka import ensure_topics
-from streamflow.platform.migrations import migrate
+from streamflow.platform.migrations import create_database, migrate
 from streamflow.platform.readiness import NotReadyError, wait_for_kafka, wait_for_postgres
 from streamflow.platform.settings import ServiceSettings, SettingsError, load_settings
 
@@ -16,11 +16,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamflow.platform", description=__doc__)
     parser.add_argument("command", choices=["bootstrap", "migrate", "topics", "wait"])
     parser.add_argument("--timeout", type=float, default=60.0, help="readiness deadline, seconds")
+    parser.add_argument(
+        "--create-database",
+        action="store_true",
+        help="create STREAMFLOW_PG_DATABASE first if it does not exist (needs CREATEDB)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(ServiceSettings)
         if args.command in ("bootstrap", "wait", "topics"):
             wait_for_kafka(settings.kafka, args.timeout)
+        if args.create_database:
+            wait_for_postgres(settings.pg.model_copy(update={"database": "postgres"}), args.timeout)
+            created = create_database(settings.pg)
+            print(f"database {settings.pg.database}: {'created' if created else 'exists'}")
         if args.command in ("bootstrap", "wait", "migrate"):
             wait_for_postgres(settings.pg, args.timeout)
         if args.command in ("bootstrap", "topics"):

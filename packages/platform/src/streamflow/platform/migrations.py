@@ -14,6 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+
+from streamflow.platform.settings import PostgresSettings
 
 _NAME = re.compile(r"^V(?P<version>\d{3,})__(?P<name>[a-z0-9_]+)\.sql$")
 _LOCK_ID = 5_410_001  # arbitrary, constant: serialises concurrent migrators
@@ -96,3 +99,15 @@ def migrate(dsn: str, migrations: list[Migration] | None = None) -> list[Migrati
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_ID,))
     return applied_now
+
+
+def create_database(pg: PostgresSettings) -> bool:
+    """Create ``pg.database`` (connecting to ``postgres``) unless it exists; True if created."""
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (pg.database,)
+        ).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(pg.database)))
+    return True

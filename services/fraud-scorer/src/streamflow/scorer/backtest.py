@@ -43,6 +43,7 @@ from streamflow.scorer.rules_io import read_rules, rules_diff
 from streamflow.scorer.rulesets import default_rules
 from streamflow.scorer.scoring import Evaluation, evaluate
 from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
+from streamflow.scorer.view import TxnView
 
 log = logging.getLogger("streamflow.scorer.backtest")
 
@@ -57,6 +58,7 @@ class RuleSetRun:
     rules: RuleSet
     k: int
     merchants: dict[str, MerchantRisk] = field(default_factory=dict)
+    states: dict[str, CustomerState] = field(default_factory=dict)
     histogram: ScoreHistogram = field(default_factory=ScoreHistogram)
     cards: CardPrecisionAtK = field(default_factory=CardPrecisionAtK)
     per_rule: dict[str, RuleCounts] = field(default_factory=new_rule_counts)
@@ -68,6 +70,7 @@ class RuleSetRun:
 
     def __post_init__(self) -> None:
         self.cards.k = self.k
+        self._half_life = self.rules.merchant_risk.half_life_days
 
     def flush(self) -> None:
         """Move buffered scores into the histogram."""
@@ -122,6 +125,21 @@ class RuleSetRun:
                 counts.contribution_sum += part.contribution
         return alert
 
+    def score(self, view: TxnView, model: AnomalyModel | None) -> Evaluation:
+        """Evaluate one transaction and fold it into this run's customer state."""
+        now = view.epoch
+        state = self.states.get(view.customer_id)
+        if state is not None and now - state.last_time > _TTL_SECONDS:
+            state = None
+        rules = self.rules
+        risk = risk_value(self.merchants.get(view.merchant_id), now, self._half_life)
+        ev = evaluate(state, view, rules, risk, model, explain=False)
+        if state is None:
+            state = CustomerState()
+            self.states[view.customer_id] = state
+        state.update(view, baseline=ev.score < rules.alert_threshold)
+        return ev
+
     def learn(self, merchant: str, fraud: bool, when: float) -> None:
         """Apply one delayed label to the merchant's risk."""
         hl = self.rules.merchant_risk.half_life_days
@@ -164,7 +182,6 @@ def replay(
     comparison: Comparison | None = None,
 ) -> dict[str, float]:
     """Score every row with every rule set; returns timing figures."""
-    states: dict[str, CustomerState] = {}
     pending: list[tuple[float, int, str, int]] = []
     core_seconds = 0.0
     started = time.perf_counter()
@@ -178,26 +195,7 @@ def replay(
             for run in runs:
                 run.learn(merchant, fraud == 1, due)
         t0 = perf()
-        state = states.get(view.customer_id)
-        if state is not None and now - state.last_time > _TTL_SECONDS:
-            state = None
-        evaluations = [
-            evaluate(
-                state,
-                view,
-                run.rules,
-                risk_value(
-                    run.merchants.get(view.merchant_id), now, run.rules.merchant_risk.half_life_days
-                ),
-                model,
-                explain=False,
-            )
-            for run in runs
-        ]
-        if state is None:
-            state = CustomerState()
-            states[view.customer_id] = state
-        state.update(view)
+        evaluations = [run.score(view, model) for run in runs]
         core_seconds += perf() - t0
         alerts = [run.record(row, ev) for run, ev in zip(runs, evaluations, strict=True)]
         if comparison is not None:
@@ -212,7 +210,7 @@ def replay(
         "events_per_second": count / elapsed if elapsed > 0 else 0.0,
         "core_events_per_second": count / core_seconds if core_seconds > 0 else 0.0,
         "seconds": elapsed,
-        "customers": len(states),
+        "customers": len(runs[0].states),
     }
 
 

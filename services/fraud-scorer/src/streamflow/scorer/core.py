@@ -84,7 +84,7 @@ def score_view(
     """The plain-value scoring step (the backtest's hot path); ``state`` is left untouched."""
     evaluation = evaluate(state, view, rules, merchant_risk, model)
     after = state.copy() if state is not None else CustomerState()
-    after.update(view)
+    after.update(view, baseline=evaluation.score < rules.alert_threshold)
     return after, evaluation
 
 

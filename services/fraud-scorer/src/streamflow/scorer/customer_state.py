@@ -22,7 +22,7 @@ from streamflow.scorer.state_config import (
 from streamflow.scorer.view import TxnView
 
 _FORMAT_VERSION = 1
-_HEADER = struct.Struct("<BIddddddddHB")
+_HEADER = struct.Struct("<BIddddddddIHB")
 _TWO_PI = 2.0 * math.pi
 _NAN = math.nan
 
@@ -46,6 +46,8 @@ class CustomerState:
     """Event time of the latest transaction that had a location."""
     lat: float = _NAN
     lon: float = _NAN
+    last_merchant: int = 0
+    """CRC-32 of the merchant of the latest transaction seen (0 before any)."""
     recent: list[float] = field(default_factory=list)
     """Sorted event times of recent transactions (bounded, see state_config)."""
     devices: list[int] = field(default_factory=list)
@@ -68,6 +70,7 @@ class CustomerState:
             self.loc_time,
             self.lat,
             self.lon,
+            self.last_merchant,
             list(self.recent),
             list(self.devices),
         )
@@ -99,8 +102,23 @@ class CustomerState:
             recent, epoch - window_seconds
         )
 
-    def update(self, txn: TxnView) -> None:
-        """Fold one transaction into the state (in place)."""
+    def update(self, txn: TxnView, baseline: bool = True) -> None:
+        """Fold one transaction into the state (in place).
+
+        ``baseline=False`` (an alerted transaction) keeps it out of the amount and hour statistics
+        so a fraud episode does not raise the customer's average and hide its own later payments;
+        it still counts for velocity, location, devices and the last merchant.
+        """
+        if baseline:
+            self._learn_habits(txn)
+        if math.isnan(self.last_time) or txn.epoch >= self.last_time:
+            self.last_time = txn.epoch
+            self.last_merchant = txn.merchant
+        if txn.has_location and (math.isnan(self.loc_time) or txn.epoch >= self.loc_time):
+            self.loc_time, self.lat, self.lon = txn.epoch, txn.lat, txn.lon
+        self._remember(txn)
+
+    def _learn_habits(self, txn: TxnView) -> None:
         self.count += 1
         delta = txn.amount - self.mean
         self.mean += delta / self.count
@@ -108,10 +126,8 @@ class CustomerState:
         angle = txn.hour / 24.0 * _TWO_PI
         self.hour_cos += math.cos(angle)
         self.hour_sin += math.sin(angle)
-        if math.isnan(self.last_time) or txn.epoch >= self.last_time:
-            self.last_time = txn.epoch
-        if txn.has_location and (math.isnan(self.loc_time) or txn.epoch >= self.loc_time):
-            self.loc_time, self.lat, self.lon = txn.epoch, txn.lat, txn.lon
+
+    def _remember(self, txn: TxnView) -> None:
         if txn.device >= 0:
             devices = self.devices
             if txn.device in devices:
@@ -140,6 +156,7 @@ class CustomerState:
             self.loc_time,
             self.lat,
             self.lon,
+            self.last_merchant,
             len(self.recent),
             len(self.devices),
         )
@@ -154,9 +171,11 @@ class CustomerState:
         """Parse :meth:`to_bytes` output; raises :class:`StateFormatError` on anything else."""
         if len(data) < _HEADER.size or data[0] != _FORMAT_VERSION:
             raise StateFormatError("not a customer state of format version 1")
-        (_, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, n, d) = _HEADER.unpack_from(data)
+        (_, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, merchant, n, d) = (
+            _HEADER.unpack_from(data)
+        )
         if len(data) != _HEADER.size + 8 * n + 4 * d:
             raise StateFormatError("customer state has the wrong length")
         recent = list(struct.unpack_from(f"<{n}d", data, _HEADER.size))
         devices = list(struct.unpack_from(f"<{d}I", data, _HEADER.size + 8 * n))
-        return cls(count, mean, m2, hcos, hsin, last, loc_time, lat, lon, recent, devices)
+        return cls(count, mean, m2, hcos, hsin, last, loc_time, lat, lon, merchant, recent, devices)

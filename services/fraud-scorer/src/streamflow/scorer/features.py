@@ -28,6 +28,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "count_1h",
     "new_device",
     "remote_channel",
+    "same_merchant_as_last",
 )
 """Names of :func:`feature_vector`'s entries, in order (stored in the model file and checked)."""
 
@@ -53,7 +54,16 @@ def feature_vector(state: CustomerState | None, txn: TxnView) -> list[float]:
     amount = txn.amount
     if state is None or state.count == 0:
         first = [math.log1p(amount), 0.0, 0.0, 0.0, 0.0, math.log1p(NO_HISTORY_GAP_SECONDS)]
-        return [*first, 0.0, 0.0, 0.0, 0.0, float(txn.device >= 0), float(txn.channel != "pos")]
+        return [
+            *first,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            float(txn.device >= 0),
+            float(txn.channel != "pos"),
+            0.0,
+        ]
     mean = state.mean
     ratio = math.log(amount / mean) if mean > 0.0 else 0.0
     std = state.std
@@ -75,6 +85,7 @@ def feature_vector(state: CustomerState | None, txn: TxnView) -> list[float]:
         float(state.count_in_window(txn.epoch, 3_600.0)),
         float(txn.device >= 0 and txn.device not in state.devices),
         float(txn.channel != "pos"),
+        float(txn.merchant == state.last_merchant),
     ]
 
 

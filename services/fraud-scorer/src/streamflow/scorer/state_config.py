@@ -26,7 +26,7 @@ MAX_DEVICES = 8
 MIN_HOUR_STD_HOURS = 1.0
 """Floor of a customer's hour-of-day spread, so very regular customers are not over-flagged."""
 
-MIN_TRAVEL_SHARE = 0.5
+MIN_TRAVEL_SHARE = 1.0
 """Impossible travel needs at least this share of the rule's distance (nearby cities and GPS
 noise between close shops are never 'impossible', however short the time between them)."""
 

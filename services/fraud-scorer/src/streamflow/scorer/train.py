@@ -66,7 +66,7 @@ def sample_features(
         if state is None:
             state = CustomerState()
             states[view.customer_id] = state
-        state.update(view)
+        state.update(view, baseline=row.label == 0)
         seen += 1
     return np.asarray(reservoir, dtype=np.float64).reshape(-1, len(FEATURE_NAMES)), seen
 

@@ -33,6 +33,11 @@ class TxnView(NamedTuple):
     """Stable 32-bit hash (CRC-32) of the device id, -1 when there is none."""
 
     @property
+    def merchant(self) -> int:
+        """Stable 32-bit hash (CRC-32) of the merchant id."""
+        return zlib.crc32(self.merchant_id.encode("utf-8"))
+
+    @property
     def hour(self) -> float:
         """Hour of day in UTC as a fraction in [0, 24)."""
         return (self.epoch % 86_400.0) / 3_600.0

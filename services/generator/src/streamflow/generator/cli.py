@@ -16,7 +16,7 @@ import json
 import signal
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +25,7 @@ import psycopg
 
 from streamflow.events.rules import BlacklistRule
 from streamflow.events.topics import Topic
+from streamflow.generator.batch import Batch, IntArray
 from streamflow.generator.config import Settings
 from streamflow.generator.encoding import MALFORMED_KINDS, IdTables, encode_batch, malformed
 from streamflow.generator.engine import RunSpec, Simulator, local_midnight_ms
@@ -32,8 +33,8 @@ from streamflow.generator.feedback import FeedbackQueue
 from streamflow.generator.files import FileOutputs, UnsupportedFormatError, file_format
 from streamflow.generator.kafka_sink import BrokerUnavailableError, KafkaSink
 from streamflow.generator.metrics import GeneratorMetrics
-from streamflow.generator.reference import Reference, build_reference, card_id, merchant_id
 from streamflow.generator.refdb import seed_reference
+from streamflow.generator.reference import Reference, build_reference, card_id, merchant_id
 from streamflow.generator.scenarios import FRAUD_SCENARIOS, Scenario, ScenarioConfig
 from streamflow.platform.settings import SettingsError, load_settings
 
@@ -48,45 +49,96 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     g = p.add_argument_group("what to generate")
-    g.add_argument("--seed", type=int, default=42, help="seed of everything (same seed, same bytes)")
+    g.add_argument(
+        "--seed", type=int, default=42, help="seed of everything (same seed, same bytes)"
+    )
     g.add_argument("--count", type=int, default=10_000, help="transactions to generate")
     g.add_argument("--days", type=int, default=30, help="days of event time they span")
-    g.add_argument("--start", default="2026-10-01", help="first day (YYYY-MM-DD, Brasília time) or 'today'")
+    g.add_argument(
+        "--start", default="2026-10-01", help="first day (YYYY-MM-DD, Brasília time) or 'today'"
+    )
     g.add_argument("--customers", type=int, default=10_000, help="customers in the reference data")
     g.add_argument("--merchants", type=int, default=None, help="merchants (default customers/20)")
-    g.add_argument("--fraud-rate", type=float, default=None,
-                   help="total fraud share; scenario rates keep their proportions (default 0.015)")
-    g.add_argument("--scenario-rate", action="append", default=[], metavar="NAME=RATE",
-                   help="one scenario's rate, e.g. card_testing=0.004 (repeatable); names: "
-                   + ", ".join(s.label for s in FRAUD_SCENARIOS))
-    g.add_argument("--perturb", action="store_true",
-                   help="shift every scenario's rates/amounts/timing/bursts by seeded factors")
-    g.add_argument("--perturb-seed", type=int, default=None, help="seed of --perturb (default --seed)")
-    g.add_argument("--chargeback-delay-days", type=float, default=7.0,
-                   help="event-time delay before a fraud's chargeback is published")
-    g.add_argument("--chargeback-jitter-hours", type=float, default=48.0,
-                   help="extra uniform random delay of chargebacks")
-    g.add_argument("--late-rate", type=float, default=0.005, help="share of late/out-of-order events")
-    g.add_argument("--late-max-seconds", type=float, default=900.0, help="max lateness (event time)")
-    g.add_argument("--malformed-rate", type=float, default=0.0,
-                   help="extra broken payloads per transaction (Kafka only; exercises the DLQ)")
+    g.add_argument(
+        "--fraud-rate",
+        type=float,
+        default=None,
+        help="total fraud share; scenario rates keep their proportions (default 0.015)",
+    )
+    g.add_argument(
+        "--scenario-rate",
+        action="append",
+        default=[],
+        metavar="NAME=RATE",
+        help="one scenario's rate, e.g. card_testing=0.004 (repeatable); names: "
+        + ", ".join(s.label for s in FRAUD_SCENARIOS),
+    )
+    g.add_argument(
+        "--perturb",
+        action="store_true",
+        help="shift every scenario's rates/amounts/timing/bursts by seeded factors",
+    )
+    g.add_argument(
+        "--perturb-seed", type=int, default=None, help="seed of --perturb (default --seed)"
+    )
+    g.add_argument(
+        "--chargeback-delay-days",
+        type=float,
+        default=7.0,
+        help="event-time delay before a fraud's chargeback is published",
+    )
+    g.add_argument(
+        "--chargeback-jitter-hours",
+        type=float,
+        default=48.0,
+        help="extra uniform random delay of chargebacks",
+    )
+    g.add_argument(
+        "--late-rate", type=float, default=0.005, help="share of late/out-of-order events"
+    )
+    g.add_argument(
+        "--late-max-seconds", type=float, default=900.0, help="max lateness (event time)"
+    )
+    g.add_argument(
+        "--malformed-rate",
+        type=float,
+        default=0.0,
+        help="extra broken payloads per transaction (Kafka only; exercises the DLQ)",
+    )
     o = p.add_argument_group("outputs")
     o.add_argument("--out", help="transactions file (.parquet or .jsonl); contract fields only")
     o.add_argument("--labels-out", help="labels file: transaction_id, label 0/1, scenario")
     o.add_argument("--labelled-out", help="transactions joined with labels (backtest input)")
-    o.add_argument("--blacklist-out", help="JSON of the blacklisted cards/merchants (BlacklistRule)")
-    o.add_argument("--kafka", action="store_true", help="also produce to Kafka when files are written")
-    o.add_argument("--seed-reference", action="store_true",
-                   help="upsert the reference data into PostgreSQL (automatic with Kafka)")
+    o.add_argument(
+        "--blacklist-out", help="JSON of the blacklisted cards/merchants (BlacklistRule)"
+    )
+    o.add_argument(
+        "--kafka", action="store_true", help="also produce to Kafka when files are written"
+    )
+    o.add_argument(
+        "--seed-reference",
+        action="store_true",
+        help="upsert the reference data into PostgreSQL (automatic with Kafka)",
+    )
     o.add_argument("--no-seed-reference", action="store_true", help="never touch PostgreSQL")
     o.add_argument("--reference-only", action="store_true", help="seed the reference data and exit")
     s = p.add_argument_group("streaming")
     s.add_argument("--rate", type=float, default=None, help="max events/s (default: unlimited)")
-    s.add_argument("--speedup", type=float, default=None,
-                   help="event time runs this many times faster than wall time (default: no pacing)")
-    s.add_argument("--metrics-port", type=int, default=None,
-                   help="Prometheus /metrics port when streaming (0 disables; default 9101)")
-    s.add_argument("--progress-interval", type=float, default=5.0, help="seconds between progress lines")
+    s.add_argument(
+        "--speedup",
+        type=float,
+        default=None,
+        help="event time runs this many times faster than wall time (default: no pacing)",
+    )
+    s.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="Prometheus /metrics port when streaming (0 disables; default 9101)",
+    )
+    s.add_argument(
+        "--progress-interval", type=float, default=5.0, help="seconds between progress lines"
+    )
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     return p  # fmt: skip
 
@@ -110,6 +162,12 @@ def validate(args: argparse.Namespace) -> list[str]:
         value = getattr(args, flag)
         if value is not None and not 0.0 <= value <= 1.0:
             problems.append(f"--{flag.replace('_', '-')} must be within [0, 1] (got {value})")
+    problems += _validate_timing(args) + _validate_outputs(args)
+    return problems
+
+
+def _validate_timing(args: argparse.Namespace) -> list[str]:
+    problems: list[str] = []
     if args.chargeback_delay_days < 0 or args.chargeback_jitter_hours < 0:
         problems.append("chargeback delay and jitter must be >= 0")
     if args.late_max_seconds <= 1:
@@ -124,9 +182,14 @@ def validate(args: argparse.Namespace) -> list[str]:
         problems.append(str(exc))
     if args.start != "today":
         try:
-            datetime.strptime(args.start, "%Y-%m-%d")
+            date.fromisoformat(args.start)
         except ValueError:
             problems.append(f"--start must be YYYY-MM-DD or 'today' (got {args.start!r})")
+    return problems
+
+
+def _validate_outputs(args: argparse.Namespace) -> list[str]:
+    problems: list[str] = []
     paths = [x for x in (args.out, args.labels_out, args.labelled_out) if x]
     for path in paths:
         try:
@@ -150,7 +213,9 @@ def parse_scenario_rates(items: list[str]) -> dict[Scenario, float]:
     for item in items:
         name, _, value = item.partition("=")
         if name not in names:
-            raise ValueError(f"--scenario-rate: unknown scenario {name!r}; known: {', '.join(names)}")
+            raise ValueError(
+                f"--scenario-rate: unknown scenario {name!r}; known: {', '.join(names)}"
+            )
         try:
             rate = float(value)
         except ValueError:
@@ -201,7 +266,10 @@ class Runner:
         self.per_scenario = dict.fromkeys((s.label for s in FRAUD_SCENARIOS), 0)
         self.metrics = GeneratorMetrics()
         self._last_progress = self.started
-        self._last_sent = 0
+        self._sent = 0
+        self._progress_sent = 0
+        self._delivered_seen = 0
+        self._errors_seen = 0
         self._event_ms = 0
 
     def log(self, message: str) -> None:
@@ -238,7 +306,9 @@ class Runner:
             except BrokerUnavailableError as exc:
                 self.log(f"[generator] error: {exc}")
                 return 3
-            port = args.metrics_port if args.metrics_port is not None else self.settings.metrics_port
+            port = (
+                args.metrics_port if args.metrics_port is not None else self.settings.metrics_port
+            )
             self.metrics.serve(self.settings.metrics_host, port)
         files = FileOutputs(args.out, args.labels_out, args.labelled_out)
         try:
@@ -256,7 +326,9 @@ class Runner:
             if args.start == "today"
             else local_midnight_ms(args.start)
         )
-        spec = RunSpec(args.seed, args.count, args.days, start, args.late_rate, args.late_max_seconds)
+        spec = RunSpec(
+            args.seed, args.count, args.days, start, args.late_rate, args.late_max_seconds
+        )
         ids = IdTables.build(ref, args.seed)
         feedback = FeedbackQueue(
             ids, args.seed, args.chargeback_delay_days, args.chargeback_jitter_hours
@@ -268,8 +340,18 @@ class Runner:
             values, keys = encode_batch(batch, ids)
             files.write(batch, ids, values)
             if sink is not None:
-                self._send_chunk(sink, topic_tx, batch.t, values, keys, bad_rng, start)
-                if self.stop:
+                before = self._sent
+                self._send_chunk(
+                    sink=sink,
+                    topic=topic_tx,
+                    times=batch.t,
+                    values=values,
+                    keys=keys,
+                    bad_rng=bad_rng,
+                    start_ms=start,
+                )
+                if self.stop:  # count (and label) only what was actually produced
+                    self._count(batch.take(np.arange(self._sent - before)))
                     break
             feedback.add(batch)
             due = feedback.pop_due(int(batch.t.max()) if len(batch) else 0)
@@ -285,10 +367,7 @@ class Runner:
                 self.counts["feedback"] += len(rest[0])
                 self.metrics.sent.labels("feedback").inc(len(rest[0]))
 
-    def _count(self, batch: object) -> None:
-        from streamflow.generator.batch import Batch
-
-        assert isinstance(batch, Batch)
+    def _count(self, batch: Batch) -> None:
         self.counts["transactions"] += len(batch)
         self.counts["fraud"] += int(batch.label.sum())
         for s, n in zip(*np.unique(batch.scen, return_counts=True), strict=True):
@@ -297,9 +376,10 @@ class Runner:
 
     def _send_chunk(
         self,
+        *,
         sink: KafkaSink,
         topic: str,
-        times: np.ndarray,  # type: ignore[type-arg]
+        times: IntArray,
         values: list[bytes],
         keys: list[bytes],
         bad_rng: np.random.Generator,
@@ -316,51 +396,55 @@ class Runner:
             if args.malformed_rate:
                 picks = np.flatnonzero(bad_rng.random(len(part_v)) < args.malformed_rate)
                 kinds = bad_rng.integers(0, len(MALFORMED_KINDS), len(picks))
-                bad = [malformed(part_v[i], MALFORMED_KINDS[k]) for i, k in zip(picks, kinds, strict=True)]
+                bad = [
+                    malformed(part_v[i], MALFORMED_KINDS[k])
+                    for i, k in zip(picks, kinds, strict=True)
+                ]
                 sink.send(topic, bad, [part_k[i] for i in picks])
                 self.counts["malformed"] += len(bad)
                 self.metrics.sent.labels("malformed").inc(len(bad))
+            self._sent += sent
             self._event_ms = int(times[min(lo + SEND_SLICE, len(values)) - 1])
-            self._progress(sink, self._last_sent + sent)
+            self._progress(sink)
 
     def _pace(self, event_ms: int, start_ms: int) -> None:
+        """Sleep until both ``--rate`` and ``--speedup`` allow the next slice."""
         args = self.args
         if args.rate is None and args.speedup is None:
             return
-        sent = self.metrics_sent()
         target = 0.0
         if args.rate is not None:
-            target = sent / args.rate
+            target = self._sent / args.rate
         if args.speedup is not None:
             target = max(target, (event_ms - start_ms) / 1000.0 / args.speedup)
         while not self.stop and (wait := target - (time.monotonic() - self.started)) > 0:
             time.sleep(min(wait, 0.2))
 
-    def metrics_sent(self) -> int:
-        return self._last_sent
-
-    def _progress(self, sink: KafkaSink, sent_total: int) -> None:
-        self._last_sent = sent_total
+    def _progress(self, sink: KafkaSink, force: bool = False) -> None:
         now = time.monotonic()
-        if now - self._last_progress < self.args.progress_interval:
+        if not force and now - self._last_progress < self.args.progress_interval:
             return
-        rate = (sent_total - getattr(self, "_progress_sent", 0)) / (now - self._last_progress)
-        self._progress_sent = sent_total
-        self._last_progress = now
+        elapsed = max(now - self._last_progress, 1e-9)
+        rate = (self._sent - self._progress_sent) / elapsed
+        self._progress_sent, self._last_progress = self._sent, now
         self.metrics.rate.set(rate)
         self.metrics.event_time.set(self._event_ms / 1000)
-        self.metrics.delivered.inc(max(0, sink.delivered - int(self.metrics.delivered._value.get())))
-        self.metrics.errors.inc(max(0, sink.errors - int(self.metrics.errors._value.get())))
+        delivered, errors = sink.delivered, sink.errors
+        self.metrics.delivered.inc(max(0, delivered - self._delivered_seen))
+        self.metrics.errors.inc(max(0, errors - self._errors_seen))
+        self._delivered_seen, self._errors_seen = delivered, errors
         if not self.args.quiet:
             event_time = datetime.fromtimestamp(self._event_ms / 1000, tz=UTC).isoformat()
             self.log(
-                f"[generator] sent={sent_total} rate={rate:,.0f}/s delivered={sink.delivered} "
-                f"errors={sink.errors} malformed={self.counts['malformed']} "
+                f"[generator] sent={self._sent} rate={rate:,.0f}/s delivered={delivered} "
+                f"errors={errors} malformed={self.counts['malformed']} "
                 f"feedback={self.counts['feedback']} event_time={event_time}"
             )
 
     def _finish(self, sink: KafkaSink | None) -> int:
         unflushed = sink.flush(30.0) if sink is not None else 0
+        if sink is not None:
+            self._progress(sink, force=True)
         seconds = time.monotonic() - self.started
         summary: dict[str, object] = {
             **self.counts,
@@ -373,7 +457,10 @@ class Runner:
             summary |= {"delivered": sink.delivered, "errors": sink.errors, "unflushed": unflushed}
         print(json.dumps(summary), flush=True)
         if sink is not None and (sink.errors or unflushed):
-            self.log(f"[generator] {sink.errors} delivery errors, {unflushed} unflushed: {sink.last_error}")
+            self.log(
+                f"[generator] {sink.errors} delivery errors, {unflushed} unflushed: "
+                f"{sink.last_error}"
+            )
             return 1
         return 0
 

@@ -20,4 +20,5 @@ class Settings(ServiceSettings):
     delivery_timeout_s: float = Field(default=120.0, gt=0)
     linger_ms: int = Field(default=50, ge=0)
     batch_size: int = Field(default=1_000_000, gt=0)
-    queue_max_messages: int = Field(default=500_000, gt=0)
+    queue_max_messages: int = Field(default=100_000, gt=0)
+    queue_max_kbytes: int = Field(default=65_536, gt=0)

@@ -1,7 +1,7 @@
 """Fast JSON encoding of transaction batches, identical to the contract's strict JSON shape.
 
-pydantic would cost ~20 µs per event; here the bytes are assembled from pre-formatted id tables
-and vectorised timestamps (~2-3 µs per event). Tests validate samples with
+pydantic would cost ~20 µs per event; here the bytes are assembled from pre-rendered fragments
+by Arrow string kernels (~3 µs per event). Tests validate samples with
 ``streamflow.events.decode(Transaction, ...)`` so the fast path cannot drift from the contract.
 """
 
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from streamflow.generator.batch import CHANNELS, FRAUD_DEVICE_BASE, PAYMENT_METHODS, Batch
+from streamflow.generator.batch import CHANNELS, FRAUD_DEVICE_BASE, PAYMENT_METHODS, POS, Batch
 from streamflow.generator.reference import (
     CATEGORIES,
     PRODUCTS_PER_CATEGORY,
@@ -49,21 +51,62 @@ class IdTables:
     products: ObjArray
     methods: ObjArray
     channels: ObjArray
+    card_fragments: ObjArray
+    """``"customer_id":"C..","card_id":"K.."`` per card."""
+    store_fragments: ObjArray
+    """``"merchant_id":"M..","store_id":"S.."`` per store."""
+    method_channel_fragments: ObjArray
+    """``"payment_method":"..","channel":".."`` per (method, channel) pair."""
+    store_locations: ObjArray
+    """``"latitude":..,"longitude":..`` per store (card-present payments happen there)."""
+    arrow: dict[str, pa.Array]
+    """The fragment tables as Arrow arrays, for ``take``."""
 
     @classmethod
     def build(cls, ref: Reference, seed: int) -> IdTables:
         customers = [customer_id(i) for i in range(ref.n_customers)]
         n_products = len(CATEGORIES) * PRODUCTS_PER_CATEGORY
+        cards = [card_id(ref, k) for k in range(len(ref.card_cust))]
+        stores = [store_id(ref, s) for s in range(len(ref.store_merchant))]
+        merchants = [merchant_id(int(m)) for m in ref.store_merchant]
+        card_fragments = [
+            f'"customer_id":"{customers[int(c)]}","card_id":"{k}"'
+            for c, k in zip(ref.card_cust.tolist(), cards, strict=True)
+        ]
+        store_fragments = [
+            f'"merchant_id":"{m}","store_id":"{s}"' for m, s in zip(merchants, stores, strict=True)
+        ]
+        products = [product_id(p) for p in range(n_products)]
+        method_channel = [
+            f'"payment_method":"{m.value}","channel":"{c.value}"'
+            for m in PAYMENT_METHODS
+            for c in CHANNELS
+        ]
         return cls(
             prefix=f"T{seed}-",
             customers=_obj(customers),
             keys=_obj([f'{{"customer_id":"{c}"}}'.encode() for c in customers]),
-            cards=_obj([card_id(ref, k) for k in range(len(ref.card_cust))]),
-            stores=_obj([store_id(ref, s) for s in range(len(ref.store_merchant))]),
-            store_merchants=_obj([merchant_id(int(m)) for m in ref.store_merchant]),
-            products=_obj([product_id(p) for p in range(n_products)]),
+            cards=_obj(cards),
+            stores=_obj(stores),
+            store_merchants=_obj(merchants),
+            products=_obj(products),
             methods=_obj([m.value for m in PAYMENT_METHODS]),
             channels=_obj([c.value for c in CHANNELS]),
+            card_fragments=_obj(card_fragments),
+            store_fragments=_obj(store_fragments),
+            store_locations=_obj(
+                [
+                    _location(a, b)
+                    for a, b in zip(ref.store_lat.tolist(), ref.store_lon.tolist(), strict=True)
+                ]
+            ),
+            method_channel_fragments=_obj(method_channel),
+            arrow={
+                "card": pa.array(card_fragments, pa.string()),
+                "store": pa.array(store_fragments, pa.string()),
+                "product": pa.array(products, pa.string()),
+                "method_channel": pa.array(method_channel, pa.string()),
+            },
         )
 
     def transaction_id(self, seq: int) -> str:
@@ -102,48 +145,63 @@ def text_columns(batch: Batch, ids: IdTables) -> TextColumns:
     )
 
 
-_TEMPLATE = (
-    '{"schema_version":1,"transaction_id":"%s%010d","event_time":"%sZ","customer_id":"%s",'
-    '"card_id":"%s","merchant_id":"%s","store_id":"%s","product_id":"%s","amount":"%d.%02d",'
-    '"currency":"BRL","payment_method":"%s","channel":"%s","latitude":%.5f,"longitude":%.5f,'
-    '"device_id":%s}'
-)
+def _location(lat: float, lon: float) -> str:
+    return f'"latitude":{lat:.5f},"longitude":{lon:.5f}'
+
+
+def _locations(batch: Batch, ids: IdTables) -> list[str]:
+    """Location fragments: a card-present payment is at its store (pre-rendered per store)."""
+    out = ids.store_locations[batch.store]
+    elsewhere = np.flatnonzero(batch.chan != POS)
+    out[elsewhere] = [
+        _location(a, b)
+        for a, b in zip(batch.lat[elsewhere].tolist(), batch.lon[elsewhere].tolist(), strict=True)
+    ]
+    locations: list[str] = out.tolist()
+    return locations
 
 
 def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]:
     """(values, keys) of every transaction, in batch order.
 
-    One ``%`` format per row over columns gathered with numpy fancy indexing (C loops), then a
-    single encode and split: ~3x faster than building each row with f-strings.
+    The JSON is assembled column-wise by Arrow's C++ string kernels from pre-rendered fragments:
+    fields fixed by the card (customer + card), the store (merchant + store, and the location of
+    card-present payments) and the payment method + channel pair.
     """
     n = len(batch)
     if not n:
         return [], []
-    tables = ids
-    times = np.datetime_as_string(batch.t.astype("datetime64[ms]"), unit="ms")
+    frags = ids.arrow
     devices = np.full(n, "null", dtype=object)
     has_dev = np.flatnonzero(batch.dev >= 0)
     devices[has_dev] = [f'"{device_str(d)}"' for d in batch.dev[has_dev].tolist()]
-    rows = zip(
-        [ids.prefix] * n,
-        batch.seq.tolist(),
-        times.tolist(),
-        tables.customers[batch.cust].tolist(),
-        tables.cards[batch.card].tolist(),
-        tables.store_merchants[batch.store].tolist(),
-        tables.stores[batch.store].tolist(),
-        tables.products[batch.product].tolist(),
-        (batch.cents // 100).tolist(),
-        (batch.cents % 100).tolist(),
-        tables.methods[batch.pm].tolist(),
-        tables.channels[batch.chan].tolist(),
-        batch.lat.tolist(),
-        batch.lon.tolist(),
-        devices.tolist(),
-        strict=True,
+    times = np.datetime_as_string(batch.t.astype("datetime64[ms]"), unit="ms")
+    joined = pc.binary_join_element_wise(
+        f'{{"schema_version":1,"transaction_id":"{ids.prefix}',
+        pc.utf8_lpad(pc.cast(pa.array(batch.seq), pa.string()), 10, "0"),
+        '","event_time":"',
+        pa.array(times, pa.string()),
+        'Z",',
+        frags["card"].take(pa.array(batch.card)),
+        ",",
+        frags["store"].take(pa.array(batch.store)),
+        ',"product_id":"',
+        frags["product"].take(pa.array(batch.product)),
+        '","amount":"',
+        pc.cast(pa.array(batch.cents // 100), pa.string()),
+        ".",
+        pc.utf8_lpad(pc.cast(pa.array(batch.cents % 100), pa.string()), 2, "0"),
+        '","currency":"BRL",',
+        frags["method_channel"].take(pa.array(batch.pm * len(CHANNELS) + batch.chan)),
+        ",",
+        pa.array(_locations(batch, ids), pa.string()),
+        ',"device_id":',
+        pa.array(devices.tolist(), pa.string()),
+        "}",
+        "",
     )
-    values = "\n".join(map(_TEMPLATE.__mod__, rows)).encode().split(b"\n")
-    keys = tables.keys[batch.cust].tolist()
+    values: list[bytes] = joined.cast(pa.binary()).to_pylist()
+    keys = ids.keys[batch.cust].tolist()
     return values, keys
 
 

@@ -27,7 +27,6 @@ from streamflow.generator.batch import (
     POS,
     WALLET,
     Batch,
-    IntArray,
     Rows,
 )
 from streamflow.generator.geo import offset_point
@@ -155,10 +154,11 @@ class Simulator:
         v = rng.random(n)
         store = ref.cust_fav_stores[cust, rng.integers(0, ref.cust_fav_stores.shape[1], n)]
         other = ~online & (v >= FAV_SHARE)
-        city = ref.cust_city[cust].copy()
+        home = ref.cust_city[cust]
+        city = home.copy()
         travel = other & (v >= HOME_CITY_SHARE)
-        for c in np.unique(city[travel]):
-            sel = np.flatnonzero(travel & (city == c))
+        for c in np.unique(home[travel]):
+            sel = np.flatnonzero(travel & (home == c))
             near = self._nearby[c]
             if len(near):
                 city[sel] = near[rng.integers(0, len(near), len(sel))]
@@ -193,11 +193,21 @@ class Simulator:
         category = ref.merchant_category[ref.store_merchant[store]]
         zeros = np.zeros(n, dtype=np.int64)
         return Batch(
-            t=t, cust=cust.astype(np.int64), card=card, store=store,
-            product=product_for(category, cents), cents=cents, pm=pm.astype(np.int64),
-            chan=chan.astype(np.int64), lat=lat, lon=lon, dev=dev.astype(np.int64),
-            label=zeros, scen=zeros.copy(), seq=zeros.copy(),
-        )  # fmt: skip
+            t=t,
+            cust=cust.astype(np.int64),
+            card=card,
+            store=store,
+            product=product_for(category, cents),
+            cents=cents,
+            pm=pm.astype(np.int64),
+            chan=chan.astype(np.int64),
+            lat=lat,
+            lon=lon,
+            dev=dev.astype(np.int64),
+            label=zeros,
+            scen=zeros.copy(),
+            seq=zeros.copy(),
+        )
 
     # ------------------------------------------------------------------ fraud
     def _draw_victims(self) -> list[int]:
@@ -260,7 +270,7 @@ class Simulator:
         return float(self.rng.uniform(r[0], r[1])) if r[1] > r[0] else float(r[0])
 
     def _n(self, r: tuple[float, float]) -> int:
-        return max(1, int(round(self._u(r))))
+        return max(1, round(self._u(r)))
 
     def _victim(self) -> int:
         while True:
@@ -327,8 +337,20 @@ class Simulator:
         t = int(day_start + rng.uniform(0, DAY_MS))
         for _ in range(self._n(p.count)):
             cents = max(1, round(self._u(p.amount) * 100))
-            rows.add(t=t, cust=cust, card=card, store=store, cents=cents, pm=CREDIT, chan=ONLINE,
-                     lat=lat, lon=lon, dev=dev, label=1, scen=Scenario.CARD_TESTING)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=store,
+                cents=cents,
+                pm=CREDIT,
+                chan=ONLINE,
+                lat=lat,
+                lon=lon,
+                dev=dev,
+                label=1,
+                scen=Scenario.CARD_TESTING,
+            )
             t += int(self._u(p.gap_min) * MINUTE_MS)
 
     def _account_takeover(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
@@ -340,10 +362,23 @@ class Simulator:
         dev, t = self._new_device(), self._window_time(cust, day_start)
         multiplier, growth = self._u(p.amount), self._u(p.growth)
         for _ in range(self._n(p.count)):
-            merchant = int(ref.legit_online_merchants[rng.integers(0, len(ref.legit_online_merchants))])
-            rows.add(t=t, cust=cust, card=card, store=int(ref.merchant_web_store[merchant]),
-                     cents=self._cents(cust, multiplier), pm=CREDIT, chan=MOBILE, lat=lat,
-                     lon=lon, dev=dev, label=1, scen=Scenario.ACCOUNT_TAKEOVER)  # fmt: skip
+            merchant = int(
+                ref.legit_online_merchants[rng.integers(0, len(ref.legit_online_merchants))]
+            )
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=int(ref.merchant_web_store[merchant]),
+                cents=self._cents(cust, multiplier),
+                pm=CREDIT,
+                chan=MOBILE,
+                lat=lat,
+                lon=lon,
+                dev=dev,
+                label=1,
+                scen=Scenario.ACCOUNT_TAKEOVER,
+            )
             multiplier *= growth
             t += int(self._u(p.gap_min) * MINUTE_MS)
 
@@ -353,18 +388,39 @@ class Simulator:
         card = self._card(cust)
         t = self._window_time(cust, day_start)
         store = int(ref.cust_fav_stores[cust, self.rng.integers(0, ref.cust_fav_stores.shape[1])])
-        rows.add(t=t, cust=cust, card=card, store=store, cents=self._legit_cents(cust),
-                 pm=self._pos_pm(card), chan=POS, lat=float(ref.store_lat[store]),
-                 lon=float(ref.store_lon[store]), dev=NO_DEVICE, label=0, scen=0)  # fmt: skip
+        rows.add(
+            t=t,
+            cust=cust,
+            card=card,
+            store=store,
+            cents=self._legit_cents(cust),
+            pm=self._pos_pm(card),
+            chan=POS,
+            lat=float(ref.store_lat[store]),
+            lon=float(ref.store_lon[store]),
+            dev=NO_DEVICE,
+            label=0,
+            scen=0,
+        )
         city = int(ref.cust_city[cust])
         for _ in range(self._n(p.count)):
             city = self._far_city(city, p.distance_km)
             store = self._city_store(city)
             t += int(self._u(p.gap_min) * MINUTE_MS)
-            rows.add(t=t, cust=cust, card=card, store=store, cents=self._cents(cust, self._u(p.amount)),
-                     pm=self._pos_pm(card), chan=POS, lat=float(ref.store_lat[store]),
-                     lon=float(ref.store_lon[store]), dev=NO_DEVICE, label=1,
-                     scen=Scenario.IMPOSSIBLE_TRAVEL)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=store,
+                cents=self._cents(cust, self._u(p.amount)),
+                pm=self._pos_pm(card),
+                chan=POS,
+                lat=float(ref.store_lat[store]),
+                lon=float(ref.store_lon[store]),
+                dev=NO_DEVICE,
+                label=1,
+                scen=Scenario.IMPOSSIBLE_TRAVEL,
+            )
 
     def _odd_hour(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
         ref = self.ref
@@ -373,22 +429,32 @@ class Simulator:
         t = int(day_start + self.rng.uniform(0.0, 4.0) * HOUR_MS)
         for _ in range(self._n(p.count)):
             store = self._city_store(int(ref.cust_city[cust]))
-            rows.add(t=t, cust=cust, card=card, store=store, cents=self._cents(cust, self._u(p.amount)),
-                     pm=self._pos_pm(card), chan=POS, lat=float(ref.store_lat[store]),
-                     lon=float(ref.store_lon[store]), dev=NO_DEVICE, label=1,
-                     scen=Scenario.ODD_HOUR)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=store,
+                cents=self._cents(cust, self._u(p.amount)),
+                pm=self._pos_pm(card),
+                chan=POS,
+                lat=float(ref.store_lat[store]),
+                lon=float(ref.store_lon[store]),
+                dev=NO_DEVICE,
+                label=1,
+                scen=Scenario.ODD_HOUR,
+            )
             t += int(self._u(p.gap_min) * MINUTE_MS)
 
     def _compromised_terminal(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
         ref, rng = self.ref, self.rng
-        store = int(ref.weak_stores[rng.integers(0, len(ref.weak_stores))])
-        city = int(ref.store_city[store])
-        locals_ = np.flatnonzero(
-            (self.history >= MIN_HISTORY) & (ref.cust_city == city) & ~self.victimised
-        )
-        if not len(locals_):
-            locals_ = np.array([self._victim()])
-        locals_ = self.rng.permutation(locals_)
+        fresh = (self.history >= MIN_HISTORY) & ~self.victimised
+        for store in rng.permutation(ref.weak_stores).tolist():
+            locals_ = np.flatnonzero(fresh & (ref.cust_city == ref.store_city[store]))
+            if len(locals_):
+                break
+        else:
+            raise NoVictimError
+        locals_ = rng.permutation(locals_)
         period_days = rng.uniform(3.0, 8.0)
         lat, lon = float(ref.store_lat[store]), float(ref.store_lon[store])
         for k in range(min(self._n(p.count), len(locals_))):
@@ -397,13 +463,35 @@ class Simulator:
             card = self._card(cust)
             day = int(rng.uniform(0, period_days))
             t = self._window_time(cust, day_start + day * DAY_MS)
-            rows.add(t=t, cust=cust, card=card, store=store, cents=self._legit_cents(cust),
-                     pm=self._pos_pm(card), chan=POS, lat=lat, lon=lon, dev=NO_DEVICE, label=0,
-                     scen=0)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=store,
+                cents=self._legit_cents(cust),
+                pm=self._pos_pm(card),
+                chan=POS,
+                lat=lat,
+                lon=lon,
+                dev=NO_DEVICE,
+                label=0,
+                scen=0,
+            )
             t += int(self._u(p.gap_min) * MINUTE_MS)
-            rows.add(t=t, cust=cust, card=card, store=store, cents=self._cents(cust, self._u(p.amount)),
-                     pm=self._pos_pm(card), chan=POS, lat=lat, lon=lon, dev=NO_DEVICE, label=1,
-                     scen=Scenario.COMPROMISED_TERMINAL)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=store,
+                cents=self._cents(cust, self._u(p.amount)),
+                pm=self._pos_pm(card),
+                chan=POS,
+                lat=lat,
+                lon=lon,
+                dev=NO_DEVICE,
+                label=1,
+                scen=Scenario.COMPROMISED_TERMINAL,
+            )
 
     def _blacklist(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
         ref, rng = self.ref, self.rng
@@ -422,9 +510,20 @@ class Simulator:
         dev, t = self._new_device(), int(day_start + rng.uniform(0, DAY_MS))
         for _ in range(n):
             merchant = int(pool[rng.integers(0, len(pool))])
-            rows.add(t=t, cust=cust, card=card, store=int(ref.merchant_web_store[merchant]),
-                     cents=self._cents(cust, self._u(p.amount)), pm=CREDIT, chan=ONLINE, lat=lat,
-                     lon=lon, dev=dev, label=1, scen=Scenario.BLACKLIST)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=int(ref.merchant_web_store[merchant]),
+                cents=self._cents(cust, self._u(p.amount)),
+                pm=CREDIT,
+                chan=ONLINE,
+                lat=lat,
+                lon=lon,
+                dev=dev,
+                label=1,
+                scen=Scenario.BLACKLIST,
+            )
             t += int(rng.uniform(5, 90) * MINUTE_MS)
 
     def _rule_evasion(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
@@ -435,12 +534,27 @@ class Simulator:
         sd = ref.cust_win_len[cust] / (2 * math.sqrt(2 * HOUR_SHAPE + 1))
         hour = ref.cust_win_start[cust] + ref.cust_win_len[cust] / 2 + rng.uniform(1.4, 1.85) * sd
         t = int(day_start + hour * HOUR_MS)
-        lat, lon = offset_point(float(ref.cust_lat[cust]), float(ref.cust_lon[cust]),
-                                self._u(p.distance_km), float(rng.uniform(0, 2 * math.pi)))  # fmt: skip
+        lat, lon = offset_point(
+            float(ref.cust_lat[cust]),
+            float(ref.cust_lon[cust]),
+            self._u(p.distance_km),
+            float(rng.uniform(0, 2 * math.pi)),
+        )
         dev = self._new_device()
         for _ in range(min(5, self._n(p.count))):
             merchant = int(ref.ring_merchants[rng.integers(0, len(ref.ring_merchants))])
-            rows.add(t=t, cust=cust, card=card, store=int(ref.merchant_web_store[merchant]),
-                     cents=self._cents(cust, self._u(p.amount)), pm=CREDIT, chan=MOBILE, lat=lat,
-                     lon=lon, dev=dev, label=1, scen=Scenario.RULE_EVASION)  # fmt: skip
+            rows.add(
+                t=t,
+                cust=cust,
+                card=card,
+                store=int(ref.merchant_web_store[merchant]),
+                cents=self._cents(cust, self._u(p.amount)),
+                pm=CREDIT,
+                chan=MOBILE,
+                lat=lat,
+                lon=lon,
+                dev=dev,
+                label=1,
+                scen=Scenario.RULE_EVASION,
+            )
             t += int(self._u(p.gap_min) * MINUTE_MS)

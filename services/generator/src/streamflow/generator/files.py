@@ -15,7 +15,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from streamflow.generator.batch import CHANNELS, PAYMENT_METHODS, Batch
+from streamflow.generator.batch import Batch
 from streamflow.generator.encoding import IdTables, text_columns
 from streamflow.generator.scenarios import Scenario
 

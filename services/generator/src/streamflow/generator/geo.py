@@ -31,7 +31,10 @@ class Cities:
 
 
 def haversine_km(
-    lat1: FloatArray | float, lon1: FloatArray | float, lat2: FloatArray | float, lon2: FloatArray | float
+    lat1: FloatArray | float,
+    lon1: FloatArray | float,
+    lat2: FloatArray | float,
+    lon2: FloatArray | float,
 ) -> FloatArray:
     """Great-circle distance in km (vectorised; same formula the scorer's FR-003 uses)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
@@ -41,7 +44,9 @@ def haversine_km(
     return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)), dtype=np.float64)
 
 
-def offset_point(lat: float, lon: float, distance_km: float, bearing_rad: float) -> tuple[float, float]:
+def offset_point(
+    lat: float, lon: float, distance_km: float, bearing_rad: float
+) -> tuple[float, float]:
     """The point ``distance_km`` away from (lat, lon) along ``bearing_rad`` (spherical Earth)."""
     d = distance_km / EARTH_RADIUS_KM
     p1, l1 = np.radians(lat), np.radians(lon)

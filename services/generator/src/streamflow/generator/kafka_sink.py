@@ -7,6 +7,7 @@ backoff and reported; one that goes away later shows up as delivery errors in th
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,20 +30,25 @@ class KafkaSink:
     def __init__(self, settings: Settings, log: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-        config = producer_config(
-            settings.kafka,
-            settings.client_id,
-            **{
-                "linger.ms": settings.linger_ms,
-                "batch.size": settings.batch_size,
-                "queue.buffering.max.messages": settings.queue_max_messages,
-                "queue.buffering.max.kbytes": 1_048_576,
-                "message.timeout.ms": int(settings.delivery_timeout_s * 1000),
-            },
-        )
+        overrides: dict[str, str | int] = {
+            "linger.ms": settings.linger_ms,
+            "batch.size": settings.batch_size,
+            "queue.buffering.max.messages": settings.queue_max_messages,
+            "queue.buffering.max.kbytes": settings.queue_max_kbytes,
+            "message.timeout.ms": int(settings.delivery_timeout_s * 1000),
+        }
+        config = producer_config(settings.kafka, settings.client_id, **overrides)
+        # acknowledged records are counted as sent - errors - in flight: no per-record Python
+        # callback on the hot path, only failures call back
+        config["delivery.report.only.error"] = True
         config["error_cb"] = self._on_error
+        # librdkafka would print every failed reconnect; error_cb reports each distinct error once
+        quiet = logging.getLogger("streamflow.generator.librdkafka")
+        quiet.setLevel(logging.CRITICAL)
+        config["logger"] = quiet
+        config["on_delivery"] = self._on_delivery
         self.producer = Producer(config)
-        self.delivered = 0
+        self.sent = 0
         self.errors = 0
         self.last_error = ""
         self.stop_requested: Callable[[], bool] = lambda: False
@@ -53,10 +59,13 @@ class KafkaSink:
             self.log(message)
         self.last_error = message
 
+    @property
+    def delivered(self) -> int:
+        """Records acknowledged by the cluster so far."""
+        return self.sent - self.errors - len(self.producer)
+
     def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
-        if err is None:
-            self.delivered += 1
-        else:
+        if err is not None:
             self.errors += 1
             self.last_error = err.str()
 
@@ -67,7 +76,8 @@ class KafkaSink:
         while True:
             attempt += 1
             try:
-                self.producer.list_topics(timeout=min(5.0, self.settings.connect_timeout_s))
+                remaining = deadline - time.monotonic()
+                self.producer.list_topics(timeout=max(0.5, min(2.0, remaining)))
                 break
             except KafkaException as exc:
                 remaining = deadline - time.monotonic()
@@ -88,21 +98,22 @@ class KafkaSink:
     def send(self, topic: str, values: Sequence[bytes], keys: Sequence[bytes]) -> int:
         """Queue every record (waiting while the local queue is full); returns how many."""
         produce, poll = self.producer.produce, self.producer.poll
-        callback = self._on_delivery
         sent = 0
         for value, key in zip(values, keys, strict=True):
             while True:
                 try:
-                    produce(topic, value, key, on_delivery=callback)
+                    produce(topic, value, key)
                     break
                 except BufferError:
                     poll(0.05)
                     if self.stop_requested():
+                        self.sent += sent
                         return sent
             sent += 1
             if sent % 2000 == 0:
                 poll(0)
         poll(0)
+        self.sent += sent
         return sent
 
     def flush(self, timeout_s: float = 30.0) -> int:

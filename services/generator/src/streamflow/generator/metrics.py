@@ -17,7 +17,9 @@ class GeneratorMetrics:
             registry=self.registry,
         )
         self.delivered = Counter(
-            "streamflow_generator_records_delivered", "Records acknowledged.", registry=self.registry
+            "streamflow_generator_records_delivered",
+            "Records acknowledged.",
+            registry=self.registry,
         )
         self.errors = Counter(
             "streamflow_generator_delivery_errors", "Records that failed.", registry=self.registry

@@ -25,6 +25,11 @@ from streamflow.generator.reference import (
 _PRODUCT_BAND_NAMES = ("tiny", "small", "medium", "large", "premium")
 
 
+def _product_name(category: int, band: int, bands: int) -> str:
+    size = _PRODUCT_BAND_NAMES[band * len(_PRODUCT_BAND_NAMES) // bands]
+    return f"{CATEGORIES[category].replace('_', ' ').title()} {size} #{band + 1}"
+
+
 def _rows(ref: Reference) -> dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]]:
     cities = ref.cities
     blacklisted = set(ref.blacklisted_merchants.tolist())
@@ -73,7 +78,7 @@ def _rows(ref: Reference) -> dict[str, tuple[Sequence[str], Iterable[Sequence[An
     products = [
         (
             product_id(cat * (len(edges) - 1) + b),
-            f"{CATEGORIES[cat].replace('_', ' ').title()} {_PRODUCT_BAND_NAMES[b * 5 // (len(edges) - 1)]} #{b + 1}",
+            _product_name(cat, b, len(edges) - 1),
             CATEGORIES[cat],
             round(float(edges[b]), 2),
             round(float(edges[b + 1]), 2),
@@ -88,10 +93,17 @@ def _rows(ref: Reference) -> dict[str, tuple[Sequence[str], Iterable[Sequence[An
             stores,
         ),
         "customers": (
-            ("customer_id", "name", "home_city", "home_state", "home_latitude",
-             "home_longitude", "spending_profile"),
+            (
+                "customer_id",
+                "name",
+                "home_city",
+                "home_state",
+                "home_latitude",
+                "home_longitude",
+                "spending_profile",
+            ),
             customers,
-        ),  # fmt: skip
+        ),
         "cards": (("card_id", "customer_id", "card_type"), cards),
         "products": (("product_id", "name", "category", "price_min", "price_max"), products),
     }
@@ -105,9 +117,9 @@ def seed_reference(dsn: str, ref: Reference) -> dict[str, int]:
             key = columns[0]
             tmp = sql.Identifier(f"tmp_{table}")
             cur.execute(
-                sql.SQL("create temp table {} (like ref.{} including defaults) on commit drop").format(
-                    tmp, sql.Identifier(table)
-                )
+                sql.SQL(
+                    "create temp table {} (like ref.{} including defaults) on commit drop"
+                ).format(tmp, sql.Identifier(table))
             )
             cols = sql.SQL(", ").join(map(sql.Identifier, columns))
             n = 0
@@ -123,9 +135,12 @@ def seed_reference(dsn: str, ref: Reference) -> dict[str, int]:
                     "insert into ref.{t} ({cols}) select {cols} from {tmp} "
                     "on conflict ({key}) do update set {updates}"
                 ).format(
-                    t=sql.Identifier(table), cols=cols, tmp=tmp, key=sql.Identifier(key),
+                    t=sql.Identifier(table),
+                    cols=cols,
+                    tmp=tmp,
+                    key=sql.Identifier(key),
                     updates=updates,
-                )  # fmt: skip
+                )
             )
             written[table] = n
         conn.commit()

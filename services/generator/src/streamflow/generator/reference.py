@@ -54,7 +54,18 @@ RING_MERCHANTS = 4
 BLOCKED_CARD_SHARE = 0.01
 """Share of multi-card customers whose extra card was reported stolen (and blacklisted)."""
 _NAME_A = ("Casa", "Mercado", "Loja", "Grupo", "Rede", "Super", "Empório", "Ponto", "Mundo", "Top")
-_NAME_B = ("Azul", "Central", "Brasil", "Norte", "Sul", "Paulista", "Carioca", "Nova", "Real", "Sol")
+_NAME_B = (
+    "Azul",
+    "Central",
+    "Brasil",
+    "Norte",
+    "Sul",
+    "Paulista",
+    "Carioca",
+    "Nova",
+    "Real",
+    "Sol",
+)
 _FIRST = ("Ana", "João", "Maria", "Pedro", "Lucas", "Julia", "Marcos", "Paula", "Rafael", "Bruna")
 _LAST = ("Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa", "Rodrigues", "Alves")
 
@@ -147,15 +158,17 @@ def product_id(p: int) -> str:
     return f"P{p:04d}"
 
 
+_BANDS = np.geomspace(PRODUCT_PRICE_MIN, PRODUCT_PRICE_MAX, PRODUCTS_PER_CATEGORY + 1)
+
+
 def product_bands() -> FloatArray:
     """The price-band edges shared by every category (PRODUCTS_PER_CATEGORY + 1 values)."""
-    return np.geomspace(PRODUCT_PRICE_MIN, PRODUCT_PRICE_MAX, PRODUCTS_PER_CATEGORY + 1)
+    return _BANDS.copy()
 
 
 def product_for(category: IntArray, amount_cents: IntArray) -> IntArray:
     """The product of ``category`` whose price band contains the amount."""
-    edges = product_bands()
-    band = np.searchsorted(edges, amount_cents / 100.0, side="right") - 1
+    band = np.searchsorted(_BANDS, amount_cents / 100.0, side="right") - 1
     band = np.clip(band, 0, PRODUCTS_PER_CATEGORY - 1)
     return np.asarray(category * PRODUCTS_PER_CATEGORY + band, dtype=np.int64)
 
@@ -170,7 +183,9 @@ def merchant_name(m: int, category: str) -> str:
     return f"{a} {b} {category.replace('_', ' ').title()} {m}"
 
 
-def build_reference(seed: int, n_customers: int, n_merchants: int | None = None) -> Reference:
+def build_reference(  # noqa: PLR0915 - one linear recipe; splitting it would hide the order of draws
+    seed: int, n_customers: int, n_merchants: int | None = None
+) -> Reference:
     """Build every reference entity deterministically from ``seed``."""
     rng = np.random.default_rng([seed, 1])
     cities = load_cities()
@@ -200,17 +215,16 @@ def build_reference(seed: int, n_customers: int, n_merchants: int | None = None)
     counts = np.bincount(np.array(store_city), minlength=n_cities)
     for c in range(n_cities):  # every city gets enough stores to shop at
         for _ in range(max(0, MIN_STORES_PER_CITY - int(counts[c]))):
-            m = len(categories)
+            store_merchant.append(len(categories))
             categories.append(int(rng.integers(0, len(PHYSICAL_CATEGORIES))))
-            store_merchant.append(m)
             store_city.append(c)
             store_number.append(1)
     n_physical = len(categories)
     online_ids = np.arange(n_physical, n_physical + n_online)
     web_store = np.full(n_physical + n_online, -1, dtype=np.int64)
-    for m in online_ids:
-        web_store[m] = len(store_merchant)
-        store_merchant.append(int(m))
+    for online_m in online_ids.tolist():
+        web_store[online_m] = len(store_merchant)
+        store_merchant.append(online_m)
         store_city.append(-1)
         store_number.append(0)
     merchant_category = np.concatenate([np.array(categories, dtype=np.int64), online_cat])

@@ -38,7 +38,7 @@ FRAUD_SCENARIOS = tuple(s for s in Scenario if s is not Scenario.LEGIT)
 
 @dataclass(frozen=True, slots=True)
 class ScenarioParams:
-    """One scenario's knobs. Units: amounts as multiples of the customer's mean, times in minutes."""
+    """One scenario's knobs: amounts as multiples of the customer's mean, times in minutes."""
 
     rate: float
     count: Range = (1.0, 1.0)
@@ -74,7 +74,7 @@ def default_params() -> dict[Scenario, ScenarioParams]:
         Scenario.ODD_HOUR: ScenarioParams(
             rate=0.002, count=(2, 4), amount=(4.0, 7.0), gap_min=(15, 50)
         ),
-        # tampered terminal charges cards again, larger, after a genuine purchase (FR-001 + merchant)
+        # tampered terminal charges a card again, larger, after a real purchase (FR-001, merchant)
         Scenario.COMPROMISED_TERMINAL: ScenarioParams(
             rate=0.002, count=(6, 15), amount=(4.5, 9.0), gap_min=(5, 120)
         ),

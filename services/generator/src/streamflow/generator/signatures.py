@@ -41,6 +41,7 @@ class RuleHits:
 
 
 def rule_hits(
+    *,
     customer: list[str],
     event_ms: npt.NDArray[np.int64],
     amount: npt.NDArray[np.float64],

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -178,7 +179,9 @@ async def replay_topic(
     await writer.start()
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic_name) or set()
+        # A group-less consumer has no metadata for a topic yet: ask the cluster.
+        cluster = await consumer._client.fetch_all_metadata()
+        parts = set(cluster.partitions_for_topic(topic_name) or ())
         if partition is not None:
             if partition not in parts:
                 raise ReplayError(f"{topic_name} has no partition {partition}")
@@ -205,9 +208,19 @@ async def replay_topic(
                 assert result is not None
                 summary.add(topic_name, len(records), result)
     finally:
-        await consumer.stop()
+        await _stop_quietly(consumer)
         await writer.close()
     return summary
+
+
+async def _stop_quietly(consumer: Any) -> None:
+    """Stop a group-less consumer; aiokafka's stop may re-raise its own cancelled helper task."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled ourselves
 
 
 async def _stop_offsets(

@@ -1,8 +1,11 @@
 """Idempotent batch writes into bronze with asyncpg: COPY into staging, merge on Kafka coordinates.
 
-One database transaction per batch: the valid rows are COPYed into a per-connection temporary
-staging table (``on commit delete rows``) and merged with ``insert ... on conflict do nothing`` on
-``(kafka_topic, kafka_partition, kafka_offset)``; the dead letters are merged the same way. A row
+One database transaction per batch. The valid rows are COPYed straight into their bronze table
+(the common case: nothing of the batch is there yet). If that hits the primary key
+``(kafka_topic, kafka_partition, kafka_offset)`` -- the batch was read again after a crash -- the
+savepoint is rolled back and the rows go through a per-connection temporary staging table
+(``on commit delete rows``) merged with ``insert ... on conflict do nothing``; dead letters always
+take the staging path. A row
 PostgreSQL still refuses (a value out of a column's range, say) sends the batch down a row-by-row
 path that turns just that row into a dead letter. Connection trouble is retried with capped
 exponential backoff until the database is back, so nothing is lost and nothing is committed early.
@@ -95,16 +98,33 @@ async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBa
     inserted = 0
     async with conn.transaction():
         if batch.rows:
-            try:
-                async with conn.transaction():
-                    inserted = await _copy_merge(conn, spec.table, spec.columns, batch.rows)
-            except ROW_ERRORS:
-                inserted = await _row_by_row(conn, spec, batch.rows, dead)
+            inserted = await _land_rows(conn, spec, batch.rows, dead)
         dead_inserted = 0
         if dead:
             dead_inserted = await _copy_merge(conn, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS, dead)
     duplicates = len(batch) - inserted - dead_inserted
-    return WriteResult(inserted, duplicates, len(dead))
+    return WriteResult(inserted, duplicates, dead_inserted)
+
+
+async def _land_rows(
+    conn: asyncpg.Connection, spec: TableSpec, rows: list[Row], dead: list[Row]
+) -> int:
+    """COPY straight into bronze; on a duplicate (a re-read after a crash) merge via staging."""
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                spec.table, schema_name="bronze", columns=list(spec.columns), records=rows
+            )
+            return len(rows)
+    except asyncpg.UniqueViolationError:
+        pass
+    except ROW_ERRORS:
+        return await _row_by_row(conn, spec, rows, dead)
+    try:
+        async with conn.transaction():
+            return await _copy_merge(conn, spec.table, spec.columns, rows)
+    except ROW_ERRORS:
+        return await _row_by_row(conn, spec, rows, dead)
 
 
 async def _row_by_row(

@@ -1,0 +1,311 @@
+"""Benchmark of the alert API: ``GET /v1/alerts`` with filters over >= 1,000,000 alerts.
+
+Against the real local PostgreSQL (``make up``): a throwaway database, migrated, seeded with N
+alerts by COPY into ``bronze.fraud_alerts`` (the app.alerts projection trigger fires as it would
+for the ingestor), ANALYZEd. The API runs as its console script (``streamflow-alert-api``) in its
+own processes with ``--workers`` uvicorn workers; load comes from ``wrk`` in another process
+(Debian's ``wrk``, installed if missing) with a rate-limit-exempt bench key, rotating over
+filtered queries (customer, merchant + time range, min score + status, rule + severity, deep
+keyset pages).
+
+Usage: ``scripts/uv.sh run python bench/alert_api.py [--alerts 1000000] [--workers 2]
+[--connections 32] [--duration 20]``; writes ``bench/results/alert_api.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from streamflow.alert_api.config import Settings
+from streamflow.alert_api.keys import create_key
+from streamflow.platform.migrations import migrate
+from streamflow.platform.settings import PostgresSettings
+
+RESULTS = Path(__file__).resolve().parent / "results" / "alert_api.json"
+DB = "streamflow_bench_alert_api"
+RULES = ["FR-001", "FR-002", "FR-003", "FR-004", "FR-005", "ML", "MERCHANT"]
+T_END = datetime(2026, 11, 1, tzinfo=UTC)
+SPAN_S = 30 * 86_400
+CUSTOMERS, MERCHANTS = 50_000, 2_000
+
+LUA = """
+local key = os.getenv("BENCH_KEY")
+wrk.headers["X-API-Key"] = key
+local n = 0
+math.randomseed(7)
+request = function()
+  n = n + 1
+  local k = n % 5
+  local path
+  if k == 0 then
+    path = "/v1/alerts?customer_id=C" .. math.random(0, __CUSTOMERS__ - 1) .. "&limit=20"
+  elseif k == 1 then
+    path = "/v1/alerts?merchant_id=M" .. math.random(0, __MERCHANTS__ - 1) ..
+      "&since=2026-10-15T00:00:00Z&limit=20"
+  elseif k == 2 then
+    path = "/v1/alerts?min_score=0.9&status=new&limit=50"
+  elseif k == 3 then
+    path = "/v1/alerts?rule_id=FR-003&severity=critical&limit=50"
+  else
+    path = "/v1/alerts?sort=-score&min_score=0.7&limit=50"
+  end
+  return wrk.format("GET", path)
+end
+"""
+
+
+def _row(i: int, rng: random.Random) -> str:
+    tx = f"tx-{i:09d}"
+    alert_id = str(uuid.uuid5(uuid.NAMESPACE_URL, tx))
+    customer, merchant = f"C{rng.randrange(CUSTOMERS)}", f"M{rng.randrange(MERCHANTS)}"
+    score = round(0.5 + rng.random() * 0.5, 5)
+    severity = (
+        "critical"
+        if score >= 0.9
+        else "high"
+        if score >= 0.75
+        else "medium"
+        if score >= 0.6
+        else "low"
+    )
+    detected = T_END - timedelta(seconds=rng.randrange(SPAN_S))
+    event = detected - timedelta(milliseconds=150)
+    rules = rng.sample(RULES, rng.randint(1, 3))
+    payload = {
+        "schema_version": 1,
+        "alert_id": alert_id,
+        "transaction_id": tx,
+        "customer_id": customer,
+        "merchant_id": merchant,
+        "amount": f"{rng.randint(100, 900_000) / 100:.2f}",
+        "score": score,
+        "severity": severity,
+        "triggered_rules": [
+            {"rule_id": r, "score": 1.0, "contribution": 0.3, "explanation": f"{r} fired"}
+            for r in rules
+        ],
+        "rules_version": 1,
+        "model_version": None,
+        "event_time": event.isoformat(),
+        "detected_at": detected.isoformat(),
+    }
+    cols = [
+        "fraud.alerts",
+        "0",
+        str(i),
+        alert_id,
+        tx,
+        customer,
+        merchant,
+        str(score),
+        severity,
+        "1",
+        event.isoformat(),
+        detected.isoformat(),
+        "1",
+        json.dumps(payload).replace("\\", "\\\\"),
+    ]
+    return "\t".join(cols) + "\n"
+
+
+def seed(pg: PostgresSettings, alerts: int) -> float:
+    """Fresh database, migrated, N alerts COPYed into bronze; returns the seconds it took."""
+    started = time.perf_counter()
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DB)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(DB)))
+    dsn = pg.dsn(DB)
+    migrate(dsn)
+    rng = random.Random(42)
+    with psycopg.connect(dsn) as conn:
+        with conn.cursor().copy(
+            "copy bronze.fraud_alerts (kafka_topic, kafka_partition, kafka_offset, alert_id, "
+            "transaction_id, customer_id, merchant_id, score, severity, rules_version, "
+            "event_time, detected_at, schema_version, payload) from stdin"
+        ) as copy:
+            chunk: list[str] = []
+            for i in range(alerts):
+                chunk.append(_row(i, rng))
+                if len(chunk) == 10_000:
+                    copy.write("".join(chunk))
+                    chunk.clear()
+            if chunk:
+                copy.write("".join(chunk))
+        conn.commit()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("vacuum analyze app.alerts")
+        count = conn.execute("select count(*) from app.alerts").fetchone()
+    if count is None or count[0] != alerts:
+        raise RuntimeError(f"seeded {count} alerts, expected {alerts}")
+    return time.perf_counter() - started
+
+
+def ensure_wrk() -> str:
+    """Path of wrk, installing Debian's package if it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = shutil.which("apt-get") or "/usr/bin/apt-get"
+    subprocess.run([apt, "update", "-q"], check=True, env=env, capture_output=True)  # noqa: S603 - fixed argv
+    subprocess.run(  # noqa: S603 - fixed argv
+        [apt, "install", "-y", "-q", "--no-install-recommends", "wrk"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    return shutil.which("wrk") or "/usr/bin/wrk"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(text)
+    value, unit = float(match[1]), match[2]
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """Requests/s, percentiles, error counts from ``wrk --latency`` output."""
+    result: dict[str, float] = {}
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    result["rps"] = float(rps[1]) if rps else 0.0
+    for pct in ("50", "75", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.MULTILINE)
+        if match:
+            result[f"p{pct}_ms"] = round(_ms(match[1]), 2)
+    total = re.search(r"(\d+) requests in", out)
+    result["requests"] = float(total[1]) if total else 0.0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = float(non2xx[1]) if non2xx else 0.0
+    errors = re.search(r"Socket errors: (.*)", out)
+    result["socket_errors"] = (
+        float(sum(int(n) for n in re.findall(r"\d+", errors[1]))) if errors else 0.0
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--alerts", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pool-max", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--skip-seed", action="store_true", help="reuse the bench database")
+    args = parser.parse_args()
+
+    pg = PostgresSettings()
+    seed_s = None if args.skip_seed else round(seed(pg, args.alerts), 1)
+    settings = Settings(pg=pg.model_copy(update={"database": DB}))
+    key = create_key(settings, "bench", ["alerts:read"], rate_limit_per_minute=0)[1]
+    wrk = ensure_wrk()
+    port = free_port()
+    env = {
+        **os.environ,
+        "STREAMFLOW_PG_DATABASE": DB,
+        "STREAMFLOW_API_PORT": str(port),
+        "STREAMFLOW_API_WORKERS": str(args.workers),
+        "STREAMFLOW_API_DB_POOL_MIN": "2",
+        "STREAMFLOW_API_DB_POOL_MAX": str(args.pool_max),
+    }
+    api = subprocess.Popen(
+        [sys.executable, "-m", "streamflow.alert_api"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(
+                LUA.replace("__CUSTOMERS__", str(CUSTOMERS)).replace(
+                    "__MERCHANTS__", str(MERCHANTS)
+                )
+            )
+        wrk_env = {**os.environ, "BENCH_KEY": key}
+        base_cmd = [wrk, f"-t{args.threads}", "--latency", "-s", script.name]
+        # Warm-up (pools, caches, plans), then the measured run.
+        subprocess.run(  # noqa: S603 - our wrk, fixed argv
+            [*base_cmd, "-c8", "-d5s", base], env=wrk_env, capture_output=True, check=True
+        )
+        cmd = [*base_cmd, f"-c{args.connections}", f"-d{args.duration}s", base]
+        out = subprocess.run(cmd, env=wrk_env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+        Path(script.name).unlink()
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    figures = parse_wrk(out)
+    result = {
+        "component": "alert_api",
+        "rps": figures["rps"],
+        "p99_ms": figures.get("p99_ms"),
+        "p50_ms": figures.get("p50_ms"),
+        "p90_ms": figures.get("p90_ms"),
+        "requests": figures["requests"],
+        "non_2xx": figures["non_2xx"],
+        "socket_errors": figures["socket_errors"],
+        "alerts": args.alerts,
+        "seed_s": seed_s,
+        "workers": args.workers,
+        "db_pool_max_per_worker": args.pool_max,
+        "wrk": {
+            "threads": args.threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+        },
+        "queries": [
+            "customer_id=C<random>&limit=20",
+            "merchant_id=M<random>&since=2026-10-15T00:00:00Z&limit=20",
+            "min_score=0.9&status=new&limit=50",
+            "rule_id=FR-003&severity=critical&limit=50",
+            "sort=-score&min_score=0.7&limit=50",
+        ],
+        "targets": {"rps": 1500, "p99_ms": 50},
+        "command": "scripts/uv.sh run python bench/alert_api.py " + " ".join(sys.argv[1:]),
+        "machine": f"{os.cpu_count()} cores, {platform.platform()}",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wrk_output": out,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(out)
+    print(json.dumps({k: result[k] for k in ("rps", "p50_ms", "p99_ms", "non_2xx", "workers")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Benchmark of the ingestor: sustained rows/s into bronze and lag recovery after a burst.
+
+Against the real local Kafka and PostgreSQL (``make up``): throwaway topics and a throwaway
+database; one ingestor process (in this interpreter) on ``transactions.raw``.
+
+1. Backlog: N transactions are produced first, then the ingestor starts; rows/s = N / time from
+   the first landed row to the last.
+2. Burst: with the ingestor caught up, a burst of B transactions is produced; recovery = time from
+   the end of the burst to the moment every record is in bronze (its lag is zero).
+
+Usage: ``scripts/uv.sh run python bench/ingestor.py [--events 200000] [--burst 100000]``;
+writes ``bench/results/ingestor.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from confluent_kafka import Producer
+from psycopg import sql
+
+from streamflow.events import Topic, encode, encode_key, examples
+from streamflow.events.topics import TOPICS
+from streamflow.ingestor.app import Ingestor
+from streamflow.ingestor.config import Settings
+from streamflow.platform.kafka import delete_topics, ensure_topics, producer_config
+from streamflow.platform.migrations import migrate
+from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ingestor.json"
+_TX = encode(examples.transaction("TXID", "CUST")).decode()
+
+
+def produce(kafka: KafkaSettings, topic: str, start: int, count: int) -> None:
+    producer = Producer(producer_config(kafka, "bench-ingestor"))
+    for i in range(start, start + count):
+        customer = f"C{i % 997:04d}"
+        value = _TX.replace("TXID", f"tx-{i:09d}").replace("CUST", customer).encode()
+        key = encode_key(examples.transaction(customer_id=customer).key()) if i < 997 else None
+        while True:
+            try:
+                producer.produce(topic, key=key or customer.encode(), value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(120)
+
+
+def count(pg: PostgresSettings) -> int:
+    with psycopg.connect(pg.dsn()) as conn:
+        row = conn.execute("select count(*) from bronze.transactions").fetchone()
+        return int(row[0]) if row else 0
+
+
+async def wait_count(pg: PostgresSettings, want: int, poll_s: float = 0.05) -> float:
+    while await asyncio.to_thread(count, pg) < want:  # noqa: ASYNC110 - polling the database
+        await asyncio.sleep(poll_s)
+    return time.perf_counter()
+
+
+async def run(events: int, burst: int) -> dict[str, object]:
+    kafka, admin_pg = KafkaSettings(), PostgresSettings()
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicSettings(transactions_raw=f"bench-{suffix}.transactions.raw")
+    db = f"bench_{suffix}"
+    ensure_topics(kafka, topics, [TOPICS[Topic.TRANSACTIONS_RAW]])
+    with psycopg.connect(admin_pg.dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(db)))
+    pg = admin_pg.model_copy(update={"database": db})
+    migrate(pg.dsn())
+    try:
+        t0 = time.perf_counter()
+        produce(kafka, topics.transactions_raw, 0, events)
+        produce_s = time.perf_counter() - t0
+        settings = Settings(topics=topics, pg=pg, group_id=f"bench-{suffix}", metrics_port=0)
+        ingestor = Ingestor(settings, topics=[Topic.TRANSACTIONS_RAW])
+        task = asyncio.create_task(ingestor.serve())
+        first = await wait_count(pg, 1, poll_s=0.01)
+        last = await wait_count(pg, events)
+        backlog_rate = events / (last - first)
+        # Burst: produce B more while the ingestor runs; recovery from the end of the burst.
+        await asyncio.to_thread(produce, kafka, topics.transactions_raw, events, burst)
+        burst_end = time.perf_counter()
+        done = await wait_count(pg, events + burst)
+        ingestor.shutdown()
+        await task
+        return {
+            "component": "ingestor",
+            "library": "aiokafka",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}",
+            "events": events,
+            "produce_s": round(produce_s, 2),
+            "backlog_rows_per_s": round(backlog_rate),
+            "burst_events": burst,
+            "burst_lag_zero_after_s": round(done - burst_end, 2),
+            "batch_max_records": settings.batch_max_records,
+            "bar": {"rows_per_s": 50_000, "lag_zero_within_s": 5},
+        }
+    finally:
+        delete_topics(kafka, [topics.transactions_raw])
+        with psycopg.connect(admin_pg.dsn(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--burst", type=int, default=100_000)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.events, args.burst))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

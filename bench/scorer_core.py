@@ -1,0 +1,166 @@
+"""Benchmark of the plain-Python scoring core: per-event cost of the rules, the ML score and the
+whole Flink-side call, against scikit-learn's per-row ``score_samples``.
+
+A generator file (seed 7, 50,000 transactions, 7 days) is made once under ``.local/bench``;
+its rows are replayed in event-time order. Figures are events per CPU second of this process
+(``time.process_time``), the fair number on 2 shared cores, and per wall second. Measured:
+
+- ``rules_only``: the five rules and the blend (``evaluate``, no model, no sentences);
+- ``ml_only``: feature vector + the exported Isolation Forest (64 trees);
+- ``sklearn_one_row``: ``IsolationForest.score_samples`` on one row (same forest size);
+- ``backtest_core``: rules + ML + merchant risk + state update, as the backtest runs it;
+- ``flink_path``: what the job does per event: ``CustomerState.from_bytes``, ``score_transaction``
+  (pydantic ScoredTransaction/FraudAlert with every sentence) and ``to_bytes``.
+
+Usage: ``scripts/uv.sh run python bench/scorer_core.py [--events 50000]``; writes
+``bench/results/scorer_core.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from streamflow.events import Channel, PaymentMethod, Transaction
+from streamflow.scorer.core import CustomerState, score_transaction
+from streamflow.scorer.features import feature_vector
+from streamflow.scorer.labelled_file import LabelledRow, read_labelled
+from streamflow.scorer.model import DEFAULT_MODEL_PATH, read_model
+from streamflow.scorer.rulesets import default_rules
+from streamflow.scorer.scoring import evaluate
+from streamflow.scorer.view import TxnView
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "scorer_core.json"
+
+
+def timed(fn: Callable[[], int]) -> dict[str, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    n = fn()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "events": n,
+        "events_per_cpu_s": round(n / cpu, 1),
+        "events_per_wall_s": round(n / wall, 1),
+        "us_per_event_cpu": round(cpu / n * 1e6, 2),
+    }
+
+
+def as_transaction(view: TxnView) -> Transaction:
+    return Transaction(
+        transaction_id=view.transaction_id,
+        event_time=datetime.fromtimestamp(view.epoch, tz=UTC),
+        customer_id=view.customer_id,
+        card_id=view.card_id,
+        merchant_id=view.merchant_id,
+        store_id="S1",
+        amount=Decimal(f"{view.amount:.2f}"),
+        payment_method=PaymentMethod.CREDIT_CARD,
+        channel=Channel(view.channel),
+        latitude=None if view.lat != view.lat else view.lat,
+        longitude=None if view.lon != view.lon else view.lon,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    args = parser.parse_args()
+    data = REPO / ".local" / "bench" / f"scorer-core-{args.events}.parquet"
+    if not data.exists():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "streamflow.generator", "--seed", "7", "--count",
+             str(args.events), "--days", "7", "--labelled-out", str(data),
+             "--no-seed-reference"],
+            check=True, cwd=REPO, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    rows: list[LabelledRow] = list(read_labelled(data))
+    views = [r.view for r in rows]
+    model = read_model(REPO / DEFAULT_MODEL_PATH)
+    rules = default_rules()
+    load = os.getloadavg()[0]
+
+    # states as seen before each event (so every measurement scores realistic histories)
+    befores: list[CustomerState | None] = []
+    states: dict[str, CustomerState] = {}
+    for v in views:
+        s = states.get(v.customer_id)
+        befores.append(s.copy() if s is not None else None)
+        if s is None:
+            s = states[v.customer_id] = CustomerState()
+        s.update(v)
+    pairs = list(zip(befores, views, strict=True))
+
+    def rules_only() -> int:
+        for state, v in pairs:
+            evaluate(state, v, rules, 0.1, None, explain=False)
+        return len(pairs)
+
+    def ml_only() -> int:
+        for state, v in pairs:
+            model.score(feature_vector(state, v))
+        return len(pairs)
+
+    def backtest_core() -> int:
+        for state, v in pairs:
+            ev = evaluate(state, v, rules, 0.1, model, explain=False)
+            after = state.copy() if state is not None else CustomerState()
+            after.update(v, baseline=ev.score < rules.alert_threshold)
+        return len(pairs)
+
+    sample = pairs[:10_000]
+    txns = [as_transaction(v) for _, v in sample]
+    blobs = [s.to_bytes() if s is not None else None for s, _ in sample]
+    now = datetime.now(UTC)
+
+    def flink_path() -> int:
+        for blob, txn in zip(blobs, txns, strict=True):
+            state = CustomerState.from_bytes(blob) if blob is not None else None
+            after, _scored, _alert = score_transaction(state, txn, rules, 0.1, model, now)
+            after.to_bytes()
+        return len(txns)
+
+    from sklearn.ensemble import IsolationForest
+
+    matrix = np.asarray([feature_vector(s, v) for s, v in pairs[:20_000]])
+    forest = IsolationForest(n_estimators=64, max_samples=256, random_state=7).fit(matrix)
+
+    def sklearn_one_row() -> int:
+        for row in matrix[:300]:
+            forest.score_samples(row.reshape(1, -1))
+        return 300
+
+    result = {
+        "component": "scorer_core",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "command": f"scripts/uv.sh run python bench/scorer_core.py --events {args.events}",
+        "model_version": model.version,
+        "trees": len(model.arrays.roots),
+        "load_average_before": round(load, 2),
+        "rules_only": timed(rules_only),
+        "ml_only": timed(ml_only),
+        "sklearn_one_row": timed(sklearn_one_row),
+        "backtest_core": timed(backtest_core),
+        "flink_path": timed(flink_path),
+        "bar": {"flink_path_events_per_cpu_s": 10_000},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

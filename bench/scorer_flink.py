@@ -1,0 +1,207 @@
+"""Benchmark of the PyFlink scoring job against the local broker (run in the PyFlink env).
+
+1. Throughput: pre-load ``--events`` transactions, start the job, time from the first to the last
+   scored record visible to a read_committed consumer (job start-up excluded).
+2. Latency: with the job running, produce at ``--rate`` events/s for ``--seconds``; a share of
+   the customers is blacklisted (so their payments alert); latency = alert readable by a consumer
+   minus the transaction's Kafka append timestamp. Alerts are at-least-once (docs/adr/0046).
+
+Writes bench/results/scorer_flink.json. Command:
+``PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/scorer_flink.py``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
+from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
+from streamflow.platform.settings import KafkaSettings, TopicSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = ROOT / "bench" / "results" / "scorer_flink.json"
+COMMAND = "PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/scorer_flink.py"
+
+
+def txn(i: int, when: datetime, customers: int) -> Transaction:
+    customer = f"B{i % customers:05d}"
+    return Transaction(
+        transaction_id=f"bench-{i}",
+        event_time=when,
+        customer_id=customer,
+        card_id=f"K{customer}",
+        merchant_id=f"M{i % 50:04d}",
+        store_id=f"S{i % 20:04d}-01",
+        amount=Decimal(f"{20 + (i * 7919) % 300}.{i % 100:02d}"),
+        currency="BRL",
+        payment_method=PaymentMethod.CREDIT_CARD,
+        channel=Channel.POS,
+        latitude=-23.5 + (i % 10) * 0.001,
+        longitude=-46.6,
+    )
+
+
+def count_visible(consumer: Consumer, until: int, limit_s: float) -> tuple[float, float, int]:
+    first = last = 0.0
+    seen = 0
+    deadline = time.monotonic() + limit_s
+    while seen < until and time.monotonic() < deadline:
+        msgs = consumer.consume(5000, timeout=0.5)
+        good = [m for m in msgs if m.error() is None]
+        if good:
+            now = time.monotonic()
+            first = first or now
+            last = now
+            seen += len(good)
+    return first, last, seen
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=5_000)
+    parser.add_argument("--seconds", type=int, default=30)
+    args = parser.parse_args()
+    kafka = KafkaSettings()
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicSettings().model_copy(
+        update={f: f"bench-{suffix}.{d}" for f, d in TopicSettings().model_dump().items()}
+    )
+    ensure_topics(kafka, topics)
+    customers = 5000
+    blacklisted = {f"B{c:05d}" for c in range(0, customers, 100)}
+    work = Path(tempfile.mkdtemp(prefix="scorer-bench-"))
+    rules = work / "rules.json"
+    rules.write_text(json.dumps({"version": 1, "blacklist": {"customer_ids": sorted(blacklisted)}}))
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update({f"STREAMFLOW_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()})
+    env.update(
+        {
+            "STREAMFLOW_SCORER_GROUP_ID": f"bench-{suffix}",
+            "STREAMFLOW_SCORER_TRANSACTIONAL_ID_PREFIX": f"bench-{suffix}",
+            "STREAMFLOW_SCORER_CHECKPOINT_DIR": (work / "ckpt").as_uri(),
+            "STREAMFLOW_SCORER_RULES_FILE": str(rules),
+            "STREAMFLOW_FLINK_LOG_DIR": str(work / "logs"),
+        }
+    )
+    producer = Producer(producer_config(kafka, "scorer-bench"))
+    start = datetime.now(UTC) - timedelta(days=1)
+    for i in range(args.events):
+        t = txn(i, start + timedelta(milliseconds=i * 500), customers)
+        producer.produce(topics.transactions_raw, key=encode_key(t.key()), value=encode(t))
+        if i % 10_000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+    scored = Consumer(consumer_config(kafka, f"bench-read-{suffix}"))
+    scored.assign([TopicPartition(topics.transactions_scored, p, 0) for p in range(3)])
+    job = subprocess.Popen(
+        [sys.executable, "-m", "streamflow.flink_jobs.fraud_job"],
+        env=env,
+        stdout=(work / "job.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    result: dict[str, Any] = {
+        "events": args.events,
+        "execution_mode": env.get("STREAMFLOW_SCORER_EXECUTION_MODE", "thread"),
+        "parallelism": int(env.get("STREAMFLOW_SCORER_PARALLELISM", "1")),
+        "bundle_size": int(env.get("STREAMFLOW_SCORER_BUNDLE_SIZE", "1000")),
+        "bundle_time_ms": int(env.get("STREAMFLOW_SCORER_BUNDLE_TIME_MS", "100")),
+        "checkpoint_interval_ms": int(env.get("STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS", "2000")),
+        "alert_delivery": "at_least_once",
+        "rules": "all rules, ML model only if STREAMFLOW_SCORER_MODEL_PATH is set",
+        "model_path": env.get("STREAMFLOW_SCORER_MODEL_PATH"),
+        "command": COMMAND,
+    }
+    try:
+        first, last, seen = count_visible(scored, args.events, limit_s=900)
+        result["scored_seen"] = seen
+        result["events_per_s"] = round(seen / (last - first), 1) if last > first else None
+        result.update(latency(kafka, topics, producer, args, customers, blacklisted, job))
+    finally:
+        os.killpg(job.pid, signal.SIGTERM)
+        job.wait(timeout=60)
+        scored.close()
+        delete_topics(kafka, topics.as_map().values())
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def latency(  # noqa: PLR0917
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    producer: Producer,
+    args: argparse.Namespace,
+    customers: int,
+    blacklisted: set[str],
+    job: subprocess.Popen[bytes],
+) -> dict[str, Any]:
+    alerts = Consumer(consumer_config(kafka, f"bench-alerts-{uuid.uuid4().hex[:6]}"))
+    alerts.assign([TopicPartition(topics.fraud_alerts, 0, 0)])
+    while alerts.consume(10_000, timeout=2.0):
+        pass  # skip the alerts of the throughput phase
+    sent: dict[str, float] = {}
+
+    def delivered(err: Any, msg: Any) -> None:
+        if err is None:
+            tid = json.loads(msg.value())["transaction_id"]
+            if tid in sent:
+                sent[tid] = msg.timestamp()[1] / 1000.0
+
+    base = args.events
+    total = args.rate * args.seconds
+    t0 = time.time()
+    for n in range(total):
+        i = base + n
+        t = txn(i, datetime.now(UTC), customers)
+        if t.customer_id in blacklisted:
+            sent[t.transaction_id] = 0.0
+        producer.produce(
+            topics.transactions_raw, key=encode_key(t.key()), value=encode(t), on_delivery=delivered
+        )
+        producer.poll(0)
+        ahead = t0 + (n + 1) / args.rate - time.time()
+        if ahead > 0:
+            time.sleep(ahead)
+    producer.flush(60)
+    achieved = total / (time.time() - t0)
+    lat: list[float] = []
+    deadline = time.monotonic() + 120
+    while len(lat) < len(sent) and time.monotonic() < deadline and job.poll() is None:
+        for msg in alerts.consume(1000, timeout=0.5):
+            if msg.error() is None:
+                tid = json.loads(msg.value() or b"{}").get("transaction_id", "")
+                if sent.get(tid):
+                    lat.append(time.time() - sent.pop(tid))
+    alerts.close()
+    lat.sort()
+    pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1)) if lat else None
+    return {
+        "latency_rate_target": args.rate,
+        "latency_rate_achieved": round(achieved, 1),
+        "alerts_measured": len(lat),
+        "alerts_missing": len([v for v in sent.values() if v]),
+        "p50_alert_latency_ms": pct(0.5) if pct else None,
+        "p99_alert_latency_ms": pct(0.99) if pct else None,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

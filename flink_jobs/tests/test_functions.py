@@ -1,0 +1,198 @@
+"""Unit tests of the Flink adapters with in-memory stand-ins for Flink state and contexts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, encode
+from streamflow.flink_jobs import functions as fn
+from streamflow.flink_jobs.records import WindowAggregate, merge, to_cents, window_metrics
+
+from .conftest import make_txn
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class FakeValueState:
+    def __init__(self) -> None:
+        self.data: Any = None
+
+    def value(self) -> Any:
+        return self.data
+
+    def update(self, value: Any) -> None:
+        self.data = value
+
+
+class FakeMapState(dict[str, Any]):
+    def put(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def remove(self, key: str) -> None:
+        del self[key]
+
+
+class FakeTimers:
+    def __init__(self) -> None:
+        self.watermark = -(2**63)
+        self.timers: list[int] = []
+
+    def current_watermark(self) -> int:
+        return self.watermark
+
+    def register_event_time_timer(self, ts: int) -> None:
+        self.timers.append(ts)
+
+
+class FakeCtx:
+    def __init__(self, broadcast: FakeMapState | None = None) -> None:
+        self.broadcast = broadcast if broadcast is not None else FakeMapState()
+        self.timers = FakeTimers()
+
+    def get_broadcast_state(self, _: Any) -> FakeMapState:
+        return self.broadcast
+
+    def timer_service(self) -> FakeTimers:
+        return self.timers
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        self.state = FakeValueState()
+        self.map_state = FakeMapState()
+
+    def get_state(self, _: Any) -> FakeValueState:
+        return self.state
+
+    def get_map_state(self, _: Any) -> FakeMapState:
+        return self.map_state
+
+
+def scorer(rules: RuleSet | None = None) -> tuple[fn.ScoreTransactions, FakeRuntime]:
+    function = fn.ScoreTransactions(
+        "rules", "feedback", rules or fn.initial_rules(None, None), None
+    )
+    runtime = FakeRuntime()
+    function.open(runtime)
+    return function, runtime
+
+
+def test_validate_routes_bad_input_to_dead_letters() -> None:
+    validate = fn.ValidateTransactions("raw", 300)
+    good = encode(make_txn("t1", "C1", NOW)).decode()
+    [txn] = list(validate.process_element(good, None))
+    assert txn.transaction_id == "t1"
+    [(tag, row)] = list(validate.process_element("{oops", None))
+    assert tag is fn.DLQ_TAG
+    letter = json.loads(row[1])
+    assert row[0] == "raw"
+    assert (letter["stage"], letter["error_type"]) == ("scorer", "json_invalid")
+    future = encode(make_txn("t2", "C1", NOW + timedelta(days=2))).decode()
+    [(_, row)] = list(validate.process_element(future, None))
+    assert json.loads(row[1])["error_type"] == "event_time_in_future"
+
+
+def test_scoring_keeps_state_and_emits_scored_alert_and_feed() -> None:
+    function, runtime = scorer()
+    ctx = FakeCtx()
+    for i in range(6):
+        out = list(
+            function.process_element(make_txn(f"h{i}", "C1", NOW - timedelta(hours=20 - i)), ctx)
+        )
+        assert len(out) == 2
+    assert runtime.state.value() is not None
+    fraud = make_txn("x", "C1", NOW, "3000.00", lat=-3.1, lon=-60.0)
+    out = list(function.process_element(fraud, ctx))
+    scored, (alert_tag, alert), (feed_tag, (event_ms, feed)) = out
+    assert scored[0] == "C1"
+    assert json.loads(scored[1])["is_alert"] is True
+    assert alert_tag is fn.ALERT_TAG
+    assert json.loads(alert[1])["alert_id"] == alert[0]
+    assert feed_tag is fn.WINDOW_TAG
+    assert event_ms == int(NOW.timestamp() * 1000)
+    assert feed == WindowAggregate("S0001-01", 1, 300000, 1)
+
+
+def test_rule_updates_and_feedback_use_broadcast_state() -> None:
+    function, _ = scorer()
+    ctx = FakeCtx()
+    v2 = RuleSet(version=2, created_at=NOW, alert_threshold=0.9)
+    assert list(function.process_broadcast_element((fn.RULES, encode(v2).decode()), ctx)) == []
+    assert fn.RULES_KEY in ctx.broadcast
+    [(tag, row)] = list(function.process_broadcast_element((fn.RULES, "{bad"), ctx))
+    assert tag is fn.DLQ_TAG
+    assert json.loads(row[1])["stage"] == "rules"
+    feedback = Feedback(
+        transaction_id="t1",
+        customer_id="C1",
+        merchant_id="M0001",
+        label=Label.FRAUD,
+        source=FeedbackSource.CHARGEBACK,
+        reported_at=NOW,
+    )
+    assert (
+        list(function.process_broadcast_element((fn.FEEDBACK, encode(feedback).decode()), ctx))
+        == []
+    )
+    assert "m:M0001" in ctx.broadcast
+    [(tag, row)] = list(function.process_broadcast_element((fn.FEEDBACK, "[]"), ctx))
+    assert json.loads(row[1])["source_topic"] == "feedback"
+    # A restored instance (empty caches) reads rules and merchant risk back from the state.
+    restored, _ = scorer()
+    [scored, *_] = list(restored.process_element(make_txn("t9", "C9", NOW), ctx))
+    body = json.loads(scored[1])
+    assert body["rules_version"] == 2
+    merchant = [c for c in body["rule_contributions"] if c["rule_id"] == "MERCHANT"]
+    assert merchant
+    assert merchant[0]["score"] > 0
+
+
+def test_store_windows_emit_each_size_once_and_skip_late_items() -> None:
+    windows = fn.StoreWindows((60, 300))
+    runtime = FakeRuntime()
+    windows.open(runtime)
+    ctx = FakeCtx()
+    base = 1_700_000_000_000 - 1_700_000_000_000 % 300_000
+    for i in range(3):
+        assert (
+            list(
+                windows.process_element(
+                    (base + i * 1000, WindowAggregate("S1", 1, 150, i % 2)), ctx
+                )
+            )
+            == []
+        )
+    assert sorted(set(ctx.timers.timers)) == [base + 59_999, base + 299_999]
+    [row] = list(windows.on_timer(base + 59_999, ctx))
+    metrics = json.loads(row[1])
+    assert (metrics["window_seconds"], metrics["count"], metrics["amount_sum"]) == (60, 3, "4.50")
+    [row] = list(windows.on_timer(base + 299_999, ctx))
+    assert json.loads(row[1])["window_seconds"] == 300
+    assert runtime.map_state == {}
+    ctx.timers.watermark = base + 400_000
+    assert list(windows.process_element((base, WindowAggregate("S1", 1, 1, 0)), ctx)) == []
+    assert runtime.map_state == {}
+
+
+def test_feed_timestamps_and_records() -> None:
+    assert fn.FeedTimestamps().extract_timestamp((42, WindowAggregate("S", 1, 1, 0)), 0) == 42
+    assert to_cents(Decimal("12.34")) == 1234
+    agg = merge(WindowAggregate("S", 1, 100, 0), WindowAggregate("S", 2, 201, 1))
+    metrics = window_metrics(agg, 0, 60_000)
+    assert (metrics.count, metrics.amount_sum, metrics.amount_avg) == (
+        3,
+        Decimal("3.01"),
+        Decimal("1.00"),
+    )
+    assert window_metrics(WindowAggregate("S", 0, 0, 0), 0, 60_000).amount_avg == Decimal("0.00")
+
+
+def test_initial_rules_from_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"version": 3, "alert_threshold": 0.7}))
+    rules = fn.initial_rules(path, None)
+    assert (rules.version, rules.alert_threshold) == (3, 0.7)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Start/stop the fraud-scoring PyFlink job (local MiniCluster) in the background.
+#   scripts/services/scorer.sh start|stop|restart|status
+# The job resumes from the newest retained checkpoint (STREAMFLOW_SCORER_RESTORE=none to start
+# fresh). Output goes to .local/logs/scorer.out; the pid file is .local/run/scorer.pid, so
+# `make down` stops it too.
+set -euo pipefail
+# shellcheck source=scripts/infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../infra/lib.sh"
+cd "$REPO"
+NAME=scorer
+METRICS_PORT="${STREAMFLOW_SCORER_METRICS_PORT:-9102}"
+
+start() {
+  require_java
+  [[ -x flink_jobs/.venv/bin/python ]] || die "the PyFlink environment is missing: run 'make setup'"
+  if is_running "$NAME"; then
+    log "$NAME already running (pid $(read_pid "$NAME"))"
+    return 0
+  fi
+  require_port_free "$METRICS_PORT" "the scorer's metrics" STREAMFLOW_SCORER_METRICS_PORT
+  local pid
+  pid="$(start_bg "$NAME" scripts/uv.sh run --no-sync streamflow-scorer run)"
+  record_port "$NAME" "$METRICS_PORT"
+  # The MiniCluster serves its Prometheus metrics once the job runs (~20-40 s on 2 cores).
+  if ! wait_for_port 127.0.0.1 "$METRICS_PORT" 180 "$NAME" "$NAME"; then
+    tail -n 30 "$LOG_DIR/$NAME.out" >&2 || true
+    die "$NAME did not start; see $LOG_DIR/$NAME.out"
+  fi
+  log "$NAME running (pid $pid), metrics on 127.0.0.1:$METRICS_PORT, log $LOG_DIR/$NAME.out"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop_pid "$NAME" 30 && log "$NAME stopped" ;;
+  restart)
+    stop_pid "$NAME" 30
+    start
+    ;;
+  status)
+    if is_running "$NAME"; then log "$NAME running (pid $(read_pid "$NAME"))"; else log "$NAME stopped"; fi
+    ;;
+  *) die "usage: $0 start|stop|restart|status" ;;
+esac
