@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true", help="reuse the bench database")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     pg = PostgresSettings()
     seed_s = None if args.skip_seed else round(seed(pg, args.alerts), 1)
     settings = Settings(pg=pg.model_copy(update={"database": DB}))
@@ -298,6 +299,9 @@ def main() -> None:
         "targets": {"rps": 1500, "p99_ms": 50},
         "command": "scripts/uv.sh run python bench/alert_api.py " + " ".join(sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores, {platform.platform()}",
+        # Other processes on this shared machine: a high load average depresses the figures.
+        "load_avg_1m_before": round(load_before, 2),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wrk_output": out,
     }

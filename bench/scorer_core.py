@@ -144,7 +144,8 @@ def main() -> int:
 
     result = {
         "component": "scorer_core",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         "command": f"scripts/uv.sh run python bench/scorer_core.py --events {args.events}",
         "model_version": model.version,
         "trees": len(model.arrays.roots),

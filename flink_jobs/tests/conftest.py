@@ -78,7 +78,6 @@ def job_env(topics: TopicSettings, kafka_settings: KafkaSettings, tmp_path: Path
             "STREAMFLOW_SCORER_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
             "STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS": "1000",
             "STREAMFLOW_SCORER_WATERMARK_OUT_OF_ORDERNESS_MS": "0",
-            "STREAMFLOW_SCORER_SOURCE_IDLENESS_MS": "500",
             "STREAMFLOW_FLINK_LOG_DIR": str(tmp_path / "flink-logs"),
         }
     )

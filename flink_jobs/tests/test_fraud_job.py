@@ -162,3 +162,9 @@ def test_scoring_job_end_to_end(
     assert "FR-005" in {rule["rule_id"] for rule in alerted["bl-1"]["triggered_rules"]}
     assert alerted["bl-1"]["rules_version"] == 2
     assert "bl-0" not in alerted
+
+    # The real-time aggregator closes event-time windows of every size per store.
+    metrics = reader(topics.metrics_realtime, 1)
+    windows = metrics.poll_until(lambda v: {60, 300, 3600} <= {m["window_seconds"] for m in v}, job)
+    assert all(m["count"] > 0 for m in windows)
+    assert all(json.loads(key)["store_id"] == m["store_id"] for key, m in metrics.records if key)

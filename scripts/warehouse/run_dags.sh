@@ -23,15 +23,10 @@ fi
 for dag in "${dags[@]}"; do
   echo "[warehouse] airflow dags test $dag"
   log="$AIRFLOW_HOME/dags-test-$dag.log"
+  # Airflow 3 `dags test` exits non-zero ("DagRun failed") when the run fails
   if ! "$WAREHOUSE_AIRFLOW" dags test "$dag" >"$log" 2>&1; then
-    tail -n 60 "$log" >&2
+    grep -v "Asset (Dataset) URI\|AssetModel" "$log" | tail -n 60 >&2
     echo "[warehouse] $dag failed (full log: $log)" >&2
-    exit 1
-  fi
-  # `dags test` exits 0 even when a task failed: check the run's final state in its log
-  if grep -qE "state=(failed|upstream_failed)|DagRunState.FAILED|Marking run .* failed" "$log"; then
-    tail -n 60 "$log" >&2
-    echo "[warehouse] $dag: a task failed (full log: $log)" >&2
     exit 1
   fi
 done

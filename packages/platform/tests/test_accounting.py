@@ -62,7 +62,7 @@ def test_audit_flags_a_transaction_missing_from_bronze(
 def test_ensure_topics_aligns_configs_of_existing_topics(
     kafka_settings: KafkaSettings, topics: TopicSettings
 ) -> None:
-    from confluent_kafka.admin import AdminClient, ConfigResource
+    from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
     from streamflow.platform.kafka import ensure_topics
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from scorer_testdata import synthetic_rows, write_rows
 
-from streamflow.scorer import backtest, labelled_file, train
+from streamflow.events import Transaction
+from streamflow.scorer import CustomerState, backtest, labelled_file, score_transaction, train
 from streamflow.scorer.labelled_file import LabelledFileError, read_labelled
-from streamflow.scorer.model import read_model
+from streamflow.scorer.model import load_model, read_model
+from streamflow.scorer.rulesets import default_rules
 
 
 def test_reader_sorts_out_of_core(labelled_parquet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,3 +80,44 @@ def test_rules_only_without_feedback(labelled_parquet: Path, tmp_path: Path) -> 
     assert report["model_version"] is None
     assert report["feedback_delay_seconds"] is None
     assert report["per_rule"].get("MERCHANT", {}).get("fired", 0) == 0
+
+
+def test_legit_only_file_reports_null_metrics(tmp_path: Path) -> None:
+    rows = [r for r in synthetic_rows(customers=6, days=4) if r["label"] == 0]
+    path = write_rows(rows, tmp_path / "legit.parquet")
+    out = tmp_path / "r.json"
+    assert backtest.main([str(path), "--out", str(out), "--no-model", "--no-plot"]) == 0
+    report = json.loads(out.read_text())
+    assert report["average_precision"] is None
+    assert report["recall"] is None
+    assert report["alerts_per_1000"] >= 0.0
+
+
+def test_backtest_scores_equal_the_job_path(
+    labelled_parquet: Path, blacklist_file: Path, tmp_path: Path
+) -> None:
+    """The backtest's fast path and score_transaction (what the Flink job calls) agree exactly."""
+    model_path = tmp_path / "model.npz"
+    assert train.main([str(labelled_parquet), "--out", str(model_path), "--trees", "4"]) == 0
+    scores = tmp_path / "scores.csv"
+    args = [str(labelled_parquet), "--out", str(tmp_path / "r.json"), "--no-plot"]
+    args += ["--model", str(model_path), "--blacklist", str(blacklist_file), "--no-feedback"]
+    assert backtest.main([*args, "--arrival-order", "--scores-out", str(scores)]) == 0
+    with scores.open() as fh:
+        from_backtest = {row["transaction_id"]: row["score"] for row in csv.DictReader(fh)}
+    model = load_model(model_path)
+    rules = default_rules(blacklist_file)
+    states: dict[str, CustomerState] = {}
+    now = datetime.now(UTC)
+    table = pq.read_table(labelled_parquet).to_pylist()
+    for row in table:
+        txn = Transaction.model_validate(
+            {k: v for k, v in row.items() if k not in {"label", "scenario"}}
+            | {"payment_method": "credit_card", "store_id": "S1", "amount": Decimal(row["amount"])},
+            strict=False,
+        )
+        after, scored, _ = score_transaction(
+            states.get(txn.customer_id), txn, rules, 0.0, model, now
+        )
+        states[txn.customer_id] = CustomerState.from_bytes(after.to_bytes())
+        assert f"{scored.fraud_score:.6f}" == from_backtest[txn.transaction_id]

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from scorer_testdata import MANAUS, T0, MakeTxn
 
-from streamflow.events import BlacklistRule, RuleSet
+from streamflow.events import BlacklistRule, RuleSet, Transaction
 from streamflow.scorer.core import score_view
 from streamflow.scorer.customer_state import CustomerState
 from streamflow.scorer.rulesets import default_rules
-from streamflow.scorer.scoring import evaluate, graded, money
+from streamflow.scorer.scoring import PartResult, evaluate, graded, money
 from streamflow.scorer.view import make_view
 
 
@@ -25,8 +25,10 @@ def history(make_txn: MakeTxn, amounts: list[str]) -> CustomerState:
     return state
 
 
-def parts(state: CustomerState | None, txn: object, rules: RuleSet | None = None) -> dict:
-    ev = evaluate(state, make_view(txn), rules or default_rules(), 0.0, None)  # type: ignore[arg-type]
+def parts(
+    state: CustomerState | None, txn: Transaction, rules: RuleSet | None = None
+) -> dict[str, PartResult]:
+    ev = evaluate(state, make_view(txn), rules or default_rules(), 0.0, None)
     return {p.rule_id: p for p in ev.parts}
 
 

@@ -6,6 +6,7 @@ The slow fault-injection tests (200k events, three kill -9s, a 30 s PostgreSQL o
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -46,3 +47,13 @@ def private_pg(tmp_path: Path) -> Iterator[PrivatePostgres]:
         yield pg
     finally:
         pg.stop()
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """The CLI installs JSON logging on the root logger; undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

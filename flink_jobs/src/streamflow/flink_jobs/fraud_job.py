@@ -48,13 +48,10 @@ def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee
 
 def _windows(feed: Any, settings: Settings) -> Any:
     """Per-store tumbling windows of every size -> metrics.realtime rows."""
-    strategy = (
-        WatermarkStrategy.for_bounded_out_of_orderness(
-            Duration.of_millis(settings.watermark_out_of_orderness_ms)
-        )
-        .with_timestamp_assigner(fn.FeedTimestamps())
-        .with_idleness(Duration.of_millis(settings.source_idleness_ms))
-    )
+    # No with_idleness(): in PyFlink 2.2 it stops the periodic watermarks (docs/adr/0048).
+    strategy = WatermarkStrategy.for_bounded_out_of_orderness(
+        Duration.of_millis(settings.watermark_out_of_orderness_ms)
+    ).with_timestamp_assigner(fn.FeedTimestamps())
     return (
         feed.assign_timestamps_and_watermarks(strategy)
         .key_by(lambda item: item[1].store_id, key_type=Types.STRING())

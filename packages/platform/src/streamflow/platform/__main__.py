@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
             wait_for_kafka(settings.kafka, args.timeout)
         if args.create_database:
             wait_for_postgres(settings.pg.model_copy(update={"database": "postgres"}), args.timeout)
-            created = create_database(settings.pg)
-            print(f"database {settings.pg.database}: {'created' if created else 'exists'}")
+            made = create_database(settings.pg)
+            print(f"database {settings.pg.database}: {'created' if made else 'exists'}")
         if args.command in ("bootstrap", "wait", "migrate"):
             wait_for_postgres(settings.pg, args.timeout)
         if args.command in ("bootstrap", "topics"):

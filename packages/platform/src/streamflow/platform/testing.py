@@ -24,7 +24,7 @@ from streamflow.platform.readiness import wait_for_kafka, wait_for_postgres
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
 REPO = Path(__file__).resolve().parents[5]
-TEMPLATE_DB = "streamflow_test_template"
+TEMPLATE_PREFIX = "streamflow_test_template"
 
 
 def _start_local_infra() -> None:
@@ -68,15 +68,20 @@ def topics(kafka_settings: KafkaSettings) -> Iterator[TopicSettings]:
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_admin_settings: PostgresSettings) -> str:
-    """A database holding every migration, cloned by :func:`pg_settings` for each test."""
+def pg_template(pg_admin_settings: PostgresSettings) -> Iterator[str]:
+    """A database holding every migration, cloned by :func:`pg_settings` for each test.
+
+    Named per session, so concurrent test sessions never drop each other's template.
+    """
+    name = f"{TEMPLATE_PREFIX}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_settings.dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    migrate(pg_admin_settings.dsn(name))
+    yield name
     with psycopg.connect(pg_admin_settings.dsn(), autocommit=True) as conn:
         conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(TEMPLATE_DB))
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
         )
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(TEMPLATE_DB)))
-    migrate(pg_admin_settings.dsn(TEMPLATE_DB))
-    return TEMPLATE_DB
 
 
 @pytest.fixture

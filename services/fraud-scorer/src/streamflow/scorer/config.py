@@ -56,7 +56,6 @@ class Settings(ServiceSettings):
     bundle_time_ms: int = Field(default=100, ge=1, description="python.fn-execution.bundle.time")
     state_backend: Literal["rocksdb", "hashmap"] = "rocksdb"
     watermark_out_of_orderness_ms: int = Field(default=5000, ge=0)
-    source_idleness_ms: int = Field(default=5000, ge=100)
     max_future_seconds: int = Field(default=300, ge=0, description="Event-time skew tolerated.")
     model_path: Path | None = Field(default=None, description="Anomaly model; None = rules only.")
     rules_file: Path | None = Field(

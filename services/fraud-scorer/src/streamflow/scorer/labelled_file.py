@@ -194,9 +194,13 @@ def _run_rows(run: Path, run_index: int) -> Iterator[tuple[float, int, int, Labe
             seq += 1
 
 
-def read_labelled(path: Path) -> Iterator[LabelledRow]:
-    """Every row of ``path`` in event-time order (file order among equal times)."""
-    if _is_sorted(path):
+def read_labelled(path: Path, arrival_order: bool = False) -> Iterator[LabelledRow]:
+    """Every row of ``path`` in event-time order (file order among equal times).
+
+    ``arrival_order=True`` keeps the file's order instead: the order a Kafka consumer sees when
+    the file was produced as is (what the Flink job scores), late events included.
+    """
+    if arrival_order or _is_sorted(path):
         for batch in _batches(path):
             yield from rows_of(batch)
         return

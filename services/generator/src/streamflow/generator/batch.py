@@ -46,7 +46,7 @@ class Batch:
     def __len__(self) -> int:
         return len(self.t)
 
-    def take(self, index: npt.NDArray[Any]) -> Batch:
+    def take(self, index: npt.NDArray[Any] | slice) -> Batch:
         return Batch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @classmethod

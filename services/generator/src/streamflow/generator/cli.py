@@ -39,6 +39,7 @@ from streamflow.generator.scenarios import FRAUD_SCENARIOS, Scenario, ScenarioCo
 from streamflow.platform.settings import SettingsError, load_settings
 
 SEND_SLICE = 5_000
+ENCODE_SLICE = 10_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,26 +337,29 @@ class Runner:
         bad_rng = np.random.default_rng([args.seed, 3])
         topic_tx = self.settings.topics.name(Topic.TRANSACTIONS_RAW)
         topic_fb = self.settings.topics.name(Topic.FRAUD_FEEDBACK)
-        for batch in Simulator(ref, cfg, spec).chunks():
-            values, keys = encode_batch(batch, ids)
-            files.write(batch, ids, values)
-            if sink is not None:
-                before = self._sent
-                self._send_chunk(
-                    sink=sink,
-                    topic=topic_tx,
-                    times=batch.t,
-                    values=values,
-                    keys=keys,
-                    bad_rng=bad_rng,
-                    start_ms=start,
-                )
-                if self.stop:  # count (and label) only what was actually produced
-                    self._count(batch.take(np.arange(self._sent - before)))
-                    break
-            feedback.add(batch)
-            due = feedback.pop_due(int(batch.t.max()) if len(batch) else 0)
-            self._count(batch)
+        for day in Simulator(ref, cfg, spec).chunks():
+            # a simulated day is handled in slices so memory does not grow with events per day
+            for lo in range(0, len(day), ENCODE_SLICE):
+                batch = day.take(slice(lo, lo + ENCODE_SLICE))
+                values, keys = encode_batch(batch, ids)
+                files.write(batch, ids, values)
+                if sink is not None:
+                    before = self._sent
+                    self._send_chunk(
+                        sink=sink,
+                        topic=topic_tx,
+                        times=batch.t,
+                        values=values,
+                        keys=keys,
+                        bad_rng=bad_rng,
+                        start_ms=start,
+                    )
+                    if self.stop:  # count (and label) only what was actually produced
+                        self._count(batch.take(np.arange(self._sent - before)))
+                        return
+                feedback.add(batch)
+                self._count(batch)
+            due = feedback.pop_due(int(day.t.max()) if len(day) else 0)
             if sink is not None and due[0]:
                 sink.send(topic_fb, *due)
                 self.counts["feedback"] += len(due[0])

@@ -21,4 +21,4 @@ class Settings(ServiceSettings):
     linger_ms: int = Field(default=50, ge=0)
     batch_size: int = Field(default=1_000_000, gt=0)
     queue_max_messages: int = Field(default=100_000, gt=0)
-    queue_max_kbytes: int = Field(default=65_536, gt=0)
+    queue_max_kbytes: int = Field(default=32_768, gt=0)

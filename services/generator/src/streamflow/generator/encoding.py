@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,84 +28,76 @@ from streamflow.generator.reference import (
 MALFORMED_KINDS = ("bad_json", "missing_field", "wrong_type", "negative_amount")
 
 
-ObjArray = npt.NDArray[np.object_]
-
-
-def _obj(values: list[str] | list[bytes]) -> ObjArray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
+def _arrow(values: list[str], type_: pa.DataType | None = None) -> pa.Array:
+    return pa.array(values, type_ or pa.string())
 
 
 @dataclass(frozen=True, slots=True)
 class IdTables:
-    """Pre-formatted id strings of one reference data set (object arrays, fancy-indexable)."""
+    """Pre-rendered id strings and JSON fragments of one reference data set.
+
+    Held as Arrow arrays (one buffer each, ~4x smaller than Python strings for 100k customers) and
+    gathered per batch with ``take``.
+    """
 
     prefix: str
-    customers: ObjArray
-    keys: ObjArray
-    cards: ObjArray
-    stores: ObjArray
-    store_merchants: ObjArray
-    products: ObjArray
-    methods: ObjArray
-    channels: ObjArray
-    card_fragments: ObjArray
+    customers: pa.Array
+    keys: pa.Array
+    """The Kafka key ``{"customer_id":"C.."}`` per customer (binary)."""
+    cards: pa.Array
+    stores: pa.Array
+    store_merchants: pa.Array
+    products: pa.Array
+    methods: pa.Array
+    channels: pa.Array
+    card_fragments: pa.Array
     """``"customer_id":"C..","card_id":"K.."`` per card."""
-    store_fragments: ObjArray
+    store_fragments: pa.Array
     """``"merchant_id":"M..","store_id":"S.."`` per store."""
-    method_channel_fragments: ObjArray
+    method_channel_fragments: pa.Array
     """``"payment_method":"..","channel":".."`` per (method, channel) pair."""
-    store_locations: ObjArray
+    store_locations: pa.Array
     """``"latitude":..,"longitude":..`` per store (card-present payments happen there)."""
-    arrow: dict[str, pa.Array]
-    """The fragment tables as Arrow arrays, for ``take``."""
 
     @classmethod
     def build(cls, ref: Reference, seed: int) -> IdTables:
         customers = [customer_id(i) for i in range(ref.n_customers)]
-        n_products = len(CATEGORIES) * PRODUCTS_PER_CATEGORY
         cards = [card_id(ref, k) for k in range(len(ref.card_cust))]
         stores = [store_id(ref, s) for s in range(len(ref.store_merchant))]
         merchants = [merchant_id(int(m)) for m in ref.store_merchant]
         card_fragments = [
-            f'"customer_id":"{customers[int(c)]}","card_id":"{k}"'
+            f'"customer_id":"{customers[c]}","card_id":"{k}"'
             for c, k in zip(ref.card_cust.tolist(), cards, strict=True)
         ]
         store_fragments = [
             f'"merchant_id":"{m}","store_id":"{s}"' for m, s in zip(merchants, stores, strict=True)
         ]
-        products = [product_id(p) for p in range(n_products)]
-        method_channel = [
-            f'"payment_method":"{m.value}","channel":"{c.value}"'
-            for m in PAYMENT_METHODS
-            for c in CHANNELS
+        locations = [
+            _location(a, b)
+            for a, b in zip(ref.store_lat.tolist(), ref.store_lon.tolist(), strict=True)
         ]
         return cls(
             prefix=f"T{seed}-",
-            customers=_obj(customers),
-            keys=_obj([f'{{"customer_id":"{c}"}}'.encode() for c in customers]),
-            cards=_obj(cards),
-            stores=_obj(stores),
-            store_merchants=_obj(merchants),
-            products=_obj(products),
-            methods=_obj([m.value for m in PAYMENT_METHODS]),
-            channels=_obj([c.value for c in CHANNELS]),
-            card_fragments=_obj(card_fragments),
-            store_fragments=_obj(store_fragments),
-            store_locations=_obj(
+            customers=_arrow(customers),
+            keys=pa.array([f'{{"customer_id":"{c}"}}'.encode() for c in customers], pa.binary()),
+            cards=_arrow(cards),
+            stores=_arrow(stores),
+            store_merchants=_arrow(merchants),
+            products=_arrow(
+                [product_id(p) for p in range(len(CATEGORIES) * PRODUCTS_PER_CATEGORY)]
+            ),
+            methods=_arrow([m.value for m in PAYMENT_METHODS]),
+            channels=_arrow([c.value for c in CHANNELS]),
+            card_fragments=_arrow(card_fragments),
+            store_fragments=_arrow(store_fragments),
+            method_channel_fragments=_arrow(
                 [
-                    _location(a, b)
-                    for a, b in zip(ref.store_lat.tolist(), ref.store_lon.tolist(), strict=True)
+                    f'"payment_method":"{m.value}","channel":"{c.value}"'
+                    for m in PAYMENT_METHODS
+                    for c in CHANNELS
                 ]
             ),
-            method_channel_fragments=_obj(method_channel),
-            arrow={
-                "card": pa.array(card_fragments, pa.string()),
-                "store": pa.array(store_fragments, pa.string()),
-                "product": pa.array(products, pa.string()),
-                "method_channel": pa.array(method_channel, pa.string()),
-            },
+            store_locations=_arrow(locations),
         )
 
     def transaction_id(self, seq: int) -> str:
@@ -151,7 +142,7 @@ def _location(lat: float, lon: float) -> str:
 
 def _locations(batch: Batch, ids: IdTables) -> list[str]:
     """Location fragments: a card-present payment is at its store (pre-rendered per store)."""
-    out = ids.store_locations[batch.store]
+    out = ids.store_locations.take(pa.array(batch.store)).to_numpy(zero_copy_only=False)
     elsewhere = np.flatnonzero(batch.chan != POS)
     out[elsewhere] = [
         _location(a, b)
@@ -171,7 +162,6 @@ def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]
     n = len(batch)
     if not n:
         return [], []
-    frags = ids.arrow
     devices = np.full(n, "null", dtype=object)
     has_dev = np.flatnonzero(batch.dev >= 0)
     devices[has_dev] = [f'"{device_str(d)}"' for d in batch.dev[has_dev].tolist()]
@@ -182,17 +172,17 @@ def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]
         '","event_time":"',
         pa.array(times, pa.string()),
         'Z",',
-        frags["card"].take(pa.array(batch.card)),
+        ids.card_fragments.take(pa.array(batch.card)),
         ",",
-        frags["store"].take(pa.array(batch.store)),
+        ids.store_fragments.take(pa.array(batch.store)),
         ',"product_id":"',
-        frags["product"].take(pa.array(batch.product)),
+        ids.products.take(pa.array(batch.product)),
         '","amount":"',
         pc.cast(pa.array(batch.cents // 100), pa.string()),
         ".",
         pc.utf8_lpad(pc.cast(pa.array(batch.cents % 100), pa.string()), 2, "0"),
         '","currency":"BRL",',
-        frags["method_channel"].take(pa.array(batch.pm * len(CHANNELS) + batch.chan)),
+        ids.method_channel_fragments.take(pa.array(batch.pm * len(CHANNELS) + batch.chan)),
         ",",
         pa.array(_locations(batch, ids), pa.string()),
         ',"device_id":',
@@ -201,7 +191,7 @@ def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]
         "",
     )
     values: list[bytes] = joined.cast(pa.binary()).to_pylist()
-    keys = ids.keys[batch.cust].tolist()
+    keys: list[bytes] = ids.keys.take(pa.array(batch.cust)).to_pylist()
     return values, keys
 
 

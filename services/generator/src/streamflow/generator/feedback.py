@@ -49,8 +49,8 @@ class FeedbackQueue:
             reported, seq, cust, store = heapq.heappop(self._heap)
             event = Feedback(
                 transaction_id=self.ids.transaction_id(seq),
-                customer_id=str(self.ids.customers[cust]),
-                merchant_id=str(self.ids.store_merchants[store]),
+                customer_id=self.ids.customers[cust].as_py(),
+                merchant_id=self.ids.store_merchants[store].as_py(),
                 label=Label.FRAUD,
                 source=FeedbackSource.CHARGEBACK,
                 reported_at=datetime.fromtimestamp(reported / 1000, tz=UTC),

@@ -65,6 +65,7 @@ class Agent:
         batch_max_wait_ms: int,
         queue_batches: int,
         max_payload_bytes: int,
+        writers: int = 1,
         commit: bool = True,
     ) -> None:
         self.spec = spec
@@ -77,6 +78,11 @@ class Agent:
         self._max_bytes = max_payload_bytes
         self._commit = commit
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_batches)
+        self._writers = writers
+        self._seq = 0  # sequence number of the next queued batch
+        self._commit_seq = 0  # the next batch whose offsets may be committed
+        self._durable: dict[int, ParsedBatch] = {}  # written, waiting for earlier batches
+        self._commit_lock = asyncio.Lock()
         self._stopping = False
         self._abandon = False
         self.assigned = False
@@ -89,12 +95,16 @@ class Agent:
 
     async def run(self, until: int | None = None) -> None:
         """Consume until :meth:`stop` (or, with ``until``, until that many records were read)."""
-        writer = asyncio.create_task(self._write_loop(), name=f"writer:{self.topic}")
+        writers = [
+            asyncio.create_task(self._write_loop(), name=f"writer{i}:{self.topic}")
+            for i in range(self._writers)
+        ]
         try:
             await self._read_loop(until)
         finally:
-            await self._queue.put(_STOP)
-            await writer
+            for _ in writers:
+                await self._queue.put(_STOP)
+            await asyncio.gather(*writers)
 
     def stop(self) -> None:
         """Ask the reader to stop; the writer then drains what was queued."""
@@ -117,7 +127,8 @@ class Agent:
         while not self._stopping and (until is None or seen < until):
             if pending is not None:
                 try:
-                    self._queue.put_nowait(pending)
+                    self._queue.put_nowait((self._seq, pending))
+                    self._seq += 1
                     pending = None
                 except asyncio.QueueFull:
                     now = set(self.consumer.assignment())
@@ -142,19 +153,20 @@ class Agent:
             else:  # a partition assigned while paused delivered records: keep them
                 pending.extend(parsed)
         if pending is not None:
-            await self._queue.put(pending)
+            await self._queue.put((self._seq, pending))
+            self._seq += 1
         if paused:
             self.consumer.resume(*paused)
 
     async def _write_loop(self) -> None:
         while True:
-            batch = await self._queue.get()
+            item = await self._queue.get()
             try:
-                if batch is _STOP:
+                if item is _STOP:
                     return
                 if self._abandon:
                     continue
-                await self._write_one(batch)
+                await self._write_one(*item)
             except Exception as exc:
                 self.failed = exc
                 self._metrics.errors.labels(self.topic, "agent_crash").inc()
@@ -164,20 +176,12 @@ class Agent:
             finally:
                 self._queue.task_done()
 
-    async def _write_one(self, batch: ParsedBatch) -> None:
+    async def _write_one(self, seq: int, batch: ParsedBatch) -> None:
         started = time.perf_counter()
         result = await self._writer.write(self.spec, batch, lambda: self._abandon)
         if result is None:
-            return  # abandoned during shutdown: not committed, so it is read again later
-        offsets = {TopicPartition(t, p): o for (t, p), o in batch.next_offsets.items()}
-        if self._commit:
-            try:
-                await self.consumer.commit(offsets)
-            except (KafkaError, ValueError) as exc:
-                # The rows are in bronze; whoever reads these offsets again merges nothing new.
-                self._metrics.errors.labels(self.topic, "commit_failed").inc()
-                log.warning("offset commit failed", extra={"topic": self.topic, "error": repr(exc)})
-        self.committed.update(offsets)
+            return  # abandoned: never committed (nor anything after it), so it is read again
+        await self._commit_in_order(seq, batch)
         m = self._metrics
         m.batch_latency.labels(self.topic).observe(time.perf_counter() - started)
         m.batch_size.labels(self.topic).observe(len(batch))
@@ -189,6 +193,36 @@ class Agent:
                 "records dead-lettered",
                 extra={"topic": self.topic, "count": result.dead_letters},
             )
+
+    async def _commit_in_order(self, seq: int, batch: ParsedBatch) -> None:
+        """Commit offsets only up to the oldest batch not yet durable.
+
+        Several writers may finish out of order; committing a later batch's offsets before an
+        earlier batch is in the database could skip that batch after a crash, so offsets are
+        committed strictly in fetch order. A batch that never becomes durable blocks every later
+        commit, which is the safe side (re-read, merged to nothing).
+        """
+        self._durable[seq] = batch
+        async with self._commit_lock:
+            merged: dict[tuple[str, int], int] = {}
+            while self._commit_seq in self._durable:
+                done = self._durable.pop(self._commit_seq)
+                for tp, offset in done.next_offsets.items():
+                    merged[tp] = max(offset, merged.get(tp, 0))
+                self._commit_seq += 1
+            if not merged:
+                return
+            offsets = {TopicPartition(t, p): o for (t, p), o in merged.items()}
+            if self._commit:
+                try:
+                    await self.consumer.commit(offsets)
+                except (KafkaError, ValueError) as exc:
+                    # The rows are in bronze; whoever reads these offsets again merges nothing.
+                    self._metrics.errors.labels(self.topic, "commit_failed").inc()
+                    log.warning(
+                        "offset commit failed", extra={"topic": self.topic, "error": repr(exc)}
+                    )
+            self.committed.update(offsets)
 
     async def measure_lag(self) -> None:
         """Update the lag gauges: partition end minus committed offset."""

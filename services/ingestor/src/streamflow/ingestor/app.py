@@ -90,6 +90,7 @@ def make_agent(
         batch_max_wait_ms=settings.batch_max_wait_ms,
         queue_batches=settings.queue_batches,
         max_payload_bytes=settings.max_payload_bytes,
+        writers=settings.writers_per_topic,
         commit=commit,
     )
 
@@ -101,7 +102,8 @@ class Ingestor:
         self.settings = settings
         self.metrics = Metrics()
         self._topics = topics or list(SPECS)
-        self.writer = make_writer(settings, self.metrics, pool_size=len(self._topics) + 1)
+        pool_size = len(self._topics) * settings.writers_per_topic + 1
+        self.writer = make_writer(settings, self.metrics, pool_size=pool_size)
         self.agents: list[Agent] = []
         self._stop = asyncio.Event()
         self._started = time.monotonic()

@@ -29,6 +29,12 @@ class Settings(ServiceSettings):
         le=64,
         description="Parsed batches buffered per agent; a full queue pauses consumption.",
     )
+    writers_per_topic: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Concurrent database writers per agent; offsets are still committed in order.",
+    )
     fetch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_partition_fetch_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_payload_bytes: int = Field(
