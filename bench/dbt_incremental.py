@@ -42,25 +42,25 @@ insert into bronze.transactions (kafka_topic, kafka_partition, kafka_offset, kaf
     schema_version, payload)
 select 'bench.raw', 0, g, t.ts, 'bx-' || g, t.c, t.k, t.m, t.s, t.amount, 'BRL', t.ts, 1,
     jsonb_build_object('transaction_id', 'bx-' || g, 'customer_id', t.c, 'amount', t.amount::text,
-        'currency', 'BRL', 'event_time', t.ts, 'channel', case when g % 2 = 0 then 'pos'
+        'currency', 'BRL', 'event_time', t.ts, 'channel', case when g %% 2 = 0 then 'pos'
         else 'online' end, 'payment_method', 'pix', 'product_id', 'P0001',
         'latitude', -23.55, 'longitude', -46.63, 'device_id', null, 'schema_version', 1)
 from generate_series(1, %(n)s) as g,
 lateral (select timestamptz '2026-11-03 00:00:00+00' + g * interval '2 seconds' as ts,
-    'C' || lpad((g % 12 + 1)::text, 4, '0') as c,
-    'K' || lpad((g % 12 + 1)::text, 4, '0') || '-1' as k,
-    'M' || lpad((g % 4 + 1)::text, 4, '0') as m,
-    'S' || lpad((g % 4 + 1)::text, 4, '0') || '-0' || (g % 2 + 1) as s,
-    ((g % 90000) + 500) / 100.0 as amount) as t
+    'C' || lpad((g %% 12 + 1)::text, 4, '0') as c,
+    'K' || lpad((g %% 12 + 1)::text, 4, '0') || '-1' as k,
+    'M' || lpad((g %% 4 + 1)::text, 4, '0') as m,
+    'S' || lpad((g %% 4 + 1)::text, 4, '0') || '-0' || (g %% 2 + 1) as s,
+    ((g %% 90000) + 500) / 100.0 as amount) as t
 """
 NEW_SCORES = """
 insert into bronze.scored_transactions (kafka_topic, kafka_partition, kafka_offset,
     kafka_timestamp, transaction_id, customer_id, merchant_id, fraud_score, is_alert,
     rules_version, event_time, scored_at, schema_version, payload)
-select 'bench.scored', 0, g, t.ts, 'bx-' || g, 'C' || lpad((g % 12 + 1)::text, 4, '0'),
-    'M' || lpad((g % 4 + 1)::text, 4, '0'), (g % 1000) / 1000.0, g % 1000 >= 950, 1, t.ts,
+select 'bench.scored', 0, g, t.ts, 'bx-' || g, 'C' || lpad((g %% 12 + 1)::text, 4, '0'),
+    'M' || lpad((g %% 4 + 1)::text, 4, '0'), (g %% 1000) / 1000.0, g %% 1000 >= 950, 1, t.ts,
     t.ts + interval '150 milliseconds', 1,
-    jsonb_build_object('fraud_score', (g % 1000) / 1000.0, 'reasons', '[]'::jsonb)
+    jsonb_build_object('fraud_score', (g %% 1000) / 1000.0, 'reasons', '[]'::jsonb)
 from generate_series(1, %(n)s) as g,
 lateral (select timestamptz '2026-11-03 00:00:00+00' + g * interval '2 seconds' as ts) as t
 """

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from streamflow.events import TOPICS, Topic, decode, decode_key, encode, encode_key
-from streamflow.events.examples import EXAMPLES
+from streamflow.events.examples import EXAMPLES, transaction
 from streamflow.platform.kafka import consumer_config, producer_config
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
@@ -32,7 +32,7 @@ def test_every_contract_round_trips_through_the_broker(
 
     consumer = Consumer(consumer_config(kafka_settings, f"round-trip-{topics.dlq}"))
     consumer.subscribe([topics.name(t) for t in Topic])
-    received = {}
+    received: dict[str, tuple[bytes, bytes]] = {}
     try:
         for _ in range(120):
             message = consumer.poll(0.5)
@@ -40,7 +40,7 @@ def test_every_contract_round_trips_through_the_broker(
                 if len(received) == len(Topic):
                     break
                 continue
-            received[message.topic()] = (message.key(), message.value())
+            received[message.topic() or ""] = (message.key() or b"", message.value() or b"")
             if len(received) == len(Topic):
                 break
     finally:
@@ -55,7 +55,7 @@ def test_every_contract_round_trips_through_the_broker(
 
 
 def test_bronze_write_and_read(pg_settings: PostgresSettings) -> None:
-    event = EXAMPLES[Topic.TRANSACTIONS_RAW]
+    event = transaction()
     payload = encode(event).decode()
     with psycopg.connect(pg_settings.dsn()) as conn:
         for _ in range(2):  # the same Kafka coordinates twice: idempotent

@@ -1,13 +1,14 @@
 """A Faust-style agent: one per topic, consuming with aiokafka and landing batches in bronze.
 
-Two tasks per agent, joined by a bounded queue (the backpressure):
+A reader and its writers, joined by a bounded queue (the backpressure):
 
 * the reader fetches a batch (``getmany``), validates it (:func:`parse_records`) and queues it;
   when the queue is full it pauses its partitions and keeps polling (so it stays in the group)
   until the writer catches up -- memory stays bounded by ``queue_batches`` x ``batch_max_records``;
-* the writer writes each batch in one database transaction (retrying while PostgreSQL is away)
-  and only then commits the batch's offsets (last + 1 per partition): at-least-once delivery,
-  exactly-once rows thanks to the merge on Kafka coordinates.
+* the writers (``writers_per_topic``, each on its own connection) write each batch in one database
+  transaction (retrying while PostgreSQL is away); a batch's offsets (last + 1 per partition) are
+  committed only once it and every batch fetched before it are in the database: at-least-once
+  delivery, exactly-once rows thanks to the merge on Kafka coordinates.
 """
 
 from __future__ import annotations

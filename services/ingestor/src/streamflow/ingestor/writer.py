@@ -158,7 +158,9 @@ def _transient(exc: BaseException) -> bool:
         | asyncpg.InterfaceError
         | asyncpg.CannotConnectNowError
         | asyncpg.OperatorInterventionError
-        | asyncpg.TooManyConnectionsError,
+        | asyncpg.TooManyConnectionsError
+        # Deadlock/serialisation: two writers merging the same re-read records; retry is safe.
+        | asyncpg.TransactionRollbackError,
     )
 
 
