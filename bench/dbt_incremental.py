@@ -116,10 +116,13 @@ def main() -> None:
         )
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     dsn = admin.dsn(name)
+    target = tempfile.mkdtemp(prefix="bench-dbt-target-")  # not the repo's dbt/target
     env = {
         **os.environ,
         "STREAMFLOW_PG_DATABASE": name,
         "DBT_PROFILES_DIR": str(REPO / "dbt"),
+        "DBT_TARGET_PATH": target,
+        "DBT_LOG_PATH": target,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
     }
@@ -158,6 +161,8 @@ def main() -> None:
         "initial_build_s": initial_s,
         "land_rows_s": land_s,
         "incremental_run_s": incremental_s,
+        # the figure bench/aggregate.py reads (the bar: <= 60 s for 1M new rows)
+        "incremental_1m_s": incremental_s if args.rows == 1_000_000 else None,
         "fct_transactions_rows_after": fct_rows,
         "incremental_rerun_no_new_rows_s": noop_s,
         "full_refresh_run_s": full_refresh_s,

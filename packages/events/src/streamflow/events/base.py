@@ -54,7 +54,7 @@ class Contract(BaseModel):
     @field_validator("schema_version")
     @classmethod
     def _current_or_previous(cls, version: int) -> int:
-        if version in cls.accepted_versions():
+        if version == cls.SCHEMA_VERSION or version in cls.accepted_versions():
             return version
         raise PydanticCustomError(
             SCHEMA_VERSION_ERROR,
