@@ -33,6 +33,11 @@ scripts/services/alert_api.sh demo-key
 step "starting Prometheus"
 scripts/services/prometheus.sh start
 
+step "reference data for seed $seed and its blacklist, published as a new fraud.rules version"
+scripts/uv.sh run --no-sync streamflow-generate --seed "$seed" --customers 5000 --reference-only \
+  --blacklist-out "$DEMO_DIR/blacklist-$seed.json"
+scripts/uv.sh run --no-sync python scripts/pipeline/publish_blacklist.py "$DEMO_DIR/blacklist-$seed.json"
+
 step "generating $count transactions over $days simulated days (seed $seed, 0.2% malformed)"
 scripts/uv.sh run --no-sync streamflow-generate --seed "$seed" --count "$count" --days "$days" \
   --customers 5000 --malformed-rate 0.002 --kafka \
