@@ -75,7 +75,9 @@ def test_env_var_names_cover_nested_settings() -> None:
 
 
 def test_dsn_escapes_credentials() -> None:
-    pg = PostgresSettings(password=SecretStr("p@ss/w:rd"), user="u", database="d b")
+    pg = PostgresSettings(
+        password=SecretStr("p@ss/w:rd"), user="u", database="d b", host="127.0.0.1", port=55432
+    )
     assert pg.dsn() == "postgresql://u:p%40ss%2Fw%3Ard@127.0.0.1:55432/d%20b?sslmode=prefer"
     assert pg.dsn("other").split("?")[0].endswith("/other")
 

@@ -18,6 +18,7 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("STREAMFLOW_SCORER_CHECKPOINT_DIR", (tmp_path / "c").as_uri())
     monkeypatch.setenv("STREAMFLOW_SCORER_ALERT_DELIVERY", "exactly_once")
     monkeypatch.setenv("STREAMFLOW_TOPIC_FRAUD_ALERTS", "x.alerts")
+    monkeypatch.delenv("STREAMFLOW_SCORER_METRICS_PORT", raising=False)
     settings = load_settings(Settings)
     assert settings.alert_delivery is AlertDelivery.EXACTLY_ONCE
     assert settings.metrics_port == 9102
