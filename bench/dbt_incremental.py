@@ -46,7 +46,7 @@ select 'bench.raw', 0, g, t.ts, 'bx-' || g, t.c, t.k, t.m, t.s, t.amount, 'BRL',
         else 'online' end, 'payment_method', 'pix', 'product_id', 'P0001',
         'latitude', -23.55, 'longitude', -46.63, 'device_id', null, 'schema_version', 1)
 from generate_series(1, %(n)s) as g,
-lateral (select timestamptz '2026-11-03 00:00:00+00' + g * interval '2 seconds' as ts,
+lateral (select timestamptz '2026-10-01 00:00:00+00' + g * interval '1 second' as ts,
     'C' || lpad((g %% 12 + 1)::text, 4, '0') as c,
     'K' || lpad((g %% 12 + 1)::text, 4, '0') || '-1' as k,
     'M' || lpad((g %% 4 + 1)::text, 4, '0') as m,
@@ -62,7 +62,7 @@ select 'bench.scored', 0, g, t.ts, 'bx-' || g, 'C' || lpad((g %% 12 + 1)::text, 
     t.ts + interval '150 milliseconds', 1,
     jsonb_build_object('fraud_score', (g %% 1000) / 1000.0, 'reasons', '[]'::jsonb)
 from generate_series(1, %(n)s) as g,
-lateral (select timestamptz '2026-11-03 00:00:00+00' + g * interval '2 seconds' as ts) as t
+lateral (select timestamptz '2026-10-01 00:00:00+00' + g * interval '1 second' as ts) as t
 """
 
 

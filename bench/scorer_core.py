@@ -9,8 +9,12 @@ its rows are replayed in event-time order. Figures are events per CPU second of 
 - ``ml_only``: feature vector + the exported Isolation Forest (64 trees);
 - ``sklearn_one_row``: ``IsolationForest.score_samples`` on one row (same forest size);
 - ``backtest_core``: rules + ML + merchant risk + state update, as the backtest runs it;
-- ``flink_path``: what the job does per event: ``CustomerState.from_bytes``, ``score_transaction``
-  (pydantic ScoredTransaction/FraudAlert with every sentence) and ``to_bytes``.
+- ``flink_path``: what the job's scoring operator does per event (ADR 0070): decode the raw JSON
+  to a Transaction, ``CustomerState.from_bytes``, ``score_transaction_json`` (the records as JSON
+  with every sentence) and ``to_bytes``;
+- ``flink_path_pydantic``: the previous job path for comparison: ``from_bytes``,
+  ``score_transaction`` (validated pydantic ScoredTransaction/FraudAlert), ``encode`` of both and
+  ``to_bytes``, plus the pickle round trip of the Transaction between the two operators.
 
 Usage: ``scripts/uv.sh run python bench/scorer_core.py [--events 50000]``; writes
 ``bench/results/scorer_core.json``.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -32,11 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
-from streamflow.events import Channel, PaymentMethod, Transaction
-from streamflow.scorer.core import CustomerState, score_transaction
+from streamflow.events import Channel, PaymentMethod, RuleSet, Transaction, decode, encode
+from streamflow.scorer.core import CustomerState, score_transaction, score_transaction_json
 from streamflow.scorer.features import feature_vector
 from streamflow.scorer.labelled_file import LabelledRow, read_labelled
-from streamflow.scorer.model import DEFAULT_MODEL_PATH, read_model
+from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, read_model
 from streamflow.scorer.rulesets import default_rules
 from streamflow.scorer.scoring import evaluate
 from streamflow.scorer.view import TxnView
@@ -71,6 +76,38 @@ def as_transaction(view: TxnView) -> Transaction:
         latitude=None if view.lat != view.lat else view.lat,
         longitude=None if view.lon != view.lon else view.lon,
     )
+
+
+def flink_paths(
+    sample: list[tuple[CustomerState | None, TxnView]], rules: RuleSet, model: AnomalyModel
+) -> dict[str, dict[str, float]]:
+    """The scoring operator's per-event work, the current JSON path and the previous one."""
+    txns = [as_transaction(v) for _, v in sample]
+    blobs = [s.to_bytes() if s is not None else None for s, _ in sample]
+    now = datetime.now(UTC)
+
+    raws = [encode(t).decode() for t in txns]
+
+    def flink_path() -> int:
+        for blob, raw in zip(blobs, raws, strict=True):
+            txn = decode(Transaction, raw)
+            state = CustomerState.from_bytes(blob) if blob is not None else None
+            after, _out = score_transaction_json(state, txn, rules, 0.1, model, now)
+            after.to_bytes()
+        return len(raws)
+
+    def flink_path_pydantic() -> int:
+        for blob, sent in zip(blobs, txns, strict=True):
+            txn = pickle.loads(pickle.dumps(sent))  # noqa: S301 - what Flink did between operators
+            state = CustomerState.from_bytes(blob) if blob is not None else None
+            after, scored, alert = score_transaction(state, txn, rules, 0.1, model, now)
+            encode(scored).decode()
+            if alert is not None:
+                encode(alert).decode()
+            after.to_bytes()
+        return len(txns)
+
+    return {"flink_path": timed(flink_path), "flink_path_pydantic": timed(flink_path_pydantic)}
 
 
 def main() -> int:
@@ -120,18 +157,6 @@ def main() -> int:
             after.update(v, baseline=ev.score < rules.alert_threshold)
         return len(pairs)
 
-    sample = pairs[:10_000]
-    txns = [as_transaction(v) for _, v in sample]
-    blobs = [s.to_bytes() if s is not None else None for s, _ in sample]
-    now = datetime.now(UTC)
-
-    def flink_path() -> int:
-        for blob, txn in zip(blobs, txns, strict=True):
-            state = CustomerState.from_bytes(blob) if blob is not None else None
-            after, _scored, _alert = score_transaction(state, txn, rules, 0.1, model, now)
-            after.to_bytes()
-        return len(txns)
-
     from sklearn.ensemble import IsolationForest
 
     matrix = np.asarray([feature_vector(s, v) for s, v in pairs[:20_000]])
@@ -154,7 +179,7 @@ def main() -> int:
         "ml_only": timed(ml_only),
         "sklearn_one_row": timed(sklearn_one_row),
         "backtest_core": timed(backtest_core),
-        "flink_path": timed(flink_path),
+        **flink_paths(pairs[:10_000], rules, model),
         "bar": {"flink_path_events_per_cpu_s": 10_000},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

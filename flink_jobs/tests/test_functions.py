@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, encode
+from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, Transaction, encode
 from streamflow.flink_jobs import functions as fn
 from streamflow.flink_jobs.records import WindowAggregate, merge, to_cents, window_metrics
 
@@ -81,6 +81,11 @@ def scorer(rules: RuleSet | None = None) -> tuple[fn.ScoreTransactions, FakeRunt
     return function, runtime
 
 
+def validated(txn: Transaction) -> Any:
+    """What ValidateTransactions emits for ``txn``."""
+    return fn.validated_row(txn, encode(txn).decode())
+
+
 def test_validate_routes_bad_input_to_dead_letters() -> None:
     validate = fn.ValidateTransactions("raw", 300)
     good = encode(make_txn("t1", "C1", NOW)).decode()
@@ -101,12 +106,14 @@ def test_scoring_keeps_state_and_emits_scored_alert_and_feed() -> None:
     ctx = FakeCtx()
     for i in range(6):
         out = list(
-            function.process_element(make_txn(f"h{i}", "C1", NOW - timedelta(hours=20 - i)), ctx)
+            function.process_element(
+                validated(make_txn(f"h{i}", "C1", NOW - timedelta(hours=20 - i))), ctx
+            )
         )
         assert len(out) == 2
     assert runtime.state.value() is not None
     fraud = make_txn("x", "C1", NOW, "3000.00", lat=-3.1, lon=-60.0)
-    out = list(function.process_element(fraud, ctx))
+    out = list(function.process_element(validated(fraud), ctx))
     scored, (alert_tag, alert), (feed_tag, (event_ms, feed)) = out
     assert scored[0] == "C1"
     assert json.loads(scored[1])["is_alert"] is True
@@ -143,7 +150,7 @@ def test_rule_updates_and_feedback_use_broadcast_state() -> None:
     assert json.loads(row[1])["source_topic"] == "feedback"
     # A restored instance (empty caches) reads rules and merchant risk back from the state.
     restored, _ = scorer()
-    [scored, *_] = list(restored.process_element(make_txn("t9", "C9", NOW), ctx))
+    [scored, *_] = list(restored.process_element(validated(make_txn("t9", "C9", NOW)), ctx))
     body = json.loads(scored[1])
     assert body["rules_version"] == 2
     merchant = [c for c in body["rule_contributions"] if c["rule_id"] == "MERCHANT"]

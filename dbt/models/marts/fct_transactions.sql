@@ -15,15 +15,23 @@
 }}
 
 {% if is_incremental() %}
+-- ids whose transaction, score or label landed after the fact row was built (re-reads of the
+-- lookback window that changed nothing are skipped)
 with changed as (
-    select transaction_id from {{ ref('stg_transactions') }}
-    where _ingested_at > {{ ingested_since('_source_ingested_at') }}
+    select s.transaction_id from {{ ref('stg_transactions') }} as s
+    left join {{ this }} as f on f.transaction_id = s.transaction_id
+    where s._ingested_at > {{ ingested_since('_source_ingested_at') }}
+        and (f.transaction_id is null or s._ingested_at > f._source_ingested_at)
     union
-    select transaction_id from {{ ref('stg_scored_transactions') }}
-    where _ingested_at > {{ ingested_since('_source_ingested_at') }}
+    select s.transaction_id from {{ ref('stg_scored_transactions') }} as s
+    left join {{ this }} as f on f.transaction_id = s.transaction_id
+    where s._ingested_at > {{ ingested_since('_source_ingested_at') }}
+        and (f.transaction_id is null or s._ingested_at > f._source_ingested_at)
     union
-    select transaction_id from {{ ref('stg_feedback') }}
-    where _ingested_at > {{ ingested_since('_source_ingested_at') }}
+    select s.transaction_id from {{ ref('stg_feedback') }} as s
+    left join {{ this }} as f on f.transaction_id = s.transaction_id
+    where s._ingested_at > {{ ingested_since('_source_ingested_at') }}
+        and (f.transaction_id is null or s._ingested_at > f._source_ingested_at)
 ),
 
 tx as (

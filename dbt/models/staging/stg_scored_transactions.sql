@@ -18,6 +18,14 @@ with landed as (
     where b.fraud_score between 0 and 1
     {% if is_incremental() %}
         and b.ingested_at > {{ ingested_since() }}
+        -- a record re-read in the lookback window that silver already holds is skipped
+        and not exists (
+            select 1 from {{ this }} as t
+            where t.transaction_id = b.transaction_id
+                and t.kafka_topic = b.kafka_topic
+                and t.kafka_partition = b.kafka_partition
+                and t.kafka_offset = b.kafka_offset
+        )
     {% endif %}
 ),
 

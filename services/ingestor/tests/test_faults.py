@@ -129,21 +129,23 @@ def _outage_run(
     outage_s: float,
 ) -> None:
     env = _env(topics, pg.settings)
-    producer = _stream(kafka, topics.name(Topic.TRANSACTIONS_RAW), events)
+    raw = topics.name(Topic.TRANSACTIONS_RAW)
+    half = events // 2
     proc = start_ingestor(env, log)
     try:
         wait_ready(int(env["STREAMFLOW_INGESTOR_METRICS_PORT"]), proc)
-        wait_rows(pg.settings, "select count(*) from bronze.transactions", events // 4)
+        _stream(kafka, raw, half).join(timeout=600)
+        wait_rows(pg.settings, "select count(*) from bronze.transactions", half // 4)
         pg.stop()
+        # The second half arrives while the database is away: it must wait, not vanish.
+        produce(kafka, raw, (transaction_bytes(i) for i in range(half, events)))
         time.sleep(outage_s)
         assert proc.poll() is None, "the ingestor died while PostgreSQL was down"
         pg.start()
-        producer.join(timeout=600)
         _assert_exact(kafka, topics, pg.settings)
         assert proc.poll() is None
         wait_ready(int(env["STREAMFLOW_INGESTOR_METRICS_PORT"]), proc)
-        metrics = log.read_text()
-        assert "database unavailable, retrying" in metrics
+        assert "database unavailable, retrying" in log.read_text()
     finally:
         code = _stop(proc)
     assert code == 0

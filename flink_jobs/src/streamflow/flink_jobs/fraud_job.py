@@ -68,7 +68,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         _source(env, settings, topics.transactions_raw)
         .process(
             fn.ValidateTransactions(topics.transactions_raw, settings.max_future_seconds),
-            output_type=Types.PICKLED_BYTE_ARRAY(),
+            output_type=fn.VALIDATED_TYPE,
         )
         .name("validate")
     )
@@ -86,7 +86,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         settings.model_path,
     )
     scored = (
-        validated.key_by(lambda txn: txn.customer_id, key_type=Types.STRING())
+        validated.key_by(lambda row: row[0], key_type=Types.STRING())
         .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")

@@ -2,12 +2,18 @@
 
 ``score_transaction`` takes the customer's state before a transaction and returns the state after
 it, the scored record and the alert (if any). Given the same inputs it returns the same outputs:
-the only clock it sees is the ``scored_at`` it is given.
+the only clock it sees is the ``scored_at`` it is given. ``score_transaction_json`` is the job's
+hot path: the same verdict, with the records as contract JSON built without pydantic (ADR 0070).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
 
 from streamflow.events import (
     ContractError,
@@ -35,6 +41,7 @@ __all__ = [
     "AnomalyModel",
     "CustomerState",
     "EventTimeInFuture",
+    "JsonVerdict",
     "MerchantRisk",
     "ModelFormatError",
     "RuleUpdateRejected",
@@ -46,6 +53,7 @@ __all__ = [
     "load_model",
     "risk_at",
     "score_transaction",
+    "score_transaction_json",
     "score_view",
     "validate_transaction",
 ]
@@ -96,12 +104,13 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
     model: AnomalyModel | None,
     scored_at: datetime,
 ) -> tuple[CustomerState, ScoredTransaction, FraudAlert | None]:
-    """Score one transaction: (state after it, the scored record, the alert or None)."""
-    after, ev = score_view(state, make_view(txn), rules, merchant_risk, model)
-    is_alert = ev.score >= rules.alert_threshold
-    ordered = sorted(ev.parts, key=lambda p: (-p.contribution, p.rule_id))
-    fired = [p for p in ordered if p.triggered and p.contribution > 0.0]
-    model_version = model.version if model is not None and ev.ml_score is not None else None
+    """Score one transaction: (state after it, the scored record, the alert or None).
+
+    The validated-pydantic reference path (backtest, tests); the job uses
+    :func:`score_transaction_json`, which yields the same records as JSON.
+    """
+    after, ev, v = _verdict(state, txn, rules, merchant_risk, model)
+    is_alert, fired, listed, model_version = v.is_alert, v.fired, v.listed, v.model_version
     scored = ScoredTransaction(
         transaction=txn,
         fraud_score=ev.score,
@@ -115,7 +124,6 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
     )
     if not is_alert:
         return after, scored, None
-    listed = fired or [p for p in ordered if p.contribution > 0.0]
     alert = FraudAlert(
         alert_id=alert_id_for(txn.transaction_id, rules.version),
         transaction_id=txn.transaction_id,
@@ -150,3 +158,139 @@ def _contribution(part: PartResult) -> RuleContribution:
         contribution=part.contribution,
         explanation=part.explanation,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    is_alert: bool
+    fired: list[PartResult]
+    listed: list[PartResult]
+    model_version: str | None
+
+
+def _verdict(
+    state: CustomerState | None,
+    txn: Transaction,
+    rules: RuleSet,
+    merchant_risk: float,
+    model: AnomalyModel | None,
+) -> tuple[CustomerState, Evaluation, _Verdict]:
+    """What both output paths share: the state after, the evaluation and what it concludes."""
+    after, ev = score_view(state, make_view(txn), rules, merchant_risk, model)
+    is_alert = ev.score >= rules.alert_threshold
+    ordered = sorted(ev.parts, key=lambda p: (-p.contribution, p.rule_id))
+    fired = [p for p in ordered if p.triggered and p.contribution > 0.0]
+    listed = (fired or [p for p in ordered if p.contribution > 0.0]) if is_alert else []
+    model_version = model.version if model is not None and ev.ml_score is not None else None
+    return after, ev, _Verdict(is_alert, fired, listed, model_version)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonVerdict:
+    """The job's outputs for one transaction, as contract JSON (``encode(...)`` decoded)."""
+
+    scored: str
+    """The ``transactions.scored`` value (a :class:`ScoredTransaction`)."""
+    alert_id: str | None
+    """The alert's id (its Kafka key), None if no alert."""
+    alert: str | None
+    """The ``fraud.alerts`` value (a :class:`FraudAlert`), None if no alert."""
+
+    @property
+    def is_alert(self) -> bool:
+        """Whether the transaction raised an alert."""
+        return self.alert is not None
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+_RC_VERSION = RuleContribution.SCHEMA_VERSION
+_TR_VERSION = TriggeredRule.SCHEMA_VERSION
+_ALERT_VERSION = FraudAlert.SCHEMA_VERSION
+
+
+def _iso(moment: datetime) -> str:
+    """A datetime as pydantic writes it (ISO 8601, ``Z`` for UTC)."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _plain(value: object) -> object:
+    """A field value as pydantic writes it in JSON (orjson takes enums and the rest as they are)."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
+    state: CustomerState | None,
+    txn: Transaction,
+    rules: RuleSet,
+    merchant_risk: float,
+    model: AnomalyModel | None,
+    scored_at: datetime,
+) -> tuple[CustomerState, JsonVerdict]:
+    """:func:`score_transaction` with the records as JSON built from plain values (the job's path).
+
+    No pydantic model is built per event: the values are made by this package from a validated
+    Transaction and RuleSet, so validating them again only costs time. tests/test_fast_path.py
+    proves the JSON decodes strictly to what :func:`score_transaction` returns (docs/adr/0070).
+    """
+    after, ev, v = _verdict(state, txn, rules, merchant_risk, model)
+    scored_at_text = _iso(scored_at)
+    body = {
+        "schema_version": ScoredTransaction.SCHEMA_VERSION,
+        "transaction": {name: _plain(value) for name, value in txn.__dict__.items()},
+        "fraud_score": ev.score,
+        "is_alert": v.is_alert,
+        "rule_contributions": [
+            {
+                "schema_version": _RC_VERSION,
+                "rule_id": p.rule_id,
+                "triggered": p.triggered,
+                "score": p.score,
+                "weight": p.weight,
+                "contribution": p.contribution,
+                "explanation": p.explanation,
+            }
+            for p in ev.parts
+        ],
+        "ml_score": ev.ml_score,
+        "reasons": [p.explanation for p in v.fired],
+        "rules_version": rules.version,
+        "model_version": v.model_version,
+        "scored_at": scored_at_text,
+    }
+    scored = _dumps(body)
+    if not v.is_alert:
+        return after, JsonVerdict(scored, None, None)
+    alert_id = alert_id_for(txn.transaction_id, rules.version)
+    alert = {
+        "schema_version": _ALERT_VERSION,
+        "alert_id": alert_id,
+        "transaction_id": txn.transaction_id,
+        "customer_id": txn.customer_id,
+        "merchant_id": txn.merchant_id,
+        "amount": str(txn.amount),
+        "score": ev.score,
+        "severity": Severity.from_score(ev.score).value,
+        "triggered_rules": [
+            {
+                "schema_version": _TR_VERSION,
+                "rule_id": p.rule_id,
+                "score": p.score,
+                "contribution": p.contribution,
+                "explanation": p.explanation,
+            }
+            for p in v.listed
+        ],
+        "rules_version": rules.version,
+        "model_version": v.model_version,
+        "event_time": _iso(txn.event_time),
+        "detected_at": scored_at_text,
+    }
+    return after, JsonVerdict(scored, alert_id, _dumps(alert))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from streamflow.ingestor.writer import BronzeWriter, WriteResult, write_batch
 
 log = logging.getLogger(__name__)
 _PAGE = 5000
+_STALL_S = 60.0  # a range that stops moving for this long is reported, not waited on
 
 
 class ReplayError(ValueError):
@@ -194,8 +196,16 @@ async def replay_topic(
         consumer.assign(sorted(todo))
         for tp in todo:
             consumer.seek(tp, starts[tp] or 0)
+        idle_since = time.monotonic()
         while todo:
+            if time.monotonic() - idle_since > _STALL_S:
+                stuck = ", ".join(f"{tp.partition}" for tp in sorted(todo))
+                raise ReplayError(
+                    f"{topic_name}: no progress for {_STALL_S:.0f}s on partitions {stuck}"
+                )
             fetched = await consumer.getmany(*todo, timeout_ms=500, max_records=_PAGE)
+            if fetched:
+                idle_since = time.monotonic()
             records: list[Any] = []
             for tp, batch in fetched.items():
                 records.extend(r for r in batch if r.offset < stops[tp])
@@ -216,7 +226,9 @@ async def replay_topic(
 async def _stop_quietly(consumer: Any) -> None:
     """Stop a group-less consumer; aiokafka's stop may re-raise its own cancelled helper task."""
     try:
-        await consumer.stop()
+        await asyncio.wait_for(consumer.stop(), timeout=15)
+    except TimeoutError:
+        log.warning("replay consumer did not stop within 15 s; abandoning it")
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None and task.cancelling():

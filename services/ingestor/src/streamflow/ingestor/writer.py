@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from asyncpg.exceptions._base import InternalClientError
 
 from streamflow.ingestor.records import ParsedBatch, Row
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, DEAD_LETTER_TABLE, SPECS, TableSpec
@@ -149,13 +150,23 @@ async def _row_by_row(
     return inserted
 
 
+# SQLSTATE classes that mean "the server or the connection", not "this data": connection
+# exception, insufficient resources, operator intervention, system error, transaction rollback.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58", "40")
+
+
 def _transient(exc: BaseException) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    if isinstance(exc, asyncpg.PostgresError) and isinstance(state, str):
+        return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
     return isinstance(
         exc,
         OSError
         | TimeoutError
         | asyncpg.PostgresConnectionError
         | asyncpg.InterfaceError
+        # asyncpg's own state errors when a connection dies mid-operation (e.g. during release).
+        | InternalClientError
         | asyncpg.CannotConnectNowError
         | asyncpg.OperatorInterventionError
         | asyncpg.TooManyConnectionsError
