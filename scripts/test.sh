@@ -15,12 +15,12 @@ scripts/infra/up.sh
 
 echo "==> main environment tests"
 main_dirs=(packages services tests)
-scripts/uv.sh run pytest -m "not slow" --cov --cov-report= -p no:cacheprovider "${main_dirs[@]}" "$@"
+scripts/uv.sh run pytest -m "not slow" --cov --cov-report= --cov-fail-under=0 -p no:cacheprovider "${main_dirs[@]}" "$@"
 
 if [ -d flink_jobs/tests ] && [ -x flink_jobs/.venv/bin/python ]; then
   echo "==> PyFlink environment tests"
   PATH="$REPO/flink_jobs/.venv/bin:$PATH" VIRTUAL_ENV="$REPO/flink_jobs/.venv" \
-    flink_jobs/.venv/bin/python -m pytest -m "not slow" --cov --cov-report= -p no:cacheprovider \
+    flink_jobs/.venv/bin/python -m pytest -m "not slow" --cov --cov-report= --cov-fail-under=0 -p no:cacheprovider \
     --rootdir "$REPO" -c "$REPO/pyproject.toml" flink_jobs/tests
 fi
 
