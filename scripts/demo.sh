@@ -5,7 +5,8 @@
 #   once everything is landed, the Airflow DAGs build silver and gold; then the report.
 # Services keep running afterwards (open the URLs printed at the end) until `make down`.
 # Each run uses a new generator seed (transaction ids are per seed), so re-running adds a new batch.
-# Knobs: STREAMFLOW_DEMO_COUNT (default 60000), STREAMFLOW_DEMO_DAYS (5), STREAMFLOW_DEMO_SEED.
+# Knobs: STREAMFLOW_DEMO_COUNT (40000), STREAMFLOW_DEMO_RATE (450/s), STREAMFLOW_DEMO_DAYS (5),
+# STREAMFLOW_DEMO_SEED.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -18,7 +19,10 @@ step() { printf '\n==> [%4ss] %s\n' "$((SECONDS - started))" "$*"; }
 runs_file="$DEMO_DIR/runs"
 run=$(( $(cat "$runs_file" 2>/dev/null || echo 0) + 1 ))
 seed="${STREAMFLOW_DEMO_SEED:-$((1000 + run))}"
-count="${STREAMFLOW_DEMO_COUNT:-60000}"
+count="${STREAMFLOW_DEMO_COUNT:-40000}"
+# Paced below the scorer's measured throughput, so transactions and their chargebacks arrive in
+# event-time order (an unpaced burst lets the feedback source run ahead of the transaction backlog).
+rate="${STREAMFLOW_DEMO_RATE:-450}"
 days="${STREAMFLOW_DEMO_DAYS:-5}"
 
 step "starting Kafka and PostgreSQL"
@@ -38,9 +42,9 @@ scripts/uv.sh run --no-sync streamflow-generate --seed "$seed" --customers 5000 
   --blacklist-out "$DEMO_DIR/blacklist-$seed.json"
 scripts/uv.sh run --no-sync python scripts/pipeline/publish_blacklist.py "$DEMO_DIR/blacklist-$seed.json"
 
-step "generating $count transactions over $days simulated days (seed $seed, 0.2% malformed)"
+step "streaming $count transactions over $days simulated days at $rate/s (seed $seed, 0.2% malformed)"
 scripts/uv.sh run --no-sync streamflow-generate --seed "$seed" --count "$count" --days "$days" \
-  --customers 5000 --malformed-rate 0.002 --kafka \
+  --customers 5000 --malformed-rate 0.002 --kafka --rate "$rate" \
   --labels-out "$DEMO_DIR/labels-$seed.parquet" --progress-interval 5
 echo "$run" >"$runs_file"
 
