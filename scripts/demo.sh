@@ -27,6 +27,15 @@ days="${STREAMFLOW_DEMO_DAYS:-5}"
 
 step "starting Kafka and PostgreSQL"
 scripts/infra/up.sh
+if (( run > 1 )) && [[ -z "${STREAMFLOW_SCORER_CHECKPOINT_DIR:-}" ]]; then
+  # Each run simulates a new world (new seed) whose customer and merchant ids reuse the previous
+  # run's: scoring it against the previous world's customer state and merchant risk is nonsense.
+  # So the scorer starts from empty state; its Kafka sources resume after the records already
+  # scored (committed group offsets), and the rule set is re-published below.
+  step "fresh scorer state for this run's new simulated world"
+  scripts/services/scorer.sh stop
+  rm -rf "$STREAMFLOW_LOCAL_DIR/flink/scorer-checkpoints"
+fi
 step "starting the fraud scorer (PyFlink MiniCluster; first start takes ~30 s)"
 scripts/services/scorer.sh start
 step "starting the ingestor"
