@@ -388,17 +388,13 @@ class Simulator:
         card = self._card(cust)
         t = self._window_time(cust, day_start)
         store = int(ref.cust_fav_stores[cust, self.rng.integers(0, ref.cust_fav_stores.shape[1])])
-        rows.add(
+        self._add_in_store(
+            rows,
             t=t,
             cust=cust,
             card=card,
             store=store,
             cents=self._legit_cents(cust),
-            pm=self._pos_pm(card),
-            chan=POS,
-            lat=float(ref.store_lat[store]),
-            lon=float(ref.store_lon[store]),
-            dev=NO_DEVICE,
             label=0,
             scen=0,
         )
@@ -407,20 +403,44 @@ class Simulator:
             city = self._far_city(city, p.distance_km)
             store = self._city_store(city)
             t += int(self._u(p.gap_min) * MINUTE_MS)
-            rows.add(
+            self._add_in_store(
+                rows,
                 t=t,
                 cust=cust,
                 card=card,
                 store=store,
                 cents=self._cents(cust, self._u(p.amount)),
-                pm=self._pos_pm(card),
-                chan=POS,
-                lat=float(ref.store_lat[store]),
-                lon=float(ref.store_lon[store]),
-                dev=NO_DEVICE,
                 label=1,
                 scen=Scenario.IMPOSSIBLE_TRAVEL,
             )
+
+    def _add_in_store(
+        self,
+        rows: Rows,
+        *,
+        t: int,
+        cust: int,
+        card: int,
+        store: int,
+        cents: int,
+        label: int,
+        scen: int,
+    ) -> None:
+        """Add an in-store (POS) payment at ``store``; the card picks its POS payment method."""
+        rows.add(
+            t=t,
+            cust=cust,
+            card=card,
+            store=store,
+            cents=cents,
+            pm=self._pos_pm(card),
+            chan=POS,
+            lat=float(self.ref.store_lat[store]),
+            lon=float(self.ref.store_lon[store]),
+            dev=NO_DEVICE,
+            label=label,
+            scen=scen,
+        )
 
     def _odd_hour(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
         ref = self.ref
@@ -429,17 +449,13 @@ class Simulator:
         t = int(day_start + self.rng.uniform(0.0, 4.0) * HOUR_MS)
         for _ in range(self._n(p.count)):
             store = self._city_store(int(ref.cust_city[cust]))
-            rows.add(
+            self._add_in_store(
+                rows,
                 t=t,
                 cust=cust,
                 card=card,
                 store=store,
                 cents=self._cents(cust, self._u(p.amount)),
-                pm=self._pos_pm(card),
-                chan=POS,
-                lat=float(ref.store_lat[store]),
-                lon=float(ref.store_lon[store]),
-                dev=NO_DEVICE,
                 label=1,
                 scen=Scenario.ODD_HOUR,
             )
