@@ -1,8 +1,10 @@
-"""Publish a new rule-set version that adds a generator blacklist (demo / fault runs).
+"""Publish a new rule-set version carrying a generator run's blacklist (demo runs).
 
 Reads the ``--blacklist-out`` JSON the generator wrote, takes the rule set in force on
-``fraud.rules`` (or the built-in defaults), unions the blacklists, bumps the version and publishes
-it: the running scorer applies it without a restart.
+``fraud.rules`` (or the built-in defaults), replaces its blacklist with this run's, bumps the
+version and publishes it: the running scorer applies it without a restart. Replace, not merge:
+every demo run simulates a new world whose ids reuse the previous one's, so an old world's
+blacklisted merchant is an ordinary merchant now.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def main(argv: list[str]) -> int:
     current = latest_rules(settings.kafka, topic, "default") or default_rules()
     blacklist = current.blacklist.model_copy(
         update={
-            "customer_ids": current.blacklist.customer_ids | extra.customer_ids,
-            "card_ids": current.blacklist.card_ids | extra.card_ids,
-            "merchant_ids": current.blacklist.merchant_ids | extra.merchant_ids,
+            "customer_ids": extra.customer_ids,
+            "card_ids": extra.card_ids,
+            "merchant_ids": extra.merchant_ids,
         }
     )
     if blacklist == current.blacklist:
