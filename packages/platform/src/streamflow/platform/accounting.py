@@ -9,6 +9,7 @@ keyed by their Kafka coordinates, equal counts mean equal sets: no record lost, 
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 import uuid
@@ -119,9 +120,12 @@ def audit(settings: ServiceSettings) -> list[Check]:
 
     def scorer_rejection(value: bytes) -> str | None:
         letter = decode(DeadLetter, value)
-        if letter.stage is Stage.SCORER and letter.source_topic == raw_topic:
+        if letter.stage is not Stage.SCORER or letter.source_topic != raw_topic:
+            return None
+        if letter.source_offset is not None:
             return f"{letter.source_partition}:{letter.source_offset}"
-        return None
+        # PyFlink's Kafka source hands the job no record metadata: identify by the raw payload.
+        return "payload:" + hashlib.sha256(letter.raw_bytes()).hexdigest()
 
     dlq = scan_topic(settings.kafka, topics.name(Topic.DLQ), scorer_rejection)
 
@@ -175,7 +179,11 @@ def audit(settings: ServiceSettings) -> list[Check]:
             scored.records,
             len(scored.keys),
         ),
-        Check("scorer rejections: each source offset once in the DLQ", dlq.matched, len(dlq.keys)),
+        Check(
+            "scorer rejections: each rejected record once in the DLQ",
+            dlq.matched,
+            len(dlq.keys),
+        ),
         Check(
             "scored records = bronze.scored_transactions + dead letters",
             scored.records,
