@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -80,8 +79,3 @@ class FraudAlert(Contract):
     def key(self) -> FraudAlertKey:
         """The Kafka key this alert is produced with."""
         return FraudAlertKey(alert_id=self.alert_id)
-
-    @property
-    def amount_value(self) -> Decimal:
-        """The amount as a Decimal (convenience for consumers)."""
-        return self.amount
