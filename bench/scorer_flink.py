@@ -55,19 +55,53 @@ def txn(i: int, when: datetime, customers: int) -> Transaction:
     )
 
 
-def count_visible(consumer: Consumer, until: int, limit_s: float) -> tuple[float, float, int]:
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of ``root`` and all its descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    members, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [c for c, p in parents.items() if p == pid and c not in members]
+        members.update(kids)
+        frontier.extend(kids)
+    return sum(cpu.get(pid, 0.0) for pid in members)
+
+
+def count_visible(
+    consumer: Consumer, until: int, limit_s: float, job: subprocess.Popen[bytes]
+) -> tuple[float, float, int, float]:
     first = last = 0.0
     seen = 0
+    cpu_first = cpu_last = 0.0
+    seen_first = 0
     deadline = time.monotonic() + limit_s
     while seen < until and time.monotonic() < deadline:
+        if job.poll() is not None:
+            msg = f"the scoring job exited with {job.returncode} after {seen} scored records"
+            raise RuntimeError(msg)
         msgs = consumer.consume(5000, timeout=0.5)
         good = [m for m in msgs if m.error() is None]
         if good:
             now = time.monotonic()
-            first = first or now
+            if not first:
+                first, cpu_first, seen_first = now, tree_cpu_s(job.pid), len(good)
             last = now
             seen += len(good)
-    return first, last, seen
+            if seen >= until:
+                cpu_last = tree_cpu_s(job.pid)
+    per_event = (cpu_last - cpu_first) / (seen - seen_first) if cpu_last and seen > seen_first else 0
+    return first, last, seen, per_event
 
 
 def main() -> int:
@@ -129,8 +163,10 @@ def main() -> int:
         "command": COMMAND,
     }
     try:
-        first, last, seen = count_visible(scored, args.events, limit_s=900)
+        first, last, seen, cpu_per_event = count_visible(scored, args.events, limit_s=900, job=job)
         result["scored_seen"] = seen
+        result["job_cpu_us_per_event"] = round(cpu_per_event * 1e6, 1)
+        result["load_average_at_throughput_end"] = round(os.getloadavg()[0], 2)
         result["events_per_s"] = round(seen / (last - first), 1) if last > first else None
         result.update(latency(kafka, topics, producer, args, customers, blacklisted, job))
     finally:

@@ -8,9 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, Transaction, encode
 from streamflow.flink_jobs import functions as fn
 from streamflow.flink_jobs.records import WindowAggregate, merge, to_cents, window_metrics
+from streamflow.flink_jobs.store_windows import metrics_row, window_query
 
 from .conftest import make_txn
 
@@ -74,31 +77,37 @@ class FakeRuntime:
 
 def scorer(rules: RuleSet | None = None) -> tuple[fn.ScoreTransactions, FakeRuntime]:
     function = fn.ScoreTransactions(
-        "rules", "feedback", rules or fn.initial_rules(None, None), None
+        "raw", "rules", "feedback", rules or fn.initial_rules(None, None), None, 300
     )
     runtime = FakeRuntime()
     function.open(runtime)
     return function, runtime
 
 
-def validated(txn: Transaction) -> Any:
-    """What ValidateTransactions emits for ``txn``."""
-    return fn.validated_row(txn, encode(txn).decode())
+def validated(txn: Transaction) -> str:
+    """The raw ``transactions.raw`` value of ``txn``."""
+    return encode(txn).decode()
 
 
-def test_validate_routes_bad_input_to_dead_letters() -> None:
-    validate = fn.ValidateTransactions("raw", 300)
-    good = encode(make_txn("t1", "C1", NOW)).decode()
-    [txn] = list(validate.process_element(good, None))
-    assert txn.transaction_id == "t1"
-    [(tag, row)] = list(validate.process_element("{oops", None))
+def test_customer_key_reads_the_field_and_tolerates_garbage() -> None:
+    assert fn.customer_key(validated(make_txn("t1", "C7", NOW))) == "C7"
+    assert fn.customer_key("{oops") == ""
+    assert fn.customer_key("[1, 2]") == ""
+    assert fn.customer_key('{"customer_id": 5}') == ""
+
+
+def test_scorer_routes_bad_input_to_dead_letters() -> None:
+    function, runtime = scorer()
+    ctx = FakeCtx()
+    [(tag, row)] = list(function.process_element("{oops", ctx))
     assert tag is fn.DLQ_TAG
     letter = json.loads(row[1])
     assert row[0] == "raw"
     assert (letter["stage"], letter["error_type"]) == ("scorer", "json_invalid")
     future = encode(make_txn("t2", "C1", NOW + timedelta(days=2))).decode()
-    [(_, row)] = list(validate.process_element(future, None))
+    [(_, row)] = list(function.process_element(future, ctx))
     assert json.loads(row[1])["error_type"] == "event_time_in_future"
+    assert runtime.state.value() is None
 
 
 def test_scoring_keeps_state_and_emits_scored_alert_and_feed() -> None:
@@ -114,14 +123,13 @@ def test_scoring_keeps_state_and_emits_scored_alert_and_feed() -> None:
     assert runtime.state.value() is not None
     fraud = make_txn("x", "C1", NOW, "3000.00", lat=-3.1, lon=-60.0)
     out = list(function.process_element(validated(fraud), ctx))
-    scored, (alert_tag, alert), (feed_tag, (event_ms, feed)) = out
+    scored, (alert_tag, alert), (feed_tag, feed) = out
     assert scored[0] == "C1"
     assert json.loads(scored[1])["is_alert"] is True
     assert alert_tag is fn.ALERT_TAG
     assert json.loads(alert[1])["alert_id"] == alert[0]
     assert feed_tag is fn.WINDOW_TAG
-    assert event_ms == int(NOW.timestamp() * 1000)
-    assert feed == WindowAggregate("S0001-01", 1, 300000, 1)
+    assert tuple(feed) == ("S0001-01", int(NOW.timestamp() * 1000), 300000, 1)
 
 
 def test_rule_updates_and_feedback_use_broadcast_state() -> None:
@@ -158,44 +166,33 @@ def test_rule_updates_and_feedback_use_broadcast_state() -> None:
     assert merchant[0]["score"] > 0
 
 
-def test_store_windows_emit_each_size_once_and_skip_late_items() -> None:
-    windows = fn.StoreWindows((60, 300))
-    runtime = FakeRuntime()
-    windows.open(runtime)
-    ctx = FakeCtx()
-    base = 1_700_000_000_000 - 1_700_000_000_000 % 300_000
-    for i in range(3):
-        assert (
-            list(
-                windows.process_element(
-                    (base + i * 1000, WindowAggregate("S1", 1, 150, i % 2)), ctx
-                )
-            )
-            == []
-        )
-    assert sorted(set(ctx.timers.timers)) == [base + 59_999, base + 299_999]
-    [row] = list(windows.on_timer(base + 59_999, ctx))
-    metrics = json.loads(row[1])
+def test_window_query_has_one_select_per_size() -> None:
+    query = window_query("feed", (60, 3600))
+    assert query.count("SELECT") == 2
+    assert "INTERVAL '1' MINUTE" in query
+    assert "INTERVAL '60' MINUTE" in query
+    assert "MOD(MIN(event_ms), 3600000)" in query
+    with pytest.raises(ValueError, match="whole minutes"):
+        window_query("feed", (90,))
+
+
+def test_metrics_row_and_records() -> None:
+    store, value = metrics_row(("S1", 120_000, 60, 3, 450, 1))
+    metrics = json.loads(value)
+    assert store == "S1"
     assert (metrics["window_seconds"], metrics["count"], metrics["amount_sum"]) == (60, 3, "4.50")
-    [row] = list(windows.on_timer(base + 299_999, ctx))
-    assert json.loads(row[1])["window_seconds"] == 300
-    assert runtime.map_state == {}
-    ctx.timers.watermark = base + 400_000
-    assert list(windows.process_element((base, WindowAggregate("S1", 1, 1, 0)), ctx)) == []
-    assert runtime.map_state == {}
-
-
-def test_feed_timestamps_and_records() -> None:
-    assert fn.FeedTimestamps().extract_timestamp((42, WindowAggregate("S", 1, 1, 0)), 0) == 42
+    assert (metrics["fraud_count"], metrics["amount_avg"]) == (1, "1.50")
+    assert metrics["window_start"].startswith("1970-01-01T00:02:00")
     assert to_cents(Decimal("12.34")) == 1234
     agg = merge(WindowAggregate("S", 1, 100, 0), WindowAggregate("S", 2, 201, 1))
-    metrics = window_metrics(agg, 0, 60_000)
-    assert (metrics.count, metrics.amount_sum, metrics.amount_avg) == (
+    metrics_model = window_metrics(agg, 0, 60_000)
+    assert (metrics_model.count, metrics_model.amount_sum, metrics_model.amount_avg) == (
         3,
         Decimal("3.01"),
         Decimal("1.00"),
     )
-    assert window_metrics(WindowAggregate("S", 0, 0, 0), 0, 60_000).amount_avg == Decimal("0.00")
+    zero = window_metrics(WindowAggregate("S", 0, 0, 0), 0, 60_000)
+    assert zero.amount_avg == Decimal("0.00")
 
 
 def test_initial_rules_from_file(tmp_path: Path) -> None:

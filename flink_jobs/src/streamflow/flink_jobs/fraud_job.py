@@ -1,9 +1,10 @@
 """The fraud-scoring PyFlink job: ``python -m streamflow.flink_jobs.fraud_job``.
 
-transactions.raw -> contract validation (rejects -> streamflow.dlq) -> key by customer ->
+transactions.raw -> key by customer -> contract validation (rejects -> streamflow.dlq) and
 scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules + merchant risk (from
 fraud.rules and fraud.feedback) -> transactions.scored (exactly-once) and fraud.alerts; the scored
-stream also feeds event-time tumbling windows per store (1 min, 5 min, 1 h) -> metrics.realtime.
+stream also feeds event-time tumbling windows per store (1 min, 5 min, 1 h, in Flink SQL) ->
+metrics.realtime.
 See docs/adr/0045-0049.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyflink.common import Duration, Types, WatermarkStrategy
+from pyflink.common import Types, WatermarkStrategy
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
@@ -20,6 +21,7 @@ from streamflow.flink_jobs import functions as fn
 from streamflow.flink_jobs.connectors import kafka_source, keyed_sink
 from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.flink_jobs.job_config import environment_settings, restore_path
+from streamflow.flink_jobs.store_windows import store_windows
 from streamflow.platform.settings import load_settings
 from streamflow.scorer.config import AlertDelivery, Settings
 
@@ -46,32 +48,11 @@ def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee
     )
 
 
-def _windows(feed: Any, settings: Settings) -> Any:
-    """Per-store tumbling windows of every size -> metrics.realtime rows."""
-    # No with_idleness(): in PyFlink 2.2 it stops the periodic watermarks (docs/adr/0048).
-    strategy = WatermarkStrategy.for_bounded_out_of_orderness(
-        Duration.of_millis(settings.watermark_out_of_orderness_ms)
-    ).with_timestamp_assigner(fn.FeedTimestamps())
-    return (
-        feed.assign_timestamps_and_watermarks(strategy)
-        .key_by(lambda item: item[1].store_id, key_type=Types.STRING())
-        .process(fn.StoreWindows(WINDOW_LEVELS), output_type=fn.METRICS_TYPE)
-        .name("store-windows")
-    )
-
-
 def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     """Add the scoring job's sources, operators and sinks to ``env``."""
     topics = settings.topics
     exactly_once = DeliveryGuarantee.EXACTLY_ONCE
-    validated = (
-        _source(env, settings, topics.transactions_raw)
-        .process(
-            fn.ValidateTransactions(topics.transactions_raw, settings.max_future_seconds),
-            output_type=fn.VALIDATED_TYPE,
-        )
-        .name("validate")
-    )
+    raw = _source(env, settings, topics.transactions_raw)
     control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
     rules = _source(env, settings, topics.fraud_rules).map(
         lambda raw: (fn.RULES, raw), output_type=control_type
@@ -80,13 +61,15 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         lambda raw: (fn.FEEDBACK, raw), output_type=control_type
     )
     scorer = fn.ScoreTransactions(
+        topics.transactions_raw,
         topics.fraud_rules,
         topics.fraud_feedback,
         fn.initial_rules(settings.rules_file, settings.blacklist_file),
         settings.model_path,
+        settings.max_future_seconds,
     )
     scored = (
-        validated.key_by(lambda row: row[0], key_type=Types.STRING())
+        raw.key_by(fn.customer_key, key_type=Types.STRING())
         .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")
@@ -100,12 +83,16 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     scored.get_side_output(fn.ALERT_TAG).sink_to(
         _sink(settings, topics.fraud_alerts, "alert_id", alert_guarantee)
     )
-    validated.get_side_output(fn.DLQ_TAG).union(scored.get_side_output(fn.DLQ_TAG)).sink_to(
+    scored.get_side_output(fn.DLQ_TAG).sink_to(
         _sink(settings, topics.dlq, "source_topic", exactly_once)
     )
-    _windows(scored.get_side_output(fn.WINDOW_TAG), settings).sink_to(
-        _sink(settings, topics.metrics_realtime, "store_id", exactly_once)
-    )
+    store_windows(
+        env,
+        scored.get_side_output(fn.WINDOW_TAG),
+        WINDOW_LEVELS,
+        settings.watermark_out_of_orderness_ms,
+        fn.METRICS_TYPE,
+    ).sink_to(_sink(settings, topics.metrics_realtime, "store_id", exactly_once))
 
 
 def main() -> None:

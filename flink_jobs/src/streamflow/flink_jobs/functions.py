@@ -12,26 +12,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pyflink.common import Row, Types
 from pyflink.common.time import Time
-from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import OutputTag
 from pyflink.datastream.functions import (
     KeyedBroadcastProcessFunction,
-    KeyedProcessFunction,
-    ProcessFunction,
     RuntimeContext,
 )
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from streamflow.events import ContractError, Feedback, RuleSet, Stage, Transaction, decode, encode
-from streamflow.flink_jobs.records import (
-    WindowAggregate,
-    dead_letter,
-    merge,
-    to_cents,
-    window_metrics,
-)
+from streamflow.events import ContractError, Feedback, RuleSet, Stage, decode, encode
+from streamflow.flink_jobs.records import dead_letter, to_cents
+from streamflow.flink_jobs.store_windows import FEED_TYPE
 from streamflow.scorer.core import (
     AnomalyModel,
     CustomerState,
@@ -59,10 +52,6 @@ def keyed_row_type(key_field: str) -> Any:
     return Types.ROW_NAMED([key_field, "value"], [Types.STRING(), Types.STRING()])
 
 
-VALIDATED_TYPE = Types.ROW_NAMED(
-    ["customer_id", "transaction_id", "value"], [Types.STRING(), Types.STRING(), Types.STRING()]
-)
-"""A validated transaction between the operators: key, id and the raw JSON (no pickling)."""
 DLQ_TYPE = keyed_row_type("source_topic")
 SCORED_TYPE = keyed_row_type("customer_id")
 ALERT_TYPE = keyed_row_type("alert_id")
@@ -70,7 +59,7 @@ METRICS_TYPE = keyed_row_type("store_id")
 
 DLQ_TAG = OutputTag("dead-letters", DLQ_TYPE)
 ALERT_TAG = OutputTag("alerts", ALERT_TYPE)
-WINDOW_TAG = OutputTag("window-feed", Types.PICKLED_BYTE_ARRAY())
+WINDOW_TAG = OutputTag("window-feed", FEED_TYPE)
 
 CONTROL_STATE = MapStateDescriptor("control", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 """Broadcast state: the rule set (JSON bytes) and every merchant's risk (``m:<id>``)."""
@@ -80,33 +69,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class ValidateTransactions(ProcessFunction):  # type: ignore[misc]
-    """``transactions.raw`` values -> ``VALIDATED_TYPE`` rows; contract violations -> dead letters.
+def customer_key(raw: str) -> str:
+    """The scoring key of a ``transactions.raw`` value: its ``customer_id``, ``""`` if unreadable.
 
-    The row carries the raw JSON, not the Transaction: pickling a pydantic model between
-    operators costs several times more than decoding it again where it is scored (ADR 0070).
+    Runs before validation (the key must exist before the keyed scorer sees the record), so it
+    only reads the field; the scorer validates the whole record and dead-letters what fails.
     """
-
-    def __init__(self, topic: str, max_future_seconds: int) -> None:
-        self._topic = topic
-        self._max_future = timedelta(seconds=max_future_seconds)
-
-    def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
-        now = _now()
-        try:
-            txn = validate_transaction(value.encode("utf-8"), now, self._max_future)
-        except ContractError as exc:
-            yield (
-                DLQ_TAG,
-                Row(*dead_letter(Stage.SCORER, self._topic, value, exc.error_type, str(exc), now)),
-            )
-            return
-        yield validated_row(txn, value)
-
-
-def validated_row(txn: Transaction, raw: str) -> Row:
-    """The ``VALIDATED_TYPE`` row of a validated transaction and its raw JSON."""
-    return Row(customer_id=txn.customer_id, transaction_id=txn.transaction_id, value=raw)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    key = body.get("customer_id") if isinstance(body, dict) else None
+    return key if isinstance(key, str) else ""
 
 
 def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleSet:
@@ -117,21 +91,29 @@ def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleS
 
 
 class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
-    """Customer-keyed scoring with the broadcast rules and merchant risks.
+    """Customer-keyed validation and scoring with the broadcast rules and merchant risks.
 
-    Main output: ``transactions.scored`` rows; side outputs: alerts, dead letters (rejected rule
-    updates and feedback) and the window feed of the real-time aggregator. Decoded rules and
-    merchant risks are cached per instance; the broadcast state is the source of truth, so a
-    restored job rebuilds the caches from it lazily.
+    Input: raw ``transactions.raw`` values keyed by :func:`customer_key`. Validation happens
+    here, not in an operator of its own: every Python operator costs a Java<->Python hand-off
+    per record, which dominated the job's CPU (docs/adr/0070).
+
+    Main output: ``transactions.scored`` rows; side outputs: alerts, dead letters (rejected
+    transactions, rule updates and feedback) and the window feed of the real-time aggregator.
+    Decoded rules and merchant risks are cached per instance; the broadcast state is the source
+    of truth, so a restored job rebuilds the caches from it lazily.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the job's wiring
         self,
+        raw_topic: str,
         rules_topic: str,
         feedback_topic: str,
         rules: RuleSet,
         model_path: Path | None,
+        max_future_seconds: int,
     ) -> None:
+        self._raw_topic = raw_topic
+        self._max_future = timedelta(seconds=max_future_seconds)
         self._rules_topic = rules_topic
         self._feedback_topic = feedback_topic
         self._initial_rules = rules
@@ -164,9 +146,15 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             self._risks[merchant_id] = MerchantRisk.from_bytes(raw) if raw is not None else None
         return self._risks[merchant_id]
 
-    def process_element(self, value: Row, ctx: Any) -> Iterator[Any]:
-        # Already validated upstream (same strict decode; the clock check needs no repeat).
-        txn = decode(Transaction, value[2])
+    def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
+        now = _now()
+        try:
+            txn = validate_transaction(value, now, self._max_future)
+        except ContractError as exc:
+            reason = str(exc)
+            letter = dead_letter(Stage.SCORER, self._raw_topic, value, exc.error_type, reason, now)
+            yield DLQ_TAG, Row(*letter)
+            return
         rules = self._current_rules(ctx)
         risk = risk_at(
             self._merchant_risk(ctx, txn.merchant_id),
@@ -175,14 +163,13 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         )
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
-        after, out = score_transaction_json(before, txn, rules, risk, self._model, _now())
+        after, out = score_transaction_json(before, txn, rules, risk, self._model, now)
         self._state.update(after.to_bytes())
         yield Row(txn.customer_id, out.scored)
         if out.alert is not None:
             yield ALERT_TAG, Row(out.alert_id, out.alert)
         event_ms = int(txn.event_time.timestamp() * 1000)
-        feed = WindowAggregate(txn.store_id, 1, to_cents(txn.amount), int(out.is_alert))
-        yield WINDOW_TAG, (event_ms, feed)
+        yield WINDOW_TAG, Row(txn.store_id, event_ms, to_cents(txn.amount), int(out.is_alert))
 
     def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
         kind, raw = value
@@ -227,57 +214,3 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             MERCHANT_PREFIX + feedback.merchant_id, risk.to_bytes()
         )
         self._risks[feedback.merchant_id] = risk
-
-
-FeedItem = tuple[int, WindowAggregate]
-"""``(milliseconds, aggregate)``: event time of a transaction, or start of a closed window."""
-
-
-class FeedTimestamps(TimestampAssigner):  # type: ignore[misc]
-    """Event time of a window-feed element ``(event_ms, aggregate)``."""
-
-    def extract_timestamp(self, value: FeedItem, record_timestamp: int) -> int:
-        return value[0]
-
-
-class StoreWindows(KeyedProcessFunction):  # type: ignore[misc]
-    """Tumbling event-time windows of one store, every size at once, in one MapState.
-
-    Each feed item is added to the open window of every size; an event-time timer at a window's
-    end emits it as a ``metrics.realtime`` row. Items whose window the watermark has already
-    passed are late and left out. (One operator instead of Flink window operators: PyFlink's
-    key_by drops record timestamps in thread mode, see docs/adr/0048.)
-    """
-
-    def __init__(self, sizes_seconds: tuple[int, ...]) -> None:
-        self._sizes = tuple(size * 1000 for size in sizes_seconds)
-        self._windows: Any = None
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        descriptor = MapStateDescriptor("windows", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
-        self._windows = runtime_context.get_map_state(descriptor)
-
-    def process_element(self, value: FeedItem, ctx: Any) -> Iterator[Any]:
-        event_ms, agg = value
-        timers = ctx.timer_service()
-        watermark = timers.current_watermark()
-        for size in self._sizes:
-            start = event_ms - event_ms % size
-            end = start + size
-            if end - 1 <= watermark:
-                continue
-            key = f"{size}:{start}"
-            current = self._windows.get(key)
-            self._windows.put(key, agg if current is None else merge(current, agg))
-            timers.register_event_time_timer(end - 1)
-        return iter(())
-
-    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
-        end = timestamp + 1
-        for size in self._sizes:
-            key = f"{size}:{end - size}"
-            agg = self._windows.get(key)
-            if agg is not None:
-                self._windows.remove(key)
-                metrics = window_metrics(agg, end - size, end)
-                yield Row(agg.store_id, encode(metrics).decode("utf-8"))

@@ -66,7 +66,7 @@ class EventTimeInFuture(ContractError):  # noqa: N818 - the contract's name
 
 
 def validate_transaction(
-    raw: bytes, now: datetime, max_future: timedelta = timedelta(minutes=5)
+    raw: bytes | str, now: datetime, max_future: timedelta = timedelta(minutes=5)
 ) -> Transaction:
     """Decode a ``transactions.raw`` value; raises ContractError (dead-letter it with why)."""
     txn = decode(Transaction, raw)
