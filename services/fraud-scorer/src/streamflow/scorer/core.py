@@ -202,8 +202,16 @@ class JsonVerdict:
         return self.alert is not None
 
 
+def _json_default(value: object) -> str:
+    """What orjson cannot write itself: decimals, as pydantic writes them (strings)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode("utf-8")
+    # orjson writes datetimes as ISO 8601 like pydantic does; OPT_UTC_Z gives pydantic's "Z".
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_UTC_Z).decode("utf-8")
 
 
 _RC_VERSION = RuleContribution.SCHEMA_VERSION
@@ -215,15 +223,6 @@ def _iso(moment: datetime) -> str:
     """A datetime as pydantic writes it (ISO 8601, ``Z`` for UTC)."""
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _plain(value: object) -> object:
-    """A field value as pydantic writes it in JSON (orjson takes enums and the rest as they are)."""
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
@@ -244,7 +243,8 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
     scored_at_text = _iso(scored_at)
     body = {
         "schema_version": ScoredTransaction.SCHEMA_VERSION,
-        "transaction": {name: _plain(value) for name, value in txn.__dict__.items()},
+        # The validated model's own field values: orjson writes them as pydantic would.
+        "transaction": txn.__dict__,
         "fraud_score": ev.score,
         "is_alert": v.is_alert,
         "rule_contributions": [
