@@ -9,7 +9,10 @@ import pytest
 from streamflow.events import Feedback, FeedbackSource, Label
 from streamflow.scorer.customer_state import StateFormatError
 from streamflow.scorer.merchant_risk import (
+    LABEL_HORIZON_HALF_LIVES,
+    MAX_LABELS,
     PRIOR_WEIGHT,
+    MerchantLabels,
     MerchantRisk,
     apply_feedback,
     apply_label,
@@ -68,3 +71,66 @@ def test_bytes_round_trip() -> None:
     assert MerchantRisk.from_bytes(risk.to_bytes()) == risk
     with pytest.raises(StateFormatError):
         MerchantRisk.from_bytes(b"\x00" * 5)
+
+
+DAY = 86_400.0
+HALF_LIFE = 30.0
+
+
+def sequential_risk(labels: list[tuple[float, bool]], when: float) -> float:
+    """The backtest's rule: fold, in report order, every label reported up to ``when``."""
+    risk = None
+    for at, fraud in sorted(labels, key=lambda label: label[0]):
+        if at <= when:
+            risk = apply_label(risk, fraud, at, HALF_LIFE)
+    return risk_value(risk, when, HALF_LIFE)
+
+
+def test_labels_give_the_risk_as_of_any_time_whatever_the_arrival_order() -> None:
+    t0 = T0.timestamp()
+    labels = [(t0 + d * DAY, d % 3 != 0) for d in (5, 1, 9, 3, 7, 2)]
+    in_order, reversed_order = MerchantLabels.empty(), MerchantLabels.empty()
+    for at, fraud in sorted(labels):
+        in_order.add(at, fraud, HALF_LIFE)
+    for at, fraud in reversed(labels):
+        reversed_order.add(at, fraud, HALF_LIFE)
+    for day in (0, 1, 2.5, 5, 8, 20):
+        when = t0 + day * DAY
+        expected = sequential_risk(labels, when)
+        assert in_order.risk_at(when, HALF_LIFE) == pytest.approx(expected, abs=1e-12)
+        assert reversed_order.risk_at(when, HALF_LIFE) == pytest.approx(expected, abs=1e-12)
+    assert in_order.risk_at(t0, HALF_LIFE) == 0.0
+    # A different half-life (a rule update) recomputes the cached prefix.
+    assert in_order.risk_at(t0 + 20 * DAY, 1.0) < in_order.risk_at(t0 + 20 * DAY, HALF_LIFE)
+
+
+def test_labels_round_trip_and_read_the_old_format() -> None:
+    labels = MerchantLabels.empty()
+    labels.add(T0.timestamp(), True, HALF_LIFE)
+    labels.add(T0.timestamp() + DAY, False, HALF_LIFE)
+    again = MerchantLabels.from_bytes(labels.to_bytes())
+    assert (again.base, again.whens, again.frauds) == (None, labels.whens, labels.frauds)
+    old = MerchantRisk(2.0, 1.0, T0.timestamp())
+    upgraded = MerchantLabels.from_bytes(old.to_bytes())
+    assert (upgraded.base, upgraded.whens) == (old, [])
+    assert upgraded.risk_at(T0.timestamp(), HALF_LIFE) == risk_value(old, T0.timestamp(), HALF_LIFE)
+    with pytest.raises(StateFormatError):
+        MerchantLabels.from_bytes(b"\x07")
+    with pytest.raises(StateFormatError):
+        MerchantLabels.from_bytes(labels.to_bytes()[:-1])
+
+
+def test_old_labels_are_folded_into_the_base() -> None:
+    labels = MerchantLabels.empty()
+    t0 = T0.timestamp()
+    labels.add(t0, True, HALF_LIFE)
+    labels.add(t0 + (LABEL_HORIZON_HALF_LIVES + 1) * HALF_LIFE * DAY, True, HALF_LIFE)
+    assert len(labels.whens) == 1
+    assert labels.base == apply_label(None, True, t0, HALF_LIFE)
+    again = MerchantLabels.from_bytes(labels.to_bytes())
+    assert again.base == labels.base
+    many = MerchantLabels.empty()
+    for i in range(MAX_LABELS + 5):
+        many.add(t0 + i, True, HALF_LIFE)
+    assert len(many.whens) == MAX_LABELS
+    assert many.base is not None

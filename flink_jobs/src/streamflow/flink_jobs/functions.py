@@ -22,19 +22,17 @@ from pyflink.datastream.functions import (
 )
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from streamflow.events import ContractError, Feedback, RuleSet, Stage, decode, encode
+from streamflow.events import ContractError, Feedback, Label, RuleSet, Stage, decode, encode
 from streamflow.flink_jobs.records import dead_letter, to_cents
 from streamflow.flink_jobs.store_windows import FEED_TYPE
 from streamflow.scorer.core import (
     AnomalyModel,
     CustomerState,
-    MerchantRisk,
+    MerchantLabels,
     RuleUpdateRejected,
-    apply_feedback,
     apply_rule_update,
     default_rules,
     load_model,
-    risk_at,
     score_transaction_json,
     validate_transaction,
 )
@@ -119,7 +117,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._initial_rules = rules
         self._model_path = model_path
         self._rules: RuleSet | None = None
-        self._risks: dict[str, MerchantRisk | None] = {}
+        self._risks: dict[str, MerchantLabels | None] = {}
         self._model: AnomalyModel | None = None
         self._state: Any = None
 
@@ -140,10 +138,10 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             self._rules = decode(RuleSet, stored) if stored is not None else self._initial_rules
         return self._rules
 
-    def _merchant_risk(self, ctx: Any, merchant_id: str) -> MerchantRisk | None:
+    def _merchant_labels(self, ctx: Any, merchant_id: str) -> MerchantLabels | None:
         if merchant_id not in self._risks:
             raw = ctx.get_broadcast_state(CONTROL_STATE).get(MERCHANT_PREFIX + merchant_id)
-            self._risks[merchant_id] = MerchantRisk.from_bytes(raw) if raw is not None else None
+            self._risks[merchant_id] = MerchantLabels.from_bytes(raw) if raw is not None else None
         return self._risks[merchant_id]
 
     def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
@@ -156,11 +154,11 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             yield DLQ_TAG, Row(*letter)
             return
         rules = self._current_rules(ctx)
-        risk = risk_at(
-            self._merchant_risk(ctx, txn.merchant_id),
-            txn.event_time,
-            rules.merchant_risk.half_life_days,
-        )
+        event_s = txn.event_time.timestamp()
+        labels = self._merchant_labels(ctx, txn.merchant_id)
+        # Only the labels reported up to the transaction's event time count (ADR 0040).
+        half_life = rules.merchant_risk.half_life_days
+        risk = labels.risk_at(event_s, half_life) if labels is not None else 0.0
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(before, txn, rules, risk, self._model, now)
@@ -168,7 +166,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         yield Row(txn.customer_id, out.scored)
         if out.alert is not None:
             yield ALERT_TAG, Row(out.alert_id, out.alert)
-        event_ms = int(txn.event_time.timestamp() * 1000)
+        event_ms = int(event_s * 1000)
         yield WINDOW_TAG, Row(txn.store_id, event_ms, to_cents(txn.amount), int(out.is_alert))
 
     def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
@@ -209,8 +207,9 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             )
             return
         half_life = self._current_rules(ctx).merchant_risk.half_life_days
-        risk = apply_feedback(self._merchant_risk(ctx, feedback.merchant_id), feedback, half_life)
+        labels = self._merchant_labels(ctx, feedback.merchant_id) or MerchantLabels.empty()
+        labels.add(feedback.reported_at.timestamp(), feedback.label is Label.FRAUD, half_life)
         ctx.get_broadcast_state(CONTROL_STATE).put(
-            MERCHANT_PREFIX + feedback.merchant_id, risk.to_bytes()
+            MERCHANT_PREFIX + feedback.merchant_id, labels.to_bytes()
         )
-        self._risks[feedback.merchant_id] = risk
+        self._risks[feedback.merchant_id] = labels

@@ -30,7 +30,7 @@ from streamflow.events import (
 )
 from streamflow.scorer.customer_state import CustomerState, StateFormatError
 from streamflow.scorer.features import FEATURE_NAMES, features
-from streamflow.scorer.merchant_risk import MerchantRisk, apply_feedback, risk_at
+from streamflow.scorer.merchant_risk import MerchantLabels, MerchantRisk, apply_feedback, risk_at
 from streamflow.scorer.model import AnomalyModel, ModelFormatError, load_model
 from streamflow.scorer.rulesets import RuleUpdateRejected, apply_rule_update, default_rules
 from streamflow.scorer.scoring import Evaluation, PartResult, evaluate
@@ -42,6 +42,7 @@ __all__ = [
     "CustomerState",
     "EventTimeInFuture",
     "JsonVerdict",
+    "MerchantLabels",
     "MerchantRisk",
     "ModelFormatError",
     "RuleUpdateRejected",

@@ -4,10 +4,13 @@ Each label adds one unit of weight (fraud or legit) that halves every ``half_lif
 weights are stored relative to a reference time, so feedback arriving out of order adds the same
 amount as in order. The risk is the decayed fraud share, shrunk towards zero by a prior of
 :data:`PRIOR_WEIGHT` legit-like units, so one chargeback alone does not mark a merchant.
+:class:`MerchantLabels` keeps the labels themselves, so the streaming job can ask for the risk as
+of a transaction's event time, as the backtest does, whatever order feedback arrives in.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import struct
 from dataclasses import dataclass
@@ -91,3 +94,92 @@ def risk_value(risk: MerchantRisk | None, when: float, half_life_days: float) ->
 def risk_at(risk: MerchantRisk | None, when: datetime, half_life_days: float) -> float:
     """The risk in [0, 1] of a merchant at ``when`` (e.g. a transaction's event time)."""
     return risk_value(risk, when.timestamp(), half_life_days)
+
+
+LABEL_HORIZON_HALF_LIVES = 20.0
+"""Labels older than this many half-lives before a merchant's newest one (weight < 1e-6) are
+folded into the merchant's base risk and no longer kept one by one."""
+MAX_LABELS = 4_096
+"""At most this many labels are kept one by one per merchant; older ones go into the base."""
+
+_LABELS_HEADER = struct.Struct("<BBdddI")
+_LABEL = struct.Struct("<dB")
+_LABELS_FORMAT_VERSION = 2
+
+
+@dataclass(slots=True)
+class MerchantLabels:
+    """A merchant's confirmed labels by report time, for its risk *as of* any event time.
+
+    The streaming job receives ``fraud.feedback`` in arrival order, which in a replay or backfill
+    is far ahead of the transactions being scored. Folding every label in at once would let a
+    transaction see chargebacks reported after it happened. Keeping the labels (sorted by report
+    time) lets the job score a transaction with exactly the labels reported up to its event time,
+    as the backtest does, whatever the arrival order (docs/adr/0040).
+    """
+
+    base: MerchantRisk | None
+    """Labels too old to keep one by one, folded together."""
+    whens: list[float]
+    """Report times (POSIX seconds), ascending; ties keep arrival order."""
+    frauds: list[bool]
+    _prefix: list[MerchantRisk | None] | None = None
+    _prefix_half_life: float = 0.0
+
+    @classmethod
+    def empty(cls) -> MerchantLabels:
+        """No labels yet."""
+        return cls(None, [], [])
+
+    def add(self, when: float, is_fraud: bool, half_life_days: float) -> None:
+        """Insert one label reported at ``when`` (POSIX seconds)."""
+        at = bisect.bisect_right(self.whens, when)
+        self.whens.insert(at, when)
+        self.frauds.insert(at, is_fraud)
+        self._prefix = None
+        horizon = self.whens[-1] - LABEL_HORIZON_HALF_LIVES * half_life_days * 86_400.0
+        keep_from = max(bisect.bisect_left(self.whens, horizon), len(self.whens) - MAX_LABELS)
+        for i in range(keep_from):
+            self.base = apply_label(self.base, self.frauds[i], self.whens[i], half_life_days)
+        del self.whens[:keep_from], self.frauds[:keep_from]
+
+    def risk_at(self, when: float, half_life_days: float) -> float:
+        """The risk in [0, 1] at ``when`` from the labels reported up to then."""
+        if self._prefix is None or self._prefix_half_life != half_life_days:
+            prefix = [self.base]
+            for at, fraud in zip(self.whens, self.frauds, strict=True):
+                prefix.append(apply_label(prefix[-1], fraud, at, half_life_days))
+            self._prefix, self._prefix_half_life = prefix, half_life_days
+        return risk_value(self._prefix[bisect.bisect_right(self.whens, when)], when, half_life_days)
+
+    def to_bytes(self) -> bytes:
+        """Compact serialised form (format version 2)."""
+        base = self.base
+        header = _LABELS_HEADER.pack(
+            _LABELS_FORMAT_VERSION,
+            base is not None,
+            base.fraud if base else 0.0,
+            base.legit if base else 0.0,
+            base.ref_time if base else 0.0,
+            len(self.whens),
+        )
+        labels = b"".join(
+            _LABEL.pack(at, fraud) for at, fraud in zip(self.whens, self.frauds, strict=True)
+        )
+        return header + labels
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MerchantLabels:
+        """Parse :meth:`to_bytes` output; a version-1 :class:`MerchantRisk` becomes the base."""
+        if data[:1] == bytes([_FORMAT_VERSION]):
+            return cls(MerchantRisk.from_bytes(data), [], [])
+        if len(data) < _LABELS_HEADER.size or data[0] != _LABELS_FORMAT_VERSION:
+            raise StateFormatError("not merchant labels of format version 2")
+        _, has_base, fraud, legit, ref_time, count = _LABELS_HEADER.unpack_from(data)
+        if len(data) != _LABELS_HEADER.size + count * _LABEL.size:
+            raise StateFormatError("merchant labels are truncated")
+        whens, frauds = [], []
+        for at, is_fraud in _LABEL.iter_unpack(data[_LABELS_HEADER.size :]):
+            whens.append(at)
+            frauds.append(bool(is_fraud))
+        return cls(MerchantRisk(fraud, legit, ref_time) if has_base else None, whens, frauds)
