@@ -8,13 +8,20 @@ own processes with ``--workers`` uvicorn workers; load comes from ``wrk`` in ano
 filtered queries (customer, merchant + time range, min score + status, rule + severity, deep
 keyset pages).
 
+Besides wrk's figures it records the CPU seconds the API processes and their PostgreSQL backends
+spent during the measured run, per request (from /proc: comparable across runs on this shared
+machine, where req/s depends on whatever else is running), and the p50/p99 EXPLAIN ANALYZE
+execution time of the API's own SQL for each of the five request shapes.
+
 Usage: ``scripts/uv.sh run python bench/alert_api.py [--alerts 1000000] [--workers 2]
-[--connections 32] [--duration 20]``; writes ``bench/results/alert_api.json``.
+[--connections 32] [--duration 20] [--skip-seed] [--explain-only]``; writes
+``bench/results/alert_api.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -30,10 +37,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psycopg
 from psycopg import sql
 
+from streamflow.alert_api import alert_query as q
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.keys import create_key
 from streamflow.platform.migrations import migrate
@@ -210,7 +219,119 @@ def parse_wrk(out: str) -> dict[str, float]:
     return result
 
 
-def main() -> None:
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of one process in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * _TICK_S
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants (the uvicorn supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _backends(dsn: str) -> list[int]:
+    """PostgreSQL backend pids serving the API's pool (by application_name)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "select pid from pg_stat_activity where datname = %s and application_name = %s",
+            (DB, Settings().client_id),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+Sample = tuple[dict[int, float], dict[int, float]]
+
+
+def _cpu_sample(api_pid: int, dsn: str) -> Sample:
+    """CPU seconds so far of each API process and of each of its PostgreSQL backends."""
+    return (
+        {pid: _cpu_s(pid) for pid in _tree(api_pid)},
+        {pid: _cpu_s(pid) for pid in _backends(dsn)},
+    )
+
+
+def _cpu_delta(before: Sample, after: Sample) -> tuple[float, float]:
+    """CPU seconds spent between the samples by the API processes and by their backends (a
+    process started during the run counts from zero)."""
+    api, pg = (
+        sum(cpu - old.get(pid, 0.0) for pid, cpu in new.items())
+        for old, new in zip(before, after, strict=True)
+    )
+    return api, pg
+
+
+SHAPES = ("customer", "merchant_since", "min_score_status", "rule_severity", "score_sort")
+
+
+def _shape(name: str, rng: random.Random) -> tuple[q.AlertFilters, q.SortOrder, int]:
+    """Filters, sort and page size of one of the wrk script's five request shapes."""
+    newest = q.SortOrder.NEWEST
+    if name == "customer":
+        return q.AlertFilters(customer_id=f"C{rng.randrange(CUSTOMERS)}"), newest, 20
+    if name == "merchant_since":
+        since = datetime(2026, 10, 15, tzinfo=UTC)
+        return q.AlertFilters(merchant_id=f"M{rng.randrange(MERCHANTS)}", since=since), newest, 20
+    if name == "min_score_status":
+        return q.AlertFilters(min_score=0.9, status="new"), newest, 50
+    if name == "rule_severity":
+        return q.AlertFilters(rule_id="FR-003", severity="critical"), newest, 50
+    return q.AlertFilters(min_score=0.7), q.SortOrder.HIGHEST_SCORE, 50
+
+
+async def _explain(dsn: str, rounds: int) -> dict[str, dict[str, float]]:
+    """p50/p99 execution time and buffers of the app's own SQL for each wrk query shape
+    (EXPLAIN ANALYZE through the extended protocol, as the API sends it)."""
+    rng = random.Random(11)
+    conn: asyncpg.Connection = await asyncpg.connect(dsn)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for name in SHAPES:
+            times: list[float] = []
+            buffers: list[int] = []
+            for _ in range(rounds):
+                filters, sort, limit = _shape(name, rng)
+                text, args = q.build_list_query(filters, sort, None, limit)
+                plan = json.loads(
+                    await conn.fetchval(f"explain (analyze, buffers, format json) {text}", *args)
+                )[0]
+                times.append(plan["Execution Time"])
+                top = plan["Plan"]
+                buffers.append(top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0))
+            times.sort()
+            out[name] = {
+                "p50_ms": round(times[len(times) // 2], 3),
+                "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3),
+                "buffers_p50": sorted(buffers)[len(buffers) // 2],
+            }
+    finally:
+        await conn.close()
+    return out
+
+
+def _per_request(cpu_s: float, requests: float) -> float | None:
+    return round(cpu_s * 1000 / requests, 3) if requests else None
+
+
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
@@ -219,11 +340,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--skip-seed", action="store_true", help="reuse the bench database")
-    args = parser.parse_args()
+    parser.add_argument("--explain-rounds", type=int, default=200, help="EXPLAIN ANALYZE runs")
+    parser.add_argument(
+        "--explain-only", action="store_true", help="only the SQL timings (bench DB must exist)"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _parse_args()
+    if args.explain_only:
+        dsn = PostgresSettings().dsn(DB)
+        print(json.dumps(asyncio.run(_explain(dsn, args.explain_rounds)), indent=2))
+        return
 
     load_before = os.getloadavg()[0]
     pg = PostgresSettings()
     seed_s = None if args.skip_seed else round(seed(pg, args.alerts), 1)
+    if args.skip_seed:
+        migrate(pg.dsn(DB))  # migrations added since the database was seeded (new indexes)
     settings = Settings(pg=pg.model_copy(update={"database": DB}))
     key = create_key(settings, "bench", ["alerts:read"], rate_limit_per_minute=0)[1]
     wrk = ensure_wrk()
@@ -265,12 +400,17 @@ def main() -> None:
             [*base_cmd, "-c8", "-d5s", base], env=wrk_env, capture_output=True, check=True
         )
         cmd = [*base_cmd, f"-c{args.connections}", f"-d{args.duration}s", base]
+        # CPU actually spent by the API and its backends: comparable across runs even when
+        # other work on this shared machine depresses req/s.
+        before = _cpu_sample(api.pid, settings.pg.dsn())
         out = subprocess.run(cmd, env=wrk_env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+        api_cpu_s, pg_cpu_s = _cpu_delta(before, _cpu_sample(api.pid, settings.pg.dsn()))
         Path(script.name).unlink()
     finally:
         api.terminate()
         api.wait(timeout=30)
     figures = parse_wrk(out)
+    sql_timings = asyncio.run(_explain(settings.pg.dsn(), args.explain_rounds))
     result = {
         "component": "alert_api",
         "rps": figures["rps"],
@@ -280,6 +420,9 @@ def main() -> None:
         "requests": figures["requests"],
         "non_2xx": figures["non_2xx"],
         "socket_errors": figures["socket_errors"],
+        "api_cpu_ms_per_request": _per_request(api_cpu_s, figures["requests"]),
+        "pg_cpu_ms_per_request": _per_request(pg_cpu_s, figures["requests"]),
+        "sql_explain_analyze": sql_timings,
         "alerts": args.alerts,
         "seed_s": seed_s,
         "workers": args.workers,
@@ -308,7 +451,9 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(out)
-    print(json.dumps({k: result[k] for k in ("rps", "p50_ms", "p99_ms", "non_2xx", "workers")}))
+    keys: tuple[str, ...] = ("rps", "p50_ms", "p99_ms", "non_2xx", "workers", "load_avg_1m_before")
+    keys = (*keys, "api_cpu_ms_per_request", "pg_cpu_ms_per_request")
+    print(json.dumps({k: result[k] for k in keys}))
 
 
 if __name__ == "__main__":

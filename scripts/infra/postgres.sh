@@ -114,6 +114,9 @@ ensure_role_and_db() {
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'user')
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 ALTER ROLE :"user" WITH LOGIN CREATEDB PASSWORD :'pw';
+-- Test fixtures and benches drop their throwaway databases WITH (FORCE), which must end the
+-- sessions other (non-superuser) roles such as the API's still hold there.
+GRANT pg_signal_backend TO :"user";
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL

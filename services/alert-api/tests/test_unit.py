@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from datetime import UTC, datetime
@@ -73,7 +75,7 @@ def test_query_is_parameterised() -> None:
     sql, args = build_list_query(filters, SortOrder.LOWEST_SCORE, cursor, 10)
     assert evil not in sql
     assert args == [evil, 0.5, "FR-001", "new", 0.6, AID, 11]
-    assert "order by score asc, alert_id asc" in sql
+    assert "order by a.score asc, a.alert_id asc" in sql
     assert "(score, alert_id) > ($5, $6)" in sql
 
 
@@ -95,6 +97,12 @@ def test_keys_are_random_and_hash_depends_on_pepper() -> None:
 
 def _key(limit: int | None) -> ApiKey:
     return ApiKey("k1", "n", frozenset({"alerts:read"}), limit)
+
+
+def test_stored_hash_is_hmac_sha256_hex() -> None:
+    # The stored form must not change with the implementation (existing keys keep working).
+    expected = hmac.new(b"pepper", b"sfk_abc", hashlib.sha256).hexdigest()
+    assert hash_key("sfk_abc", "pepper") == expected
 
 
 def test_rate_limiter_token_bucket() -> None:

@@ -140,10 +140,12 @@ def build_list_query(
         op = "<" if sort.descending else ">"
         where.append(f"({column}, alert_id) {op} ({param(cursor.value)}, {param(cursor.alert_id)})")
     # Only constants and enum-derived names are interpolated; every value is a $n parameter.
-    sql = f"select {SUMMARY_COLUMNS} from app.alerts"  # noqa: S608
+    sql = f"select {SUMMARY_COLUMNS} from app.alerts a"  # noqa: S608
     if where:
         sql += " where " + " and ".join(where)
-    sql += f" order by {column} {direction}, alert_id {direction} limit {param(limit + 1)}"
+    # Qualified: a bare "alert_id" in ORDER BY is the output column alert_id::text, which made
+    # PostgreSQL re-sort every page (Incremental Sort) instead of reading the index in order.
+    sql += f" order by a.{column} {direction}, a.alert_id {direction} limit {param(limit + 1)}"
     return sql, args
 
 

@@ -60,6 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry hooks re-check the global providers on every request;
+        # the API exports Prometheus metrics (/metrics) instead (ADR 0053).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.db = db

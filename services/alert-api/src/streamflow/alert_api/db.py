@@ -66,17 +66,33 @@ class Database:
     async def connection(self) -> AsyncIterator[Any]:
         """A pooled connection; outages (also mid-query) raise :class:`DatabaseUnavailableError`."""
         try:
-            pool = await self._get_pool()
-            async with pool.acquire(timeout=self._settings.db_acquire_timeout_s) as conn:
+            pool = self._pool or await self._get_pool()
+            conn = await self._acquire(pool)
+            try:
                 yield conn
+            finally:
+                await pool.release(conn)
         except _OUTAGE as exc:
             raise DatabaseUnavailableError(_describe(exc)) from exc
 
+    async def _acquire(self, pool: asyncpg.Pool) -> Any:
+        # asyncio.timeout rather than acquire(timeout=...): on Python 3.11 the latter goes
+        # through asyncio.wait_for, which creates a Task per request (ADR 0053).
+        async with asyncio.timeout(self._settings.db_acquire_timeout_s):
+            return await pool.acquire()
+
     async def fetch(self, query: str, *args: object) -> list[Any]:
-        """Rows of a parameterised query."""
-        async with self.connection() as conn:
-            rows: list[Any] = await conn.fetch(query, *args)
-            return rows
+        """Rows of a parameterised query (the hot path: no context-manager layers)."""
+        try:
+            pool = self._pool or await self._get_pool()
+            conn = await self._acquire(pool)
+            try:
+                rows: list[Any] = await conn.fetch(query, *args)
+            finally:
+                await pool.release(conn)
+        except _OUTAGE as exc:
+            raise DatabaseUnavailableError(_describe(exc)) from exc
+        return rows
 
     async def fetchrow(self, query: str, *args: object) -> Any:
         """The first row of a parameterised query, or None."""

@@ -18,6 +18,10 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
+# The labelled children per (method, route template, status): a bounded set, looked up once
+# instead of through prometheus_client's locked labels() on every request.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
 
 class MetricsMiddleware:
     """Counts and times every HTTP request by its route template (never the raw path)."""
@@ -41,10 +45,15 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route(scope)
-            method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - start)
+            key = (scope["method"], _route(scope), status)
+            children = _CHILDREN.get(key)
+            if children is None:
+                children = _CHILDREN[key] = (
+                    REQUESTS.labels(key[0], key[1], str(status)),
+                    LATENCY.labels(key[0], key[1]),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)
 
 
 def _route(scope: Scope) -> str:

@@ -1,4 +1,4 @@
-"""``/v1/alerts``: list with filters and keyset pagination, detail, analyst feedback."""
+"""``/v1/alerts``: the list (routes/alert_list.py), detail, analyst feedback."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path
 from pydantic import ValidationError
 
 from streamflow.alert_api import alert_query as q
 from streamflow.alert_api.auth import ReadKey, WriteKey
-from streamflow.alert_api.deps import AppSettings, Db, Publisher
+from streamflow.alert_api.deps import Db, Publisher
 from streamflow.alert_api.models import (
     AlertDetail,
     AlertPage,
@@ -26,79 +25,23 @@ from streamflow.alert_api.models import (
 )
 from streamflow.alert_api.problems import ProblemError, responses
 from streamflow.alert_api.publisher import PublishError
+from streamflow.alert_api.routes import alert_list
 from streamflow.events import Feedback, FeedbackSource
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
-IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 AlertId = Annotated[uuid.UUID, Path(description="The alert id (uuid).")]
 
 
-@router.get(
+router.add_api_route(
     "",
+    alert_list.list_alerts,
+    methods=["GET"],
     response_model=AlertPage,
     summary="List alerts",
     responses=responses(400, 401, 403, 422, 429, 503),
+    route_class_override=alert_list.AlertListRoute,
 )
-async def list_alerts(  # noqa: PLR0917 - one parameter per documented filter
-    _key: ReadKey,
-    db: Db,
-    settings: AppSettings,
-    since: Annotated[datetime | None, Query(description="detected_at >= this (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="detected_at < this (ISO 8601).")] = None,
-    customer_id: Annotated[
-        str | None, Query(min_length=1, max_length=64, pattern=IDENT, description="Customer.")
-    ] = None,
-    merchant_id: Annotated[
-        str | None, Query(min_length=1, max_length=64, pattern=IDENT, description="Merchant.")
-    ] = None,
-    min_score: Annotated[float | None, Query(ge=0, le=1, description="score >= this.")] = None,
-    rule_id: Annotated[
-        str | None, Query(min_length=1, max_length=32, pattern=IDENT, description="Rule fired.")
-    ] = None,
-    status: Annotated[AlertStatus | None, Query(description="Analyst status.")] = None,
-    severity: Annotated[
-        str | None, Query(pattern="^(low|medium|high|critical)$", description="Severity band.")
-    ] = None,
-    sort: Annotated[q.SortOrder, Query(description="Order (- = descending).")] = (
-        q.SortOrder.NEWEST
-    ),
-    limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size (capped).")] = None,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="next_cursor of the previous page.")
-    ] = None,
-) -> Response:
-    """Alerts, deduplicated by alert id, filtered and paged with an opaque keyset cursor."""
-    size = settings.page_size_default if limit is None else limit
-    if size > settings.page_size_max:
-        raise ProblemError(422, f"limit must be <= {settings.page_size_max}", field="query.limit")
-    _check_naive(since, "query.since")
-    _check_naive(until, "query.until")
-    filters = q.AlertFilters(
-        since=since,
-        until=until,
-        customer_id=customer_id,
-        merchant_id=merchant_id,
-        min_score=min_score,
-        rule_id=rule_id,
-        status=status.value if status else None,
-        severity=severity,
-    )
-    after = q.Cursor.decode(cursor, sort) if cursor is not None else None
-    sql, args = q.build_list_query(filters, sort, after, size)
-    rows = await db.fetch(sql, *args)
-    # The hot path: rows straight to JSON bytes (the schema is AlertPage; tests check it).
-    body = {
-        "items": [q.summary(row) for row in rows[:size]],
-        "next_cursor": q.next_cursor(rows, sort, size),
-        "limit": size,
-    }
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
-def _check_naive(value: datetime | None, field: str) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ProblemError(422, "timestamp needs a timezone (e.g. Z)", field=field)
 
 
 _DETAIL_SQL = f"""
