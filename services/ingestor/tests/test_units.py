@@ -181,3 +181,27 @@ async def test_health_server_routes() -> None:
         assert b"streamflow_ingestor" in await get(b"GET /metrics HTTP/1.1\r\n\r\n")
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        b"",
+        b"x" * 2000,
+        b"\xff\xfe",
+        b"{nope",
+        b'{"schema_version": 42}',
+        b'{"transaction_id": "t"}',
+        encode(examples.transaction()).replace(b'"C', b'"\\u0000C', 1),
+        encode(examples.transaction()).replace(b'"K', b'"\xff', 1),
+    ],
+)
+def test_parse_records_dead_letters_exactly_what_validate_rejects(value: bytes | None) -> None:
+    spec = SPECS[Topic.TRANSACTIONS_RAW]
+    with pytest.raises(RecordRejectedError) as info:
+        validate(spec, value, 1000)
+    batch = parse_records(spec, [Rec("t", 0, 5, None, None, value)], 1000)
+    assert batch.rows == []
+    assert [(d[6], d[7]) for d in batch.dead] == [(info.value.error_type, str(info.value))]
+    assert batch.next_offsets == {("t", 0): 6}

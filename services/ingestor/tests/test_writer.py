@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -114,5 +116,44 @@ async def test_write_batch_with_only_dead_letters(pg_settings: PostgresSettings)
         assert await write_batch(conn, spec, batch) == WriteResult(0, 0, 1)
         assert await write_batch(conn, spec, batch) == WriteResult(0, 1, 0)
         assert await write_batch(conn, spec, ParsedBatch()) == WriteResult(0, 0, 0)
+    finally:
+        await conn.close()
+
+
+async def test_text_copy_lands_awkward_values_exactly(pg_settings: PostgresSettings) -> None:
+    """Tabs, newlines, backslashes, a literal "None" and NULLs survive the COPY text format."""
+    spec = SPECS[Topic.DLQ]
+    nasty = examples.dead_letter().model_copy(
+        update={
+            "error_type": 'None\ttab\nline\rcr\\back"quote',
+            "source_topic": "t\\x",
+            "source_partition": None,
+            "source_offset": None,
+            "error_message": "multi\nline",
+        }
+    )
+    pretty = json.dumps(json.loads(encode(examples.dead_letter())), indent=2).encode()
+    recs = [Rec("d", 0, 0, None, None, encode(nasty)), Rec("d", 0, 1, 5, None, pretty)]
+    conn = await asyncpg.connect(pg_settings.dsn())
+    try:
+        from streamflow.ingestor.writer import _prepare_connection
+
+        await _prepare_connection(conn)
+        batch = parse_records(spec, recs, 10_000)
+        assert await write_batch(conn, spec, batch) == WriteResult(2, 0, 0)
+        rows = await conn.fetch(
+            "select kafka_timestamp, error_type, source_topic, source_partition, source_offset,"
+            " payload from bronze.dlq_events order by kafka_offset"
+        )
+        assert rows[0]["error_type"] == nasty.error_type
+        assert rows[0]["source_topic"] == "t\\x"
+        assert rows[0]["source_partition"] is None
+        assert rows[0]["source_offset"] is None
+        assert rows[0]["kafka_timestamp"] is None
+        assert json.loads(rows[0]["payload"]) == json.loads(encode(nasty))
+        assert json.loads(rows[1]["payload"]) == json.loads(pretty)
+        assert rows[1]["kafka_timestamp"] == datetime(1970, 1, 1, 0, 0, 0, 5000, tzinfo=UTC)
+        # Re-read after a crash: the text COPY hits the key, the staging merge adds nothing.
+        assert await write_batch(conn, spec, batch) == WriteResult(0, 2, 0)
     finally:
         await conn.close()

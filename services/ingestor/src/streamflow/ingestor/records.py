@@ -4,6 +4,11 @@ A record lands in bronze only if it satisfies its contract (``streamflow.events.
 anything else -- empty, oversized, not UTF-8, invalid JSON, a wrong schema version, a field that
 breaks the contract, text PostgreSQL's jsonb cannot hold -- becomes a dead letter with the reason.
 Either way its offset counts as handled, so the partition keeps moving.
+
+The hot path calls the contract's compiled validator directly and hands anything unusual (a
+rejected record, an N-1 payload to upgrade) to ``decode`` itself, so what is accepted and the
+reason given for a rejection are exactly ``decode``'s. Kafka timestamps are turned into datetimes
+once per distinct millisecond of a batch (thousands of records share one).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from streamflow.events import ContractError, SchemaVersionError, decode
+from streamflow.events.base import Contract
 from streamflow.events.dead_letters import MAX_PAYLOAD_BYTES
 from streamflow.ingestor.tables import TableSpec
 
@@ -45,6 +53,7 @@ class ParsedBatch:
     rows: list[Row] = field(default_factory=list)
     dead: list[Row] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    copy_text: bytes | None = None  # ``rows`` as COPY text, built once (retries reuse it)
 
     def __len__(self) -> int:
         return len(self.rows) + len(self.dead)
@@ -53,6 +62,7 @@ class ParsedBatch:
         """Append a later batch (offsets only move forward)."""
         self.rows.extend(other.rows)
         self.dead.extend(other.dead)
+        self.copy_text = None
         for tp, offset in other.next_offsets.items():
             self.next_offsets[tp] = max(offset, self.next_offsets.get(tp, 0))
 
@@ -65,11 +75,46 @@ class RecordRejectedError(ValueError):
         self.error_type = error_type
 
 
+class KafkaTime(datetime):
+    """A Kafka timestamp: a datetime that remembers its own text (COPY spells it once per ms).
+
+    One instance serves every record of a batch stamped in the same millisecond, so ``str()``
+    -- which the COPY text encoder calls for every row -- costs a lookup instead of a format.
+    """
+
+    __slots__ = ("_text",)
+
+    def __str__(self) -> str:
+        try:
+            return self._text
+        except AttributeError:
+            self._text: str = super().__str__()
+            return self._text
+
+
 def kafka_time(timestamp_ms: int | None) -> datetime | None:
     """A Kafka record timestamp (ms since the epoch) as an aware datetime."""
     if timestamp_ms is None or timestamp_ms < 0:
         return None
-    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    return KafkaTime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+
+
+def _event(model: type[Contract], value: bytes) -> Contract:
+    """``decode(model, value)``, minus its wrappers for the common case (valid, current version)."""
+    try:
+        event: Contract = model.__pydantic_validator__.validate_json(value)
+    except ValidationError:
+        pass  # decode() below validates again and explains (or upgrades an N-1 payload)
+    else:
+        if event.schema_version == model.SCHEMA_VERSION:
+            return event
+    try:
+        return decode(model, value)
+    except SchemaVersionError as exc:
+        raise RecordRejectedError("schema_version", str(exc)) from None
+    except ContractError as exc:
+        kind = "invalid_json" if exc.error_type == "json_invalid" else "contract"
+        raise RecordRejectedError(kind, str(exc)) from None
 
 
 def validate(spec: TableSpec, value: bytes | None, max_bytes: int) -> tuple[Any, ...]:
@@ -84,13 +129,7 @@ def validate(spec: TableSpec, value: bytes | None, max_bytes: int) -> tuple[Any,
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordRejectedError("invalid_utf8", f"value is not UTF-8: {exc}") from None
-    try:
-        event = decode(spec.model, value)
-    except SchemaVersionError as exc:
-        raise RecordRejectedError("schema_version", str(exc)) from None
-    except ContractError as exc:
-        kind = "invalid_json" if exc.error_type == "json_invalid" else "contract"
-        raise RecordRejectedError(kind, str(exc)) from None
+    event = _event(spec.model, value)
     if _JSONB_NUL in value:
         raise RecordRejectedError("jsonb_nul", "payload contains \\u0000, which jsonb rejects")
     return (*spec.extract(event), event.schema_version, text)
@@ -114,24 +153,44 @@ def dead_letter_row(record: KafkaRecord, error_type: str, message: str) -> Row:
 
 
 def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: int) -> ParsedBatch:
-    """Validate every record; bronze rows, dead letters and the next offset per partition."""
+    """Validate every record; bronze rows, dead letters and the next offset per partition.
+
+    The loop accepts a record on its own only when every check of :func:`validate` passes (not
+    empty, within ``max_bytes``, no ``\\u0000``, valid for the contract at the current version,
+    UTF-8); anything else goes through :func:`validate` itself, so the rows and the dead letters
+    (and their reasons) are exactly what :func:`validate` decides.
+    """
     batch = ParsedBatch()
     rows, dead, offsets = batch.rows, batch.dead, batch.next_offsets
+    times: dict[int | None, datetime | None] = {}
+    model = spec.model
+    check = model.__pydantic_validator__.validate_json
+    current = model.SCHEMA_VERSION
+    extract = spec.extract
     for record in records:
-        try:
-            typed = validate(spec, record.value, max_bytes)
-        except RecordRejectedError as exc:
-            dead.append(dead_letter_row(record, exc.error_type, str(exc)))
-        else:
-            rows.append(
-                (
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    kafka_time(record.timestamp),
-                    *typed,
-                )
-            )
+        value = record.value
+        typed: tuple[Any, ...] | None = None
+        if value and len(value) <= max_bytes and _JSONB_NUL not in value:
+            try:
+                event = check(value)
+                if event.schema_version == current:
+                    typed = (*extract(event), current, value.decode("utf-8"))
+            except (ValidationError, UnicodeDecodeError):
+                pass
+        if typed is None:
+            try:
+                typed = validate(spec, value, max_bytes)
+            except RecordRejectedError as exc:
+                dead.append(dead_letter_row(record, exc.error_type, str(exc)))
+        if typed is not None:
+            ms = record.timestamp
+            try:
+                when = times[ms]
+            except KeyError:
+                when = times[ms] = kafka_time(ms)
+            rows.append((record.topic, record.partition, record.offset, when, *typed))
         tp = (record.topic, record.partition)
-        offsets[tp] = max(record.offset + 1, offsets.get(tp, 0))
+        offset = record.offset + 1
+        if offsets.get(tp, 0) < offset:
+            offsets[tp] = offset
     return batch

@@ -1,6 +1,7 @@
 """Idempotent batch writes into bronze with asyncpg: COPY into staging, merge on Kafka coordinates.
 
-One database transaction per batch. The valid rows are COPYed straight into their bronze table
+One database transaction per batch. The valid rows are COPYed (text format, built once per batch
+by :mod:`streamflow.ingestor.copy_text`) straight into their bronze table
 (the common case: nothing of the batch is there yet). If that hits the primary key
 ``(kafka_topic, kafka_partition, kafka_offset)`` -- the batch was read again after a crash -- the
 savepoint is rolled back and the rows go through a per-connection temporary staging table
@@ -23,6 +24,7 @@ from typing import Any
 import asyncpg
 from asyncpg.exceptions._base import InternalClientError
 
+from streamflow.ingestor.copy_text import encode_rows
 from streamflow.ingestor.records import ParsedBatch, Row
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, DEAD_LETTER_TABLE, SPECS, TableSpec
 
@@ -93,13 +95,24 @@ async def _copy_merge(
     return _inserted(status)
 
 
+async def _copy_text(
+    conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str], data: bytes
+) -> None:
+    # A memoryview, not the bytes: asyncpg takes bytes for a file path (os.fspath accepts them).
+    await conn.copy_to_table(
+        table, schema_name=schema, columns=list(columns), source=memoryview(data), format="text"
+    )
+
+
 async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBatch) -> WriteResult:
     """Write one parsed batch in one transaction on ``conn``; idempotent on Kafka coordinates."""
     dead = list(batch.dead)
     inserted = 0
     async with conn.transaction():
         if batch.rows:
-            inserted = await _land_rows(conn, spec, batch.rows, dead)
+            if batch.copy_text is None:
+                batch.copy_text = encode_rows(batch.rows)
+            inserted = await _land_rows(conn, spec, batch.rows, batch.copy_text, dead)
         dead_inserted = 0
         if dead:
             dead_inserted = await _copy_merge(conn, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS, dead)
@@ -108,14 +121,12 @@ async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBa
 
 
 async def _land_rows(
-    conn: asyncpg.Connection, spec: TableSpec, rows: list[Row], dead: list[Row]
+    conn: asyncpg.Connection, spec: TableSpec, rows: list[Row], data: bytes, dead: list[Row]
 ) -> int:
     """COPY straight into bronze; on a duplicate (a re-read after a crash) merge via staging."""
     try:
         async with conn.transaction():
-            await conn.copy_records_to_table(
-                spec.table, schema_name="bronze", columns=list(spec.columns), records=rows
-            )
+            await _copy_text(conn, "bronze", spec.table, spec.columns, data)
             return len(rows)
     except asyncpg.UniqueViolationError:
         pass
@@ -123,7 +134,9 @@ async def _land_rows(
         return await _row_by_row(conn, spec, rows, dead)
     try:
         async with conn.transaction():
-            return await _copy_merge(conn, spec.table, spec.columns, rows)
+            await _copy_text(conn, "pg_temp", f"stage_{spec.table}", spec.columns, data)
+            status: str = await conn.execute(_merge_sql(spec.table, spec.columns))
+            return _inserted(status)
     except ROW_ERRORS:
         return await _row_by_row(conn, spec, rows, dead)
 

@@ -1,0 +1,73 @@
+"""Unit tests of the COPY text encoder: the fast path never differs from the careful one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from test_units import EXAMPLES, Rec  # type: ignore[import-not-found]
+
+from streamflow.events import Topic, encode, examples
+from streamflow.ingestor.copy_text import NULL, encode_rows, field_text, row_text
+from streamflow.ingestor.records import kafka_time, parse_records
+from streamflow.ingestor.tables import SPECS
+
+_T = datetime(2026, 11, 1, 14, 30, 0, 123456, tzinfo=UTC)
+
+
+def _careful(rows: list[tuple[Any, ...]]) -> bytes:
+    return "".join(row_text(r) + "\n" for r in rows).encode()
+
+
+def test_field_text_spells_null_and_escapes() -> None:
+    assert field_text(None) == NULL
+    assert field_text("a\tb\nc\rd\\e") == "a\\tb\\nc\\rd\\\\e"
+    assert field_text(Decimal("4800.00")) == "4800.00"
+    assert field_text(True) == "True"
+    assert field_text(_T) == "2026-11-01 14:30:00.123456+00:00"
+    assert field_text(b"\x00\xff") == "\\\\x00ff"
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ("t", 0, 1, _T, "tx-1", Decimal("1.50"), 1, '{"a": 1}'),
+        ("t", 0, 2, None, "tx-2", Decimal("1E+2"), 1, '{"a": "x\\"y"}'),  # NULL + backslash
+        ("t", 0, 3, _T, "None", 0.25, 1, '{\n\t"a": 1\r}'),  # a real "None"; whitespace
+        ("t", 0, 4, _T, "a\tb", False, 1, "{}"),  # a tab inside a value
+        ("t", 0, 5, _T, uuid.UUID(int=5), 1e-05, 1, "{}"),
+        ("t", 0, 6, _T, b"\x01raw", b'"quoted"', 1, "{}"),  # bytes become bytea hex
+    ],
+)
+def test_fast_path_matches_the_careful_path(row: tuple[Any, ...]) -> None:
+    assert encode_rows([row]) == _careful([row])
+
+
+def test_every_spec_example_encodes_like_the_careful_path() -> None:
+    rows = []
+    for topic, event in EXAMPLES.items():
+        record = Rec("t", 0, 7, 1_700_000_000_000, None, encode(event))
+        batch = parse_records(SPECS[topic], [record], 1 << 20)
+        assert len(batch.rows) == 1, topic
+        rows.append(batch.rows[0])
+    for row in rows:
+        assert encode_rows([row]) == _careful([row])
+    assert encode_rows([]) == b""
+
+
+def test_kafka_time_remembers_its_text() -> None:
+    when = kafka_time(1_700_000_000_123)
+    assert when is not None
+    assert str(when) == "2023-11-14 22:13:20.123000+00:00" == str(when)
+    assert when == datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)
+
+
+def test_parse_records_shares_one_timestamp_per_millisecond() -> None:
+    spec = SPECS[Topic.TRANSACTIONS_RAW]
+    value = encode(examples.transaction())
+    recs = [Rec("t", 0, i, 1_700_000_000_000, None, value) for i in range(3)]
+    rows = parse_records(spec, recs, 10_000).rows
+    assert rows[0][3] is rows[2][3]
