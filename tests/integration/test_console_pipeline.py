@@ -1,0 +1,296 @@
+"""An analyst confirms, in the console in headless Chromium, an alert the real pipeline raised.
+
+Transactions go to ``transactions.raw``; the PyFlink scoring job (its own environment) scores them
+and raises an alert for a customer on its blacklist; the ingestor lands the scored records and
+the alert in bronze (and so in the ``app.alerts`` projection); the alert API serves the console.
+Nothing is landed or produced by a test helper between those steps. The analyst's verdict must
+then be stored in PostgreSQL and published to ``fraud.feedback``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+from streamflow.alert_api.config import Settings as ApiSettings
+from streamflow.alert_api.keys import create_key
+from streamflow.events import (
+    BlacklistRule,
+    Channel,
+    Feedback,
+    PaymentMethod,
+    RuleSet,
+    Transaction,
+    decode,
+    encode,
+    encode_key,
+)
+from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # `tests.integration.*` helpers are imported from the repository root
+    sys.path.insert(0, str(REPO))
+
+from tests.integration.pipeline_processes import (  # noqa: E402
+    FLINK_PYTHON,
+    ServiceProcess,
+    alert_api_process,
+    describe_all,
+    free_port,
+    ingestor_process,
+    pipeline_env,
+    scorer_process,
+    wait_for,
+)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BLACKLISTED = "C-CONSOLE-BL"
+ORDINARY = "C-CONSOLE-OK"
+# The machine is shared with other Flink jobs: the MiniCluster alone may take minutes to start.
+PIPELINE_LIMIT_S = 420.0
+STEP_LIMIT_S = 120.0
+UI_TIMEOUT_MS = 60_000
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(
+        not FLINK_PYTHON.exists(), reason="flink_jobs/.venv missing: run make setup (PyFlink env)"
+    ),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run make setup"),
+]
+
+
+@dataclass
+class Pipeline:
+    """The running services and what the test needs to talk to them."""
+
+    api_url: str
+    api_settings: ApiSettings
+    processes: list[ServiceProcess]
+
+
+@pytest.fixture
+def pipeline(
+    service_env: dict[str, str],
+    kafka_settings: KafkaSettings,
+    topics: TopicSettings,
+    pg_settings: PostgresSettings,
+    tmp_path: Path,
+) -> Iterator[Pipeline]:
+    """Scorer, ingestor and alert API on this test's topics and database; always stopped."""
+    rules = tmp_path / "rules.json"
+    rule_set = RuleSet(
+        version=1,
+        created_at=datetime.now(UTC),
+        blacklist=BlacklistRule(customer_ids=frozenset({BLACKLISTED})),
+    )
+    rules.write_bytes(encode(rule_set))
+    env = pipeline_env(service_env, kafka_settings)
+    port = free_port()
+    processes = [
+        scorer_process(env, tmp_path, rules),  # first: the slowest to start
+        ingestor_process(env, tmp_path),
+        alert_api_process(env, tmp_path, port),
+    ]
+    api_settings = ApiSettings(pg=pg_settings, topics=topics, kafka=kafka_settings)
+    try:
+        for process in processes:
+            process.start()
+        yield Pipeline(f"http://127.0.0.1:{port}", api_settings, processes)
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        # Shown by pytest only when the test failed: every service's log.
+        print(describe_all(processes))
+
+
+def transaction(tid: str, customer: str, amount: str) -> Transaction:
+    return Transaction(
+        transaction_id=tid,
+        # Recent: the scorer dead-letters events from the future.
+        event_time=datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5),
+        customer_id=customer,
+        card_id=f"K-{customer}",
+        merchant_id="M-CONSOLE",
+        store_id="S0001-01",
+        amount=Decimal(amount),
+        currency="BRL",
+        payment_method=PaymentMethod.CREDIT_CARD,
+        channel=Channel.POS,
+        latitude=-23.55,
+        longitude=-46.63,
+    )
+
+
+def produce(kafka: KafkaSettings, topic: str, txns: list[Transaction]) -> None:
+    producer = Producer(producer_config(kafka, "test-console-pipeline"))
+    for txn in txns:
+        producer.produce(topic, key=encode_key(txn.key()), value=encode(txn))
+    assert producer.flush(30) == 0
+
+
+def alert_over_api(url: str, key: str, customer: str) -> dict[str, Any] | None:
+    """The customer's alert with its transaction landed, once the API shows both."""
+    headers = {"X-API-Key": key}
+    try:
+        page = httpx.get(
+            f"{url}/v1/alerts", params={"customer_id": customer}, headers=headers, timeout=10
+        )
+        if page.status_code != 200 or not page.json()["items"]:
+            return None
+        alert_id = page.json()["items"][0]["alert_id"]
+        detail = httpx.get(f"{url}/v1/alerts/{alert_id}", headers=headers, timeout=10)
+    except httpx.HTTPError:
+        return None  # not listening yet
+    body: dict[str, Any] = detail.json()
+    return body if detail.status_code == 200 and body["transaction"] is not None else None
+
+
+def scored_rows(dsn: str, tids: list[str]) -> dict[str, bool] | None:
+    """``transaction_id -> is_alert`` of the landed scored records, once all of them landed."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "select transaction_id, bool_or(is_alert) from bronze.scored_transactions "
+            "where transaction_id = any(%s) group by transaction_id",
+            (tids,),
+        ).fetchall()
+    found = {tid: bool(alerted) for tid, alerted in rows}
+    return found if set(found) == set(tids) else None
+
+
+class FeedbackReader:
+    """A read_committed consumer of every partition of ``fraud.feedback`` from the start."""
+
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self.consumer = Consumer(consumer_config(kafka, f"test-console-{uuid.uuid4().hex[:8]}"))
+        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self.events: list[Feedback] = []
+
+    def poll(self) -> list[Feedback] | None:
+        for msg in self.consumer.consume(100, timeout=0.5):
+            if msg.error() is None:
+                self.events.append(decode(Feedback, msg.value() or b""))
+        return self.events or None
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def test_analyst_confirms_a_pipeline_alert_in_the_console(
+    pipeline: Pipeline, kafka_settings: KafkaSettings, topics: TopicSettings, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    settings = pipeline.api_settings
+    dsn = settings.pg.dsn()
+    key = create_key(settings, "console-analyst", ["alerts:read", "alerts:write"], 0)[1]
+    run = uuid.uuid4().hex[:6]
+    fraud = transaction(f"console-bl-{run}", BLACKLISTED, "250.00")
+    ordinary = transaction(f"console-ok-{run}", ORDINARY, "42.00")
+    produce(kafka_settings, topics.transactions_raw, [ordinary, fraud])
+
+    alert = wait_for(
+        lambda: alert_over_api(pipeline.api_url, key, BLACKLISTED),
+        what="the blacklisted customer's alert (with its transaction) over the API",
+        limit_s=PIPELINE_LIMIT_S,
+        processes=pipeline.processes,
+    )
+    assert alert["transaction_id"] == fraud.transaction_id
+    assert alert["status"] == "new"
+    assert "FR-005" in alert["rule_ids"]
+    scored = wait_for(
+        lambda: scored_rows(dsn, [fraud.transaction_id, ordinary.transaction_id]),
+        what="both scored records in bronze.scored_transactions",
+        limit_s=STEP_LIMIT_S,
+        processes=pipeline.processes,
+    )
+    assert scored == {fraud.transaction_id: True, ordinary.transaction_id: False}
+    with psycopg.connect(dsn) as conn:
+        projected = conn.execute("select alert_id::text, customer_id from app.alerts").fetchall()
+    assert projected == [(alert["alert_id"], BLACKLISTED)]  # the ordinary payment raised none
+
+    alert_id = alert["alert_id"]
+    note = f"confirmed with the cardholder ({run})"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        browser.set_default_timeout(UI_TIMEOUT_MS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{pipeline.api_url}/console")
+            page.fill("#api-key", key)
+            page.click("#save-key")
+            row = page.locator(f'tr[data-alert-id="{alert_id}"]')
+            expect(row).to_contain_text(BLACKLISTED, timeout=UI_TIMEOUT_MS)
+            expect(row).to_contain_text("FR-005")
+            expect(row).to_contain_text("new")
+            row.click()
+            explanations = page.locator("#explanations")
+            expect(explanations).to_contain_text("FR-005", timeout=UI_TIMEOUT_MS)
+            expect(explanations).to_contain_text(f"customer {BLACKLISTED} is blacklisted")
+            expect(page.locator("#transaction")).to_contain_text(fraud.transaction_id)
+            page.fill("#note", note)
+            page.click("#confirm")
+            expect(page.locator("#detail-status")).to_have_text(
+                "confirmed_fraud", timeout=UI_TIMEOUT_MS
+            )
+            expect(page.locator("#feedback-result")).to_contain_text('label "fraud"')
+            expect(page.locator("#feedback-result")).to_contain_text(topics.fraud_feedback)
+            expect(row).to_contain_text("confirmed_fraud", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#notes")).to_contain_text(note)
+            page.screenshot(path=str(tmp_path / "console.png"))
+        finally:
+            browser.close()
+
+    with psycopg.connect(dsn) as conn:
+        status = conn.execute(
+            "select status from app.alerts where alert_id = %s", (alert_id,)
+        ).fetchone()
+        notes = conn.execute(
+            "select verdict, note from app.analyst_notes where alert_id = %s", (alert_id,)
+        ).fetchall()
+    assert status == ("confirmed_fraud",)
+    assert notes == [("confirmed_fraud", note)]
+
+    reader = FeedbackReader(kafka_settings, topics.fraud_feedback)
+    try:
+        published = wait_for(
+            reader.poll,
+            what="the analyst's Feedback event on fraud.feedback",
+            limit_s=STEP_LIMIT_S,
+            processes=pipeline.processes,
+        )
+    finally:
+        reader.close()
+    labels = [(f.transaction_id, f.customer_id, f.label.value, f.source.value) for f in published]
+    assert labels == [(fraud.transaction_id, BLACKLISTED, "fraud", "analyst")]
+    assert published[0].note == note
