@@ -100,7 +100,8 @@ def count_visible(
             seen += len(good)
             if seen >= until:
                 cpu_last = tree_cpu_s(job.pid)
-    per_event = (cpu_last - cpu_first) / (seen - seen_first) if cpu_last and seen > seen_first else 0
+    measured = cpu_last and seen > seen_first
+    per_event = (cpu_last - cpu_first) / (seen - seen_first) if measured else 0.0
     return first, last, seen, per_event
 
 

@@ -3,6 +3,9 @@
 Caught up means: every raw record is in bronze (as a transaction or an ingestor dead letter) and
 every raw record has been scored or rejected by the scorer (as landed in bronze). Exit 1 on
 timeout, with the counts that did not converge.
+
+``--ingested N`` / ``--scored N`` wait for progress instead: at least N raw records landed in
+bronze / N scored or rejected (the fault runs use them to strike while the pipeline is mid-stream).
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--interval", type=float, default=3.0)
+    parser.add_argument("--ingested", type=int, default=None, help="wait for N raw records landed")
+    parser.add_argument("--scored", type=int, default=None, help="wait for N scored or rejected")
     args = parser.parse_args(argv)
+    progress = args.ingested is not None or args.scored is not None
     settings = load_settings(ServiceSettings)
     deadline = time.monotonic() + args.timeout
     started = time.monotonic()
@@ -67,10 +73,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| scored+rejected {scored:,}",
             flush=True,
         )
-        if target > 0 and ingested >= target and scored >= target:
+        if progress:
+            if ingested >= (args.ingested or 0) and scored >= (args.scored or 0):
+                return 0
+        elif target > 0 and ingested >= target and scored >= target:
             return 0
         if time.monotonic() > deadline:
-            print(f"error: pipeline did not catch up within {args.timeout:.0f}s", file=sys.stderr)
+            what = (
+                f"reach ingested {args.ingested} / scored {args.scored}" if progress else "catch up"
+            )
+            print(f"error: pipeline did not {what} within {args.timeout:.0f}s", file=sys.stderr)
             return 1
         time.sleep(args.interval)
 

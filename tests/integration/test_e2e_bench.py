@@ -1,0 +1,87 @@
+"""The pure helpers of bench/e2e.py: /proc CPU accounting, percentiles, the transaction template.
+
+The benchmark itself runs in ``make bench`` (no timing assertions here); these tests pin down the
+parts whose mistakes would silently skew its figures.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from streamflow.events import Transaction, decode
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def e2e() -> ModuleType:
+    """bench/e2e.py imported as a module (bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_e2e", ROOT / "bench" / "e2e.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_e2e"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tree_cpu_counts_a_busy_child(e2e: ModuleType) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.process_time() + 0.6\n"
+         "while time.process_time() < end: pass\ntime.sleep(30)"],
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        spent = 0.0
+        while time.monotonic() < deadline:
+            table = e2e.process_table()
+            if child.pid in e2e.tree(os.getpid(), table):
+                spent = e2e.tree_cpu_s(child.pid, table)
+                if spent >= 0.5:
+                    break
+            time.sleep(0.2)
+        assert spent >= 0.5
+        table = e2e.process_table()
+        assert e2e.tree_cpu_s(os.getpid(), table) >= spent
+        assert e2e.tree_cpu_s(os.getpid(), table, match="no such command line") == 0.0
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_read_proc_of_a_gone_process_is_none(e2e: ModuleType) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert e2e.read_proc(child.pid) is None
+
+
+def test_percentiles_are_nearest_rank_in_ms(e2e: ModuleType) -> None:
+    values = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    assert e2e.percentile_ms(values, 0.5) == 51.0
+    assert e2e.percentile_ms(values, 0.99) == 100.0
+    assert e2e.percentile_ms([], 0.99) is None
+
+
+def test_template_transactions_are_valid_contract_records(e2e: ModuleType) -> None:
+    sent: list[bytes] = []
+
+    class Capture:
+        def produce(self, _topic: str, key: bytes, value: bytes, **_: object) -> None:
+            sent.append(value)
+
+    sender = e2e.Sender(e2e.KafkaSettings(), "raw")
+    sender.producer = Capture()  # the record as it would be produced, without a broker
+    tid = sender.send(4200, "2026-11-22T06:00:00Z", None)
+    txn = decode(Transaction, sent[0])
+    assert txn.transaction_id == tid
+    assert txn.customer_id == e2e.Sender.customer(4200)
+    assert e2e.Sender.blacklisted(txn.customer_id)
+    assert not e2e.Sender.blacklisted(e2e.Sender.customer(4201))
