@@ -34,3 +34,16 @@
     create unique index if not exists {{ this.identifier }}__{{ columns | join('_') }}__uidx
         on {{ this }} ({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- Whether scoring `a` of a transaction beats scoring `b` of the same id (stg_scored_transactions):
+    highest rules version, then the latest scored_at, then the first landing. -#}
+{% macro scored_beats(a, b) -%}
+    {{ a }}.transaction_id = {{ b }}.transaction_id
+    and (
+        {{ a }}.rules_version > {{ b }}.rules_version
+        or ({{ a }}.rules_version = {{ b }}.rules_version and {{ a }}.scored_at > {{ b }}.scored_at)
+        or ({{ a }}.rules_version = {{ b }}.rules_version and {{ a }}.scored_at = {{ b }}.scored_at
+            and ({{ a }}._ingested_at, {{ a }}.kafka_topic, {{ a }}.kafka_partition, {{ a }}.kafka_offset)
+                < ({{ b }}._ingested_at, {{ b }}.kafka_topic, {{ b }}.kafka_partition, {{ b }}.kafka_offset))
+    )
+{%- endmacro %}

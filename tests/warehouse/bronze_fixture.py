@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -26,6 +27,12 @@ def _files(batch: Literal["initial", "late"]) -> list[tuple[Path, str, str]]:
     refs = [(FIXTURES / f"ref.{name}.csv", "ref", name) for name in REF_ORDER]
     bronze = [(p, "bronze", p.name.split(".")[1]) for p in sorted(FIXTURES.glob("bronze.*.csv"))]
     return refs + bronze
+
+
+def expected() -> dict[str, Any]:
+    """What the warehouse must make of the fixture (``fixtures/expected.json``, made with it)."""
+    data: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+    return data
 
 
 def load(dsn: str, batch: Literal["initial", "late"] = "initial") -> dict[str, int]:

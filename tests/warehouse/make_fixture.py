@@ -1,372 +1,328 @@
-"""Write the committed bronze fixture (CSV files in ``fixtures/``) from the event contracts.
+"""Write the committed bronze fixture (CSV files in ``fixtures/``) with the project's own pipeline.
 
-Deterministic (seeded): every payload is a real contract object (``streamflow.events``) built from
-the examples in ``streamflow.events.examples``, dumped exactly as the ingestor would land it.
-A handful of rows are deliberately broken or duplicated so the warehouse's validation, rejects
-and deduplication paths have something to do. Run ``scripts/uv.sh run python -m
-tests.warehouse.make_fixture`` to regenerate (the output is byte-for-byte reproducible).
+Seed-pinned and byte-for-byte reproducible, no Kafka or Flink needed:
+
+1. ``streamflow.generator`` simulates the stream (reference data, transactions with their fraud
+   scenarios, chargebacks due after a delay, a few malformed records), exactly as
+   ``streamflow-generate`` would produce it (same ``Simulator``, ``encode_batch``,
+   ``FeedbackQueue`` and ``malformed``);
+2. ``streamflow.scorer.core`` scores each transaction in stream order, as the Flink job does:
+   per-customer state, merchant risk learnt from the chargebacks already delivered, the default
+   rules with the generator's blacklist, alerts for scores over the threshold; records the scorer
+   rejects become its dead letters (``streamflow.dlq``);
+3. ``streamflow.ingestor.records.parse_records`` turns every Kafka record into the bronze row the
+   ingestor writes (or the ingestor's own dead letter), with its Kafka coordinates.
+
+The only things that differ from a live run are the clocks, which a fixture must pin: a record's
+Kafka timestamp is its event time (chargebacks: ``reported_at``), the scorer's ``scored_at`` is the
+event time plus a fixed pseudo-latency, and ``ingested_at`` is left to its column default (now()).
+Two deliberate twists give the warehouse something to do: a few raw records are delivered twice
+(a producer retry: same bytes at a later offset), and the records of a few early transactions
+(their scores, alerts and chargebacks too) are held back as the ``late.*`` batch, landed after the
+first warehouse run. ``fixtures/expected.json`` records what the tests should find.
+
+Regenerate: ``scripts/uv.sh run python -m tests.warehouse.make_fixture``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import random
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from streamflow.events import examples
-from streamflow.events.alerts import FraudAlert, Severity, TriggeredRule, alert_id_for
-from streamflow.events.dead_letters import DeadLetter, Stage
-from streamflow.events.feedback import Feedback, FeedbackSource, Label
-from streamflow.events.scored import RuleContribution, ScoredTransaction
-from streamflow.events.transactions import Channel, PaymentMethod, Transaction
+from streamflow.events import ContractError, DeadLetter, Feedback, Topic, decode, encode
+from streamflow.events.dead_letters import MAX_PAYLOAD_BYTES, Stage
+from streamflow.generator.cli import write_blacklist
+from streamflow.generator.encoding import MALFORMED_KINDS, IdTables, encode_batch, malformed
+from streamflow.generator.engine import RunSpec, Simulator, local_midnight_ms
+from streamflow.generator.feedback import FeedbackQueue
+from streamflow.generator.refdb import _rows as reference_rows  # the rows seed_reference writes
+from streamflow.generator.reference import build_reference
+from streamflow.generator.scenarios import ScenarioConfig
+from streamflow.ingestor.records import parse_records
+from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, SPECS
+from streamflow.scorer.core import (
+    CustomerState,
+    MerchantRisk,
+    apply_feedback,
+    default_rules,
+    risk_at,
+    score_transaction_json,
+    validate_transaction,
+)
 
 FIXTURES = Path(__file__).with_name("fixtures")
 SEED = 7
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-RULES = ["FR-001", "FR-002", "FR-003", "FR-004", "FR-005"]
-CITIES = [
-    ("Sao Paulo", "SP", -23.55, -46.63),
-    ("Rio de Janeiro", "RJ", -22.91, -43.17),
-    ("Curitiba", "PR", -25.43, -49.27),
-    ("Recife", "PE", -8.05, -34.88),
-]
+TRANSACTIONS = 2000
+DAYS = 8
+CUSTOMERS = 150
+MERCHANTS = 20
+START_DAY = "2026-11-01"
+FRAUD_RATE = 0.03  # above the default share so a small run has every scenario and label path
+CHARGEBACK_DELAY_DAYS = 2.0  # so chargebacks of the first days land inside an 8-day run
+CHARGEBACK_JITTER_HOURS = 24.0
+MALFORMED_EVERY = 400  # one malformed record per this many transactions (each kind in turn)
+RETRIED = (100, 1200)  # stream positions whose raw record the producer delivers twice
+LATE_LEGIT = 2  # early legit transactions held back for the late batch (plus one early fraud)
+REF_ORDER = ("merchants", "stores", "customers", "cards", "products")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A Kafka record as the ingestor sees it (the ``KafkaRecord`` protocol)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int | None
+    key: bytes | None
+    value: bytes | None
 
 
 @dataclass
-class Tables:
-    """Rows per target table (column order = the CSV header)."""
+class Topics:
+    """Every record produced, per topic, in production order; offsets assigned on append."""
 
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    records: dict[Topic, list[Record]] = field(default_factory=dict)
 
-    def add(self, table: str, row: dict[str, Any]) -> None:
-        self.rows.setdefault(table, []).append(row)
-
-
-def _js(model: Any) -> str:
-    return str(model.model_dump_json())
+    def send(self, topic: Topic, value: bytes, key: bytes | None, when: datetime) -> None:
+        log = self.records.setdefault(topic, [])
+        millis = int(when.timestamp() * 1000)
+        log.append(Record(topic.value, 0, len(log), millis, key, value))
 
 
-def _coords(topic: str, offsets: dict[str, int]) -> dict[str, Any]:
-    offsets[topic] = offsets.get(topic, -1) + 1
-    return {"kafka_topic": topic, "kafka_partition": 0, "kafka_offset": offsets[topic]}
+@dataclass
+class Scorer:
+    """The Flink job's per-record logic over the scoring core (state kept in dicts)."""
 
+    blacklist: Path
+    states: dict[str, CustomerState] = field(default_factory=dict)
+    risks: dict[str, MerchantRisk] = field(default_factory=dict)
 
-def _reference(out: Tables) -> None:
-    for m in range(1, 5):
-        mid = f"M{m:04d}"
-        out.add(
-            "ref.merchants",
-            {
-                "merchant_id": mid,
-                "name": f"Merchant {m}",
-                "category": ["grocery", "electronics", "fuel", "travel"][m - 1],
-                "risk_tier": "high" if m == 4 else "normal",
-            },
+    def learn(self, raw: bytes) -> None:
+        feedback = decode(Feedback, raw)
+        rules = default_rules(self.blacklist)
+        half_life = rules.merchant_risk.half_life_days
+        self.risks[feedback.merchant_id] = apply_feedback(
+            self.risks.get(feedback.merchant_id), feedback, half_life
         )
-        for s in (1, 2):
-            city, state, lat, lon = CITIES[(m + s) % len(CITIES)]
-            out.add(
-                "ref.stores",
-                {
-                    "store_id": f"S{m:04d}-{s:02d}",
-                    "merchant_id": mid,
-                    "city": city,
-                    "state": state,
-                    "latitude": lat,
-                    "longitude": lon,
-                    "channel": "pos" if s == 1 else "online",
-                },
+
+    def score(self, raw: bytes, key: bytes | None, seq: int, out: Topics) -> str | None:
+        """Score one raw record into ``out``; returns its transaction id (None: rejected)."""
+        rules = default_rules(self.blacklist)
+        try:
+            probe = json.loads(raw)
+            event_time = datetime.fromisoformat(probe["event_time"])
+        except (ValueError, KeyError, TypeError):
+            event_time = datetime.fromtimestamp(0, tz=UTC)
+        scored_at = event_time + timedelta(milliseconds=40 + (seq * 37) % 400)
+        try:
+            txn = validate_transaction(raw, now=scored_at)
+        except ContractError as exc:
+            letter = DeadLetter.from_raw(
+                stage=Stage.SCORER,
+                source_topic=Topic.TRANSACTIONS_RAW.value,
+                raw=raw,
+                error_type=exc.error_type,
+                error_message=str(exc),
+                failed_at=scored_at,
             )
-    for c in range(1, 13):
-        city, state, lat, lon = CITIES[c % len(CITIES)]
-        out.add(
-            "ref.customers",
-            {
-                "customer_id": f"C{c:04d}",
-                "name": f"Customer {c}",
-                "home_city": city,
-                "home_state": state,
-                "home_latitude": lat,
-                "home_longitude": lon,
-                "spending_profile": ["low", "medium", "high"][c % 3],
-            },
+            out.send(Topic.DLQ, encode(letter), None, scored_at)
+            return None
+        risk = risk_at(
+            self.risks.get(txn.merchant_id), txn.event_time, rules.merchant_risk.half_life_days
         )
-        out.add(
-            "ref.cards",
-            {"card_id": f"K{c:04d}-1", "customer_id": f"C{c:04d}", "card_type": "credit"},
+        after, verdict = score_transaction_json(
+            self.states.get(txn.customer_id), txn, rules, risk, None, scored_at
         )
-    for p in range(1, 6):
-        out.add(
-            "ref.products",
-            {
-                "product_id": f"P{p:04d}",
-                "name": f"Product {p}",
-                "category": "general",
-                "price_min": "1.00",
-                "price_max": "5000.00",
-            },
-        )
+        self.states[txn.customer_id] = after
+        out.send(Topic.TRANSACTIONS_SCORED, verdict.scored.encode(), key, scored_at)
+        if verdict.alert is not None:
+            out.send(Topic.FRAUD_ALERTS, verdict.alert.encode(), key, scored_at)
+        return txn.transaction_id
 
 
-def _transaction(rng: random.Random, n: int, event_time: datetime) -> Transaction:
-    c = rng.randint(1, 12)
-    m = rng.randint(1, 4)
-    s = rng.randint(1, 2)
-    base = examples.transaction(f"tx-{n:06d}", f"C{c:04d}")
-    return base.model_copy(
-        update={
-            "event_time": event_time,
-            "card_id": f"K{c:04d}-1",
-            "merchant_id": f"M{m:04d}",
-            "store_id": f"S{m:04d}-{s:02d}",
-            "product_id": f"P{rng.randint(1, 5):04d}",
-            "amount": Decimal(rng.randint(500, 90_000)) / 100,
-            "payment_method": rng.choice(list(PaymentMethod)),
-            "channel": Channel.POS if s == 1 else Channel.ONLINE,
-        }
+def _stream(blacklist: Path) -> tuple[Topics, dict[str, str]]:
+    """Generate, score and record every message; returns the topics and each tx's fate."""
+    ref = build_reference(SEED, CUSTOMERS, MERCHANTS)
+    write_blacklist(str(blacklist), ref)
+    spec = RunSpec(SEED, TRANSACTIONS, DAYS, local_midnight_ms(START_DAY))
+    ids = IdTables.build(ref, SEED)
+    chargebacks = FeedbackQueue(ids, SEED, CHARGEBACK_DELAY_DAYS, CHARGEBACK_JITTER_HOURS)
+    scorer = Scorer(blacklist)
+    out = Topics()
+    kinds: dict[str, str] = {}
+    seq = 0
+    for day in Simulator(ref, ScenarioConfig().scaled(FRAUD_RATE), spec).chunks():
+        values, keys = encode_batch(day, ids)
+        for i, (value, key) in enumerate(zip(values, keys, strict=True)):
+            when = datetime.fromtimestamp(int(day.t[i]) / 1000, tz=UTC)
+            sends = [value, value] if seq in RETRIED else [value]
+            if seq % MALFORMED_EVERY == MALFORMED_EVERY - 1:
+                sends.append(malformed(value, MALFORMED_KINDS[seq // MALFORMED_EVERY % 4]))
+            for raw in sends:
+                out.send(Topic.TRANSACTIONS_RAW, raw, key, when)
+                txid = scorer.score(raw, key, seq, out)
+                if txid is not None:
+                    kinds[txid] = "fraud" if int(day.label[i]) else "legit"
+            seq += 1
+        chargebacks.add(day)
+        due_values, due_keys = chargebacks.pop_due(int(day.t.max()) if len(day) else 0)
+        _deliver_feedback(out, scorer, due_values, due_keys)
+    rest_values, rest_keys = chargebacks.pop_due(None)
+    _deliver_feedback(out, scorer, rest_values, rest_keys)
+    return out, kinds
+
+
+def _deliver_feedback(out: Topics, scorer: Scorer, values: list[bytes], keys: list[bytes]) -> None:
+    for value, key in zip(values, keys, strict=True):
+        reported = decode(Feedback, value).reported_at
+        out.send(Topic.FRAUD_FEEDBACK, value, key, reported)
+        scorer.learn(value)
+
+
+def _late_ids(out: Topics, kinds: dict[str, str]) -> set[str]:
+    """The earliest legit transactions plus the earliest charged-back fraud."""
+    charged = {
+        decode(Feedback, r.value or b"").transaction_id for r in out.records[Topic.FRAUD_FEEDBACK]
+    }
+    by_time = sorted(
+        (json.loads(r.value or b"")["event_time"], json.loads(r.value or b"")["transaction_id"])
+        for r in out.records[Topic.TRANSACTIONS_RAW]
+        if _is_json_transaction(r.value)
+    )
+    legit = [t for _, t in by_time if kinds.get(t) == "legit"][:LATE_LEGIT]
+    fraud = next(t for _, t in by_time if t in charged)
+    return {*legit, fraud}
+
+
+def _is_json_transaction(value: bytes | None) -> bool:
+    try:
+        data = json.loads(value or b"")
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "transaction_id" in data and "event_time" in data
+
+
+def _transaction_id(topic: Topic, value: bytes | None) -> str | None:
+    try:
+        data = json.loads(value or b"")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if topic is Topic.TRANSACTIONS_SCORED:
+        inner = data.get("transaction")
+        return inner.get("transaction_id") if isinstance(inner, dict) else None
+    txid = data.get("transaction_id")
+    return txid if isinstance(txid, str) else None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal | int | float | str):
+        text = str(value)
+        if text == "":
+            raise ValueError("an empty string would load as NULL")
+        return text
+    return str(value)
+
+
+def _landed(records: Iterable[Record], topic: Topic) -> tuple[list[list[str]], list[list[str]]]:
+    """(bronze rows, ingestor dead-letter rows) of ``records``, as the ingestor writes them."""
+    parsed = parse_records(SPECS[topic], records, MAX_PAYLOAD_BYTES)
+    return (
+        [[_cell(v) for v in row] for row in parsed.rows],
+        [[_cell(v) for v in row] for row in parsed.dead],
     )
 
 
-def _tx_row(tx: Transaction, coords: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+def build() -> dict[str, tuple[tuple[str, ...], list[list[str]]]]:
+    """Every fixture table (``<schema>.<table>`` -> header, rows), deterministically."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, kinds = _stream(Path(tmp) / "blacklist.json")
+    late = _late_ids(out, kinds)
+    tables: dict[str, tuple[tuple[str, ...], list[list[str]]]] = {}
+    ref = build_reference(SEED, CUSTOMERS, MERCHANTS)
+    for name, (columns, rows) in reference_rows(ref).items():
+        tables[f"ref.{name}"] = (tuple(columns), [[_cell(v) for v in row] for row in rows])
+    dead: list[list[str]] = []
+    for topic, records in out.records.items():
+        spec = SPECS[topic]
+        first = [r for r in records if _transaction_id(topic, r.value) not in late]
+        held = [r for r in records if _transaction_id(topic, r.value) in late]
+        rows, rejected = _landed(first, topic)
+        tables[f"bronze.{spec.table}"] = (spec.columns, rows)
+        dead.extend(rejected)
+        if held:
+            late_rows, late_rejected = _landed(held, topic)
+            assert not late_rejected, "late records are all valid"
+            tables[f"late.{spec.table}"] = (spec.columns, late_rows)
+    tables["bronze.dead_letters"] = (DEAD_LETTER_COLUMNS, dead)
+    return tables
+
+
+def expectations(tables: dict[str, tuple[tuple[str, ...], list[list[str]]]]) -> dict[str, Any]:
+    """What the warehouse must make of the fixture (read by the tests)."""
+    header, rows = tables["bronze.transactions"]
+    ids = [row[header.index("transaction_id")] for row in rows]
+    late_header, late_rows = tables["late.transactions"]
+    late_ids = sorted(row[late_header.index("transaction_id")] for row in late_rows)
+    fb_header, fb_rows = tables["late.feedback"]
     return {
-        **coords,
-        "kafka_timestamp": tx.event_time.isoformat(),
-        "transaction_id": payload["transaction_id"],
-        "customer_id": tx.customer_id,
-        "card_id": tx.card_id,
-        "merchant_id": tx.merchant_id,
-        "store_id": tx.store_id,
-        "amount": payload["amount"],
-        "currency": payload["currency"],
-        "event_time": payload["event_time"],
-        "schema_version": 1,
-        "payload": json.dumps(payload, sort_keys=True),
+        "bronze_transactions": len(rows),
+        "silver_transactions": len(set(ids)),
+        "rejects": {"duplicate_transaction_id": len(ids) - len(set(ids))},
+        "late_transaction_ids": late_ids,
+        "late_fraud_ids": sorted(r[fb_header.index("transaction_id")] for r in fb_rows),
+        "silver_transactions_after_late": len(set(ids) | set(late_ids)),
+        "bronze_dead_letters": len(tables["bronze.dead_letters"][1]),
+        "alerts": len(tables["bronze.fraud_alerts"][1]),
+        "feedback": len(fb_rows) + len(tables["bronze.feedback"][1]),
     }
 
 
-def _score(
-    rng: random.Random,
-    tx: Transaction,
-    fraud: bool,
-    out: Tables,
-    prefix: str,
-    offsets: dict[str, int],
+def _check(tables: dict[str, tuple[tuple[str, ...], list[list[str]]]]) -> Iterator[str]:
+    for needed in ("late.transactions", "late.scored_transactions", "late.feedback"):
+        if needed not in tables:
+            yield f"no {needed}: pick other seeds/parameters"
+    if not tables["bronze.dead_letters"][1] or "bronze.dlq_events" not in tables:
+        yield "no dead letters"
+    if "bronze.fraud_alerts" not in tables:
+        yield "no alerts"
+
+
+def write(
+    tables: dict[str, tuple[tuple[str, ...], list[list[str]]]], directory: Path = FIXTURES
 ) -> None:
-    score = round(
-        rng.uniform(0.62, 0.97) if fraud and rng.random() < 0.8 else rng.uniform(0.0, 0.7), 4
-    )
-    is_alert = score >= 0.6
-    fired = rng.sample(RULES, k=rng.randint(1, 3)) if is_alert else []
-    contributions = [
-        RuleContribution(
-            rule_id=r,
-            triggered=True,
-            score=1.0,
-            weight=0.2,
-            contribution=0.2,
-            explanation=f"{r} fired",
-        )
-        for r in fired
-    ]
-    scored_at = tx.event_time + timedelta(milliseconds=rng.randint(20, 400))
-    st = ScoredTransaction(
-        transaction=tx,
-        fraud_score=score,
-        is_alert=is_alert,
-        rule_contributions=contributions,
-        ml_score=None,
-        reasons=[f"{r} fired" for r in fired],
-        rules_version=1,
-        model_version=None,
-        scored_at=scored_at,
-    )
-    out.add(
-        f"{prefix}scored_transactions",
-        {
-            **_coords("transactions.scored", offsets),
-            "kafka_timestamp": scored_at.isoformat(),
-            "transaction_id": tx.transaction_id,
-            "customer_id": tx.customer_id,
-            "merchant_id": tx.merchant_id,
-            "fraud_score": score,
-            "is_alert": is_alert,
-            "rules_version": 1,
-            "event_time": tx.event_time.isoformat(),
-            "scored_at": scored_at.isoformat(),
-            "schema_version": 1,
-            "payload": _js(st),
-        },
-    )
-    if is_alert:
-        alert = FraudAlert(
-            alert_id=alert_id_for(tx.transaction_id, 1),
-            transaction_id=tx.transaction_id,
-            customer_id=tx.customer_id,
-            merchant_id=tx.merchant_id,
-            amount=tx.amount,
-            score=score,
-            severity=Severity.from_score(score),
-            triggered_rules=[
-                TriggeredRule(rule_id=r, score=1.0, contribution=0.2, explanation=f"{r} fired")
-                for r in fired
-            ],
-            rules_version=1,
-            model_version=None,
-            event_time=tx.event_time,
-            detected_at=scored_at,
-        )
-        out.add(
-            f"{prefix}fraud_alerts",
-            {
-                **_coords("fraud.alerts", offsets),
-                "kafka_timestamp": scored_at.isoformat(),
-                "alert_id": alert.alert_id,
-                "transaction_id": tx.transaction_id,
-                "customer_id": tx.customer_id,
-                "merchant_id": tx.merchant_id,
-                "score": score,
-                "severity": alert.severity.value,
-                "rules_version": 1,
-                "event_time": tx.event_time.isoformat(),
-                "detected_at": scored_at.isoformat(),
-                "schema_version": 1,
-                "payload": _js(alert),
-            },
-        )
-    if fraud or (is_alert and rng.random() < 0.5):
-        label = Label.FRAUD if fraud else Label.LEGIT
-        fb = Feedback(
-            transaction_id=tx.transaction_id,
-            customer_id=tx.customer_id,
-            merchant_id=tx.merchant_id,
-            label=label,
-            source=FeedbackSource.CHARGEBACK if fraud else FeedbackSource.ANALYST,
-            reported_at=tx.event_time + timedelta(days=2),
-            note=None,
-        )
-        out.add(
-            f"{prefix}feedback",
-            {
-                **_coords("fraud.feedback", offsets),
-                "kafka_timestamp": fb.reported_at.isoformat(),
-                "transaction_id": tx.transaction_id,
-                "customer_id": tx.customer_id,
-                "merchant_id": tx.merchant_id,
-                "label": label.value,
-                "source": fb.source.value,
-                "reported_at": fb.reported_at.isoformat(),
-                "schema_version": 1,
-                "payload": _js(fb),
-            },
-        )
-
-
-def build() -> Tables:
-    """Every fixture table, deterministically."""
-    rng = random.Random(SEED)
-    out = Tables()
-    offsets: dict[str, int] = {}
-    _reference(out)
-    for n in range(1, 241):
-        tx = _transaction(rng, n, T0 + timedelta(minutes=12 * n, seconds=rng.randint(0, 59)))
-        payload = json.loads(_js(tx))
-        coords = _coords("transactions.raw", offsets)
-        broken = {
-            17: {"amount": "-5.00"},
-            58: {"currency": "brl"},
-            99: {"event_time": "2099-01-01T00:00:00Z"},
-        }.get(n)
-        if broken:
-            payload.update(broken)
-            out.add("bronze.transactions", _tx_row(tx, coords, payload))
-            continue
-        out.add("bronze.transactions", _tx_row(tx, coords, payload))
-        if n in (30, 31):  # producer retry: the same event lands twice at a later offset
-            out.add(
-                "bronze.transactions", _tx_row(tx, _coords("transactions.raw", offsets), payload)
-            )
-        _score(rng, tx, rng.random() < 0.08, out, "bronze.", offsets)
-    # late arrivals, loaded as a second batch: events from two days before, ingested now
-    for n in range(241, 244):
-        tx = _transaction(rng, n, T0 - timedelta(days=2, minutes=-7 * n))
-        out.add(
-            "late.transactions",
-            _tx_row(tx, _coords("transactions.raw", offsets), json.loads(_js(tx))),
-        )
-        _score(rng, tx, n == 242, out, "late.", offsets)
-    dl = examples.dead_letter()
-    out.add(
-        "bronze.dlq_events",
-        {
-            **_coords("streamflow.dlq", offsets),
-            "kafka_timestamp": dl.failed_at.isoformat(),
-            "stage": dl.stage.value,
-            "source_topic": dl.source_topic,
-            "source_partition": dl.source_partition,
-            "source_offset": dl.source_offset,
-            "error_type": dl.error_type,
-            "failed_at": dl.failed_at.isoformat(),
-            "schema_version": 1,
-            "payload": _js(dl),
-        },
-    )
-    other = DeadLetter.from_raw(
-        stage=Stage.GENERATOR,
-        source_topic="transactions.raw",
-        source_partition=None,
-        source_offset=None,
-        raw=b"\xff\xfe",
-        key=None,
-        error_type="encoding",
-        error_message="not utf-8",
-        failed_at=T0,
-    )
-    out.add(
-        "bronze.dlq_events",
-        {
-            **_coords("streamflow.dlq", offsets),
-            "kafka_timestamp": T0.isoformat(),
-            "stage": other.stage.value,
-            "source_topic": other.source_topic,
-            "source_partition": None,
-            "source_offset": None,
-            "error_type": other.error_type,
-            "failed_at": T0.isoformat(),
-            "schema_version": 1,
-            "payload": _js(other),
-        },
-    )
-    out.add(
-        "bronze.dead_letters",
-        {
-            "kafka_topic": "transactions.raw",
-            "kafka_partition": 0,
-            "kafka_offset": 9999,
-            "kafka_timestamp": T0.isoformat(),
-            "record_key": None,
-            "raw_value": "\\x" + b"{not json".hex(),
-            "error_type": "json_invalid",
-            "error_message": "Invalid JSON: expected value at line 1 column 2",
-            "failed_at": T0.isoformat(),
-            "reprocessed_at": None,
-        },
-    )
-    return out
-
-
-def write(tables: Tables, directory: Path = FIXTURES) -> None:
-    """One CSV per table, ``<schema>.<table>.csv``, header = column names."""
+    """One CSV per table, ``<schema>.<table>.csv`` (header = column names), plus expected.json."""
+    problems = list(_check(tables))
+    if problems:
+        raise SystemExit("fixture unusable: " + "; ".join(problems))
     directory.mkdir(parents=True, exist_ok=True)
-    for table, rows in tables.rows.items():
+    for old in directory.glob("*.csv"):
+        old.unlink()
+    for table, (header, rows) in tables.items():
         with (directory / f"{table}.csv").open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(header)
             writer.writerows(rows)
+    (directory / "expected.json").write_text(
+        json.dumps(expectations(tables), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

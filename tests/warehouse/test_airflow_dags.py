@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from streamflow.platform.settings import PostgresSettings
-from tests.warehouse.bronze_fixture import load
+from tests.warehouse.bronze_fixture import expected, load
 from tests.warehouse.helpers import AIRFLOW_PY, REPO, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
@@ -111,7 +111,7 @@ def test_dags_run_staging_then_marts_then_quality(
             " (select sum(amount) from gold.fct_transactions)"
         ).fetchone()
         assert row is not None
-        assert row[0] == row[1] == 237
+        assert row[0] == row[1] == expected()["silver_transactions"]
         assert row[2] == row[3]
         # nothing failed, so the quality DAG published no alert
         alerts = conn.execute("select count(*) from ops.warehouse_alerts").fetchone()

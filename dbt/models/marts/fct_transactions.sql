@@ -9,8 +9,8 @@
         indexes=[
             {'columns': ['transaction_id'], 'unique': True},
             {'columns': ['_source_ingested_at']},
-            {'columns': ['event_date']},
         ],
+        post_hook=["analyze {{ this }}"],
     )
 }}
 

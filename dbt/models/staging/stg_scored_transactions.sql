@@ -9,73 +9,62 @@
             {'columns': ['transaction_id'], 'unique': True},
             {'columns': ['_ingested_at']},
         ],
+        post_hook=["analyze {{ this }}"],
     )
 }}
 
-with landed as (
-    select b.*
+-- the bronze batch, typed and narrow (the ~2 KB jsonb payload, every rule's contribution, never
+-- travels); read twice below and inlined both times
+with batch as not materialized (
+    select
+        b.transaction_id,
+        b.customer_id,
+        b.merchant_id,
+        b.fraud_score::double precision as fraud_score,
+        b.is_alert,
+        b.rules_version,
+        (b.payload ->> 'ml_score')::double precision as ml_score,
+        b.payload ->> 'model_version' as model_version,
+        b.event_time,
+        b.scored_at,
+        b.payload -> 'reasons' as reasons,
+        b.kafka_topic,
+        b.kafka_partition,
+        b.kafka_offset,
+        b.ingested_at as _ingested_at
     from {{ source('bronze', 'scored_transactions') }} as b
     where b.fraud_score between 0 and 1
     {% if is_incremental() %}
         and b.ingested_at > {{ ingested_since() }}
-        -- a record re-read in the lookback window that silver already holds is skipped
-        and not exists (
-            select 1 from {{ this }} as t
-            where t.transaction_id = b.transaction_id
-                and t.kafka_topic = b.kafka_topic
-                and t.kafka_partition = b.kafka_partition
-                and t.kafka_offset = b.kafka_offset
-        )
     {% endif %}
-),
-
-{% if is_incremental() %}
-candidates as (
-    -- an id re-scored in this batch competes with the version already in silver
-    select
-        transaction_id, customer_id, merchant_id, fraud_score, is_alert, rules_version,
-        ml_score, model_version, event_time, scored_at, reasons,
-        kafka_topic, kafka_partition, kafka_offset, _ingested_at
-    from {{ this }}
-    where transaction_id in (select transaction_id from landed)
-    union all
-{% else %}
-candidates as (
-{% endif %}
-    select
-        l.transaction_id,
-        l.customer_id,
-        l.merchant_id,
-        l.fraud_score::double precision as fraud_score,
-        l.is_alert,
-        l.rules_version,
-        (l.payload ->> 'ml_score')::double precision as ml_score,
-        l.payload ->> 'model_version' as model_version,
-        l.event_time,
-        l.scored_at,
-        l.payload -> 'reasons' as reasons,
-        l.kafka_topic,
-        l.kafka_partition,
-        l.kafka_offset,
-        l.ingested_at as _ingested_at
-    from landed as l
-),
-
-ranked as (
-    select
-        c.*,
-        row_number() over (
-            partition by c.transaction_id
-            order by c.rules_version desc, c.scored_at desc, c._ingested_at,
-                c.kafka_topic, c.kafka_partition, c.kafka_offset
-        ) as score_rank
-    from candidates as c
 )
 
 select
-    transaction_id, customer_id, merchant_id, fraud_score, is_alert, rules_version,
-    ml_score, model_version, event_time, scored_at,
-    greatest(extract(epoch from scored_at - event_time) * 1000, 0)::bigint as scoring_lag_ms,
-    reasons, kafka_topic, kafka_partition, kafka_offset, _ingested_at
-from ranked
-where score_rank = 1
+    l.transaction_id, l.customer_id, l.merchant_id, l.fraud_score, l.is_alert, l.rules_version,
+    l.ml_score, l.model_version, l.event_time, l.scored_at,
+    greatest(extract(epoch from l.scored_at - l.event_time) * 1000, 0)::bigint as scoring_lag_ms,
+    l.reasons, l.kafka_topic, l.kafka_partition, l.kafka_offset, l._ingested_at
+from batch as l
+-- the winning scoring of an id: nothing in the batch beats it (highest rules version, then latest
+-- scored_at, then first landing). Anti-joins hashed on the id instead of row_number() over a
+-- sort of the whole batch (docs/adr/0061).
+where not exists (
+    select 1 from batch as e
+    where {{ scored_beats('e', 'l') }}
+)
+{% if is_incremental() %}
+    -- a record re-read in the lookback window that silver already holds is skipped ...
+    and not exists (
+        select 1 from {{ this }} as t
+        where t.transaction_id = l.transaction_id
+            and t.kafka_topic = l.kafka_topic
+            and t.kafka_partition = l.kafka_partition
+            and t.kafka_offset = l.kafka_offset
+    )
+    -- ... and so is one that loses to the version silver holds (silver's row then stays: only ids
+    -- in the batch are replaced by delete+insert)
+    and not exists (
+        select 1 from {{ this }} as t
+        where {{ scored_beats('t', 'l') }}
+    )
+{% endif %}

@@ -1,62 +1,63 @@
 {#- Silver transactions: typed, validated, deduplicated on transaction_id (first landing wins).
     Incremental on bronze ingestion time, so late-arriving events (old event_time, new ingestion)
     are picked up; rows that fail validation or repeat an id go to stg_transactions_rejects. -#}
+{#- Append, not delete+insert: the NOT EXISTS below already keeps every id silver holds out of
+    the batch (first landing wins for good), so there is never a row to replace, and the delete of
+    a 1M-row batch's keys was pure cost (docs/adr/0061). -#}
 {{
     config(
         materialized='incremental',
         unique_key='transaction_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         indexes=[
             {'columns': ['transaction_id'], 'unique': True},
             {'columns': ['_ingested_at']},
-            {'columns': ['event_time']},
         ],
+        post_hook=["analyze {{ this }}"],
     )
 }}
 
-with landed as (
-    select
-        b.*,
-        {{ transaction_reject_reason('b') }} as reject_reason
+-- read twice below, inlined both times (never materialised with its jsonb payload)
+with landed as not materialized (
+    select b.*
     from {{ source('bronze', 'transactions') }} as b
     {% if is_incremental() %}
     where b.ingested_at > {{ ingested_since() }}
     {% endif %}
-),
-
-ranked as (
-    select
-        l.*,
-        row_number() over (
-            partition by l.transaction_id
-            order by l.ingested_at, l.kafka_topic, l.kafka_partition, l.kafka_offset
-        ) as landing_rank
-    from landed as l
-    where l.reject_reason is null
 )
 
 select
-    r.transaction_id,
-    r.event_time,
-    r.customer_id,
-    r.card_id,
-    r.merchant_id,
-    r.store_id,
-    nullif(r.payload ->> 'product_id', '') as product_id,
-    r.amount::numeric(14, 2) as amount,
-    r.currency::text as currency,
-    r.payload ->> 'payment_method' as payment_method,
-    r.payload ->> 'channel' as channel,
-    (r.payload ->> 'latitude')::double precision as latitude,
-    (r.payload ->> 'longitude')::double precision as longitude,
-    nullif(r.payload ->> 'device_id', '') as device_id,
-    r.ingested_at - r.event_time > interval '1 hour' as is_late,
-    r.kafka_topic,
-    r.kafka_partition,
-    r.kafka_offset,
-    r.ingested_at as _ingested_at
-from ranked as r
-where r.landing_rank = 1
+    b.transaction_id,
+    b.event_time,
+    b.customer_id,
+    b.card_id,
+    b.merchant_id,
+    b.store_id,
+    nullif(b.payload ->> 'product_id', '') as product_id,
+    b.amount::numeric(14, 2) as amount,
+    b.currency::text as currency,
+    b.payload ->> 'payment_method' as payment_method,
+    b.payload ->> 'channel' as channel,
+    (b.payload ->> 'latitude')::double precision as latitude,
+    (b.payload ->> 'longitude')::double precision as longitude,
+    nullif(b.payload ->> 'device_id', '') as device_id,
+    b.ingested_at - b.event_time > interval '1 hour' as is_late,
+    b.kafka_topic,
+    b.kafka_partition,
+    b.kafka_offset,
+    b.ingested_at as _ingested_at
+from landed as b
+where {{ transaction_reject_reason('b') }} is null
+    -- first valid landing wins: no earlier valid landing of the id in this batch. An anti-join
+    -- (hashed on the id) instead of row_number() over a 1M-row sort that spilled to disk.
+    and not exists (
+        select 1 from landed as e
+        where e.transaction_id = b.transaction_id
+            and (e.ingested_at, e.kafka_topic, e.kafka_partition, e.kafka_offset)
+                < (b.ingested_at, b.kafka_topic, b.kafka_partition, b.kafka_offset)
+            and {{ transaction_reject_reason('e') }} is null
+    )
 {% if is_incremental() %}
-    and not exists (select 1 from {{ this }} as t where t.transaction_id = r.transaction_id)
+    -- ... and no landing already in silver (first landing wins for good)
+    and not exists (select 1 from {{ this }} as t where t.transaction_id = b.transaction_id)
 {% endif %}

@@ -3,6 +3,9 @@
 Used after fault runs and by the demo. Kafka topics are counted with a read_committed consumer
 (aborted transactional writes are invisible, as to every real consumer). Because bronze rows are
 keyed by their Kafka coordinates, equal counts mean equal sets: no record lost, none doubled.
+Once the warehouse has been built (``silver.stg_transactions`` and ``gold.fct_transactions``
+exist, as after ``make demo``'s DAG runs), silver and gold are checked too: every gold table
+populated, the same set of transaction_ids and the same sum(amount) in both.
 
 ``python -m streamflow.platform.accounting`` prints the checks and exits 1 if any fails.
 """
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
+from psycopg import sql
 
 from streamflow.events import ScoredTransaction, Topic, alert_id_for, decode
 from streamflow.events.dead_letters import DeadLetter, Stage
@@ -100,6 +104,54 @@ def _count(conn: psycopg.Connection[tuple[int]], query: str, *params: object) ->
     return int(row[0]) if row else 0
 
 
+WAREHOUSE_TABLES = ("silver.stg_transactions", "gold.fct_transactions")
+
+
+def warehouse_checks(conn: psycopg.Connection[tuple[int]]) -> list[Check]:
+    """Silver against gold, or nothing when the warehouse was not built (e.g. fault runs)."""
+    built = conn.execute(
+        "select count(*) from unnest(%s::text[]) as t(name) where to_regclass(t.name) is not null",
+        (list(WAREHOUSE_TABLES),),
+    ).fetchone()
+    if built is None or built[0] != len(WAREHOUSE_TABLES):
+        return []
+    gold_tables = [
+        str(row[0])
+        for row in conn.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = 'gold' and table_type = 'BASE TABLE' order by table_name"
+        )
+    ]
+    empty = 0
+    for table in gold_tables:
+        probe = sql.SQL("select count(*) from (select 1 from {} limit 1) as t").format(
+            sql.Identifier("gold", table)
+        )
+        row = conn.execute(probe).fetchone()
+        empty += 0 if row and row[0] else 1
+    silver = _count(conn, "select count(*) from silver.stg_transactions")
+    gold = _count(conn, "select count(*) from gold.fct_transactions")
+    only_one_side = _count(
+        conn,
+        "select count(*) from silver.stg_transactions as s"
+        " full join gold.fct_transactions as f on f.transaction_id = s.transaction_id"
+        " where s.transaction_id is null or f.transaction_id is null",
+    )
+    # money compared exactly, in cents (amount is numeric(14, 2) on both sides)
+    silver_cents = _count(
+        conn, "select coalesce(sum(amount) * 100, 0)::bigint from silver.stg_transactions"
+    )
+    gold_cents = _count(
+        conn, "select coalesce(sum(amount) * 100, 0)::bigint from gold.fct_transactions"
+    )
+    return [
+        Check("warehouse: gold tables with no rows", 0, empty),
+        Check("warehouse: gold.fct_transactions rows = silver.stg_transactions rows", silver, gold),
+        Check("warehouse: transaction_ids in only one of silver and gold", 0, only_one_side),
+        Check("warehouse: sum(amount) in cents, silver = gold", silver_cents, gold_cents),
+    ]
+
+
 def audit(settings: ServiceSettings) -> list[Check]:
     """Every accounting equation of the pipeline, evaluated now."""
     topics = settings.topics
@@ -162,6 +214,7 @@ def audit(settings: ServiceSettings) -> list[Check]:
                 (topics.name(Topic.FRAUD_ALERTS),),
             )
         }
+        warehouse = warehouse_checks(conn)
     return [
         Check(
             "raw records = bronze.transactions + ingestor dead letters",
@@ -198,6 +251,7 @@ def audit(settings: ServiceSettings) -> list[Check]:
             len(alert_ids & expected_alerts),
         ),
         Check("no alert id in bronze without a scored alert", 0, len(alert_ids - expected_alerts)),
+        *warehouse,
     ]
 
 
