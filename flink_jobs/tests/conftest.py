@@ -20,7 +20,12 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
-from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.kafka import (
+    consumer_config,
+    delete_topics,
+    ensure_topics,
+    producer_config,
+)
 from streamflow.platform.settings import KafkaSettings, TopicSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,16 +148,27 @@ class TopicReader:
         self.records: list[tuple[bytes | None, dict[str, Any]]] = []
 
     def poll_until(
-        self, done: Callable[[list[dict[str, Any]]], bool], job: JobProcess, limit_s: float = 240
+        self,
+        done: Callable[[list[dict[str, Any]]], bool],
+        job: JobProcess,
+        limit_s: float = 240,
+        first_record_s: float = 600,
     ) -> list[dict[str, Any]]:
-        """Read until ``done(values)``; fails if the job dies or nothing satisfies it in time."""
-        deadline = time.monotonic() + limit_s
+        """Read until ``done(values)``; fails if the job dies or stops making progress.
+
+        The limit is on progress, not on the whole wait: each record read grants ``limit_s``
+        more, and the first record of each call may take ``first_record_s`` (a job that was just
+        (re)started: a MiniCluster start on a loaded 2-core machine has taken 2-4 minutes), so a
+        slow but working job is never cut off.
+        """
+        deadline = time.monotonic() + max(limit_s, first_record_s)
         while not done(self.values()):
             assert job.alive(), f"job exited:\n{job.log_tail()}"
-            assert time.monotonic() < deadline, f"gave up waiting:\n{job.log_tail()}"
+            assert time.monotonic() < deadline, f"no progress in time:\n{job.log_tail()}"
             for msg in self.consumer.consume(500, timeout=0.5):
                 if msg.error() is None:
                     self.records.append((msg.key(), json.loads(msg.value() or b"null")))
+                    deadline = time.monotonic() + limit_s
         return self.values()
 
     def values(self) -> list[dict[str, Any]]:
@@ -188,3 +204,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def staging_topics(kafka_settings: KafkaSettings) -> Iterator[TopicSettings]:
+    """A second set of throwaway topics (e.g. where a generator run is captured before replay)."""
+    suffix = uuid.uuid4().hex[:10]
+    names = TopicSettings().model_copy(
+        update={
+            name: f"test-staging-{suffix}.{default}"
+            for name, default in TopicSettings().model_dump().items()
+        }
+    )
+    ensure_topics(kafka_settings, names)
+    yield names
+    delete_topics(kafka_settings, names.as_map().values())

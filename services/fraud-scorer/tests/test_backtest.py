@@ -121,3 +121,35 @@ def test_backtest_scores_equal_the_job_path(
         )
         states[txn.customer_id] = CustomerState.from_bytes(after.to_bytes())
         assert f"{scored.fraud_score:.6f}" == from_backtest[txn.transaction_id]
+
+
+def test_score_rows_applies_explicit_feedback_when_due(labelled_parquet: Path) -> None:
+    """Without feedback score_rows matches replay; a label counts only from its reported_at on."""
+    rules = default_rules()
+    rows = list(read_labelled(labelled_parquet))
+    run = backtest.RuleSetRun(rules, 1)
+    scores_out: list[tuple[str, str]] = []
+
+    class Sink:
+        def writerow(self, row: tuple[str, str]) -> None:
+            scores_out.append(row)
+
+    backtest.replay(rows, [run], None, feedback_delay_s=float("inf"), scores_out=Sink())
+    plain = {row.view.transaction_id: ev for row, ev in backtest.score_rows(rows, rules, None)}
+    assert [(tid, f"{plain[tid].score:.6f}") for tid, _ in scores_out] == scores_out
+
+    merchant = rows[len(rows) // 2].view.merchant_id
+    due = rows[len(rows) // 2].view.epoch
+    label = backtest.FeedbackLabel(reported_at=due, merchant_id=merchant, fraud=True)
+    learned = {
+        row.view.transaction_id: ev for row, ev in backtest.score_rows(rows, rules, None, [label])
+    }
+    weight = rules.merchant_risk.weight
+    for row in rows:
+        tid, view = row.view.transaction_id, row.view
+        before, after = plain[tid].score, learned[tid].score
+        if view.merchant_id != merchant or view.epoch < due:
+            assert after == before
+        elif before + weight * 0.25 < 1.0:
+            # one fresh fraud label: risk 1 / (1 + 3), decaying with the half-life
+            assert before < after <= round(before + weight * 0.25, 6)

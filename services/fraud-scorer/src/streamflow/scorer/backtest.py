@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,6 +215,40 @@ def replay(
         "seconds": elapsed,
         "customers": len(runs[0].states),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackLabel:
+    """One confirmed label (e.g. a ``fraud.feedback`` chargeback) due at ``reported_at``."""
+
+    reported_at: float
+    """POSIX seconds, as the job reads them (``Feedback.reported_at.timestamp()``)."""
+    merchant_id: str
+    fraud: bool
+
+
+def score_rows(
+    rows: Iterable[LabelledRow],
+    rules: RuleSet,
+    model: AnomalyModel | None,
+    feedback: Iterable[FeedbackLabel] = (),
+) -> Iterator[tuple[LabelledRow, Evaluation]]:
+    """Every row with its evaluation, given explicit feedback instead of the rows' own labels.
+
+    For comparisons with the Flink job fed the same transactions and ``fraud.feedback`` records:
+    each label is applied, in ``reported_at`` order, before the first row whose event time has
+    reached it (the rule :func:`replay` uses for its delayed labels).
+    """
+    run = RuleSetRun(rules, 1)
+    pending = sorted(feedback, key=lambda label: label.reported_at)
+    next_label = 0
+    for row in rows:
+        now = row.view.epoch
+        while next_label < len(pending) and pending[next_label].reported_at <= now:
+            label = pending[next_label]
+            run.learn(label.merchant_id, label.fraud, label.reported_at)
+            next_label += 1
+        yield row, run.score(row.view, model)
 
 
 def plot_pr(run: RuleSetRun, path: Path, title: str) -> None:
