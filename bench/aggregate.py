@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,13 +61,42 @@ def _dig(data: dict[str, Any], dotted: str) -> Any:
 
 def _load_average(data: dict[str, Any]) -> str:
     """The 1-minute load average recorded with a result, if any."""
-    for key in ("load_average_before", "load_avg_1m_before", "load_average_at_end"):
+    for key in (
+        "load_average_before",
+        "load_avg_1m_before",
+        "load_average_at_throughput_end",
+        "load_average_at_end",
+    ):
         value = data.get(key)
         if isinstance(value, list) and value:
             value = value[0]
         if isinstance(value, int | float):
             return f"{value:.1f}"
-    return "?"
+    found = re.search(r"load average ([0-9.]+)", str(data.get("machine", "")))
+    return f"{float(found.group(1)):.1f}" if found else "?"
+
+
+DEFAULT_COMMANDS = {
+    "ingestor": "scripts/uv.sh run python bench/ingestor.py",
+    "dbt_incremental": "scripts/uv.sh run python bench/dbt_incremental.py",
+}
+"""Commands of the benches whose results do not record one."""
+
+
+def _caveat(loads: list[float]) -> list[str]:
+    """What the load column says about the figures."""
+    if loads and max(loads) < 3.0:
+        return [
+            "Every figure below was measured by one `make bench` run on an otherwise idle machine",
+            "(the load column is the 1-minute load average recorded with each result; the bench's",
+            "own processes account for it).",
+        ]
+    return [
+        "Caveat: some figures below were measured while other work shared the two cores (the",
+        "load column is the 1-minute load average recorded with each result; an idle 2-core",
+        "machine is at ~0-2). They understate what an idle machine does, and are published as",
+        "measured, not corrected. Re-run `make bench` on an idle machine.",
+    ]
 
 
 def machine() -> str:
@@ -120,6 +150,7 @@ def aggregate() -> dict[str, Any]:
 def markdown(latest: dict[str, Any]) -> str:
     """The docs/benchmarks.md page for a result document."""
     rows = []
+    loads = []
     for key, (component, _inner, target, better) in FIGURES.items():
         value = latest.get(key)
         data = latest["components"].get(component, {})
@@ -131,8 +162,10 @@ def markdown(latest: dict[str, Any]) -> str:
             verdict = "measured"
         target_text = "" if target is None else f"{'≥' if better == 'higher' else '≤'} {target:,}"
         shown = "—" if value is None else f"{value:,.1f}"
-        command = data.get("command", "")
+        command = (data.get("command") or DEFAULT_COMMANDS.get(component, "")).strip()
         load = _load_average(data) if data else ""
+        if load not in {"", "?"}:
+            loads.append(float(load))
         rows.append(f"| `{key}` | {shown} | {target_text} | {verdict} | {load} | `{command}` |")
     rows.append(_latency_row(latest))
     lat = latest.get("e2e_latency_ms") or {}
@@ -147,10 +180,7 @@ def markdown(latest: dict[str, Any]) -> str:
         f"- date: {latest['date']}",
         f"- commit: {latest['commit']}",
         "",
-        "Caveat: the component figures below were measured while up to eight test suites shared",
-        "the two cores (the load column is the 1-minute load average recorded with each result;",
-        "an idle 2-core machine is at ~0). They understate what an idle machine does, and are",
-        "published as measured, not corrected. Re-run `make bench` on an idle machine.",
+        *_caveat(loads),
         "",
         "| figure | value | target | verdict | load | command |",
         "|---|---|---|---|---|---|",
