@@ -68,5 +68,5 @@ def test_pipeline_graph(tmp_path: Path) -> None:
     env = build_environment(environment_settings(settings, base, None))
     build_pipeline(env, settings)
     plan = env.get_execution_plan()
-    for operator in ("validate", "score", "store-windows", settings.topics.transactions_raw):
+    for operator in ("score", "store-windows-json", settings.topics.transactions_raw):
         assert operator in plan
