@@ -151,15 +151,16 @@ class TopicReader:
         self,
         done: Callable[[list[dict[str, Any]]], bool],
         job: JobProcess,
-        limit_s: float = 240,
+        limit_s: float = 600,
         first_record_s: float = 600,
     ) -> list[dict[str, Any]]:
         """Read until ``done(values)``; fails if the job dies or stops making progress.
 
         The limit is on progress, not on the whole wait: each record read grants ``limit_s``
-        more, and the first record of each call may take ``first_record_s`` (a job that was just
-        (re)started: a MiniCluster start on a loaded 2-core machine has taken 2-4 minutes), so a
-        slow but working job is never cut off.
+        more (exactly-once sinks make records visible per checkpoint, and an aligned checkpoint
+        waits behind every buffered record: minutes under a backlog on a loaded machine), and
+        the first record of each call may take ``first_record_s`` (a job that was just
+        (re)started), so a slow but working job is never cut off.
         """
         deadline = time.monotonic() + max(limit_s, first_record_s)
         while not done(self.values()):
