@@ -87,9 +87,10 @@ def _caveat(loads: list[float]) -> list[str]:
     """What the load column says about the figures."""
     if loads and max(loads) < 3.0:
         return [
-            "Every figure below was measured by one `make bench` run on an otherwise idle machine",
-            "(the load column is the 1-minute load average recorded with each result; the bench's",
-            "own processes account for it).",
+            "Every figure below was measured on an otherwise idle machine, by `make bench` or by",
+            "re-running one component's command alone after a change to it (the load column is the",
+            "1-minute load average recorded with each result; the bench's own processes account",
+            "for it).",
         ]
     return [
         "Caveat: some figures below were measured while other work shared the two cores (the",

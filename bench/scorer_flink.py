@@ -135,7 +135,9 @@ def main() -> int:
         }
     )
     producer = Producer(producer_config(kafka, "scorer-bench"))
-    start = datetime.now(UTC) - timedelta(days=1)
+    # 0.5 s of event time apart, all in the past: later ones would be dead-lettered as "too far
+    # in the future" (the scorer's max_future check) and never reach transactions.scored.
+    start = datetime.now(UTC) - timedelta(seconds=args.events * 0.5 + 3600)
     for i in range(args.events):
         t = txn(i, start + timedelta(milliseconds=i * 500), customers)
         producer.produce(topics.transactions_raw, key=encode_key(t.key()), value=encode(t))

@@ -27,7 +27,9 @@ def test_from_env_defaults_point_into_local_dir(tmp_path: Path) -> None:
     assert settings.checkpoint_dir == tmp_path / "flink" / "checkpoints"
     assert settings.log_dir == tmp_path / "flink" / "logs"
     opts = settings.options()
-    assert opts["pipeline.jars"] == jar.as_uri()
+    java_jar = tmp_path / "lib" / "flink-java" / "streamflow-flink-java.jar"
+    assert settings.java_jar == java_jar
+    assert opts["pipeline.jars"] == f"{jar.as_uri()};{java_jar.as_uri()}"
     assert opts["python.execution-mode"] == "thread"
     assert opts["state.backend.type"] == "rocksdb"
     assert opts["execution.checkpointing.dir"] == (tmp_path / "flink" / "checkpoints").as_uri()
@@ -58,6 +60,19 @@ def test_missing_connector_is_a_clear_error(tmp_path: Path) -> None:
         log_dir=tmp_path / "logs",
     )
     with pytest.raises(FileNotFoundError, match="make setup"):
+        build_environment(settings)
+
+
+def test_missing_java_helpers_are_a_clear_error(tmp_path: Path) -> None:
+    connector = tmp_path / "connector.jar"
+    connector.touch()
+    settings = FlinkEnvironmentSettings(
+        connector_jar=connector,
+        java_jar=tmp_path / "missing-java.jar",
+        checkpoint_dir=tmp_path / "ck",
+        log_dir=tmp_path / "logs",
+    )
+    with pytest.raises(FileNotFoundError, match=r"missing-java\.jar"):
         build_environment(settings)
 
 

@@ -27,13 +27,16 @@ mkdir -p "$run_dir"
 
 # The run's scorer and ingestor get their own pid/log dir ($run_dir/local), so a demo's services
 # (pid files .local/run/scorer.pid, ingestor.pid) are neither reused nor killed, and the ingestor
-# its own metrics port. The Kafka connector jar is looked up under STREAMFLOW_LOCAL_DIR: pin it.
+# its own metrics port. The Flink jars are looked up under STREAMFLOW_LOCAL_DIR: pin them.
 svc_local="$run_dir/local"
 connector_jar="${STREAMFLOW_FLINK_CONNECTOR_JAR:-$(ls "$LOCAL_DIR"/lib/flink/flink-sql-connector-kafka-*.jar 2>/dev/null | sort | tail -n 1)}"
 [[ -n "$connector_jar" ]] || die "no Kafka connector jar under $LOCAL_DIR/lib/flink: run 'make setup'"
+java_jar="${STREAMFLOW_FLINK_JAVA_JAR:-$LOCAL_DIR/lib/flink-java/streamflow-flink-java.jar}"
+[[ -f "$java_jar" ]] || die "no $java_jar: run 'make setup'"
 ingestor_port="$(scripts/uv.sh run --no-sync python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 svc() {  # svc SCRIPT ARGS...: run a service script in this run's own local dir
   STREAMFLOW_LOCAL_DIR="$svc_local" STREAMFLOW_FLINK_CONNECTOR_JAR="$connector_jar" \
+    STREAMFLOW_FLINK_JAVA_JAR="$java_jar" \
     STREAMFLOW_FLINK_LOG_DIR="$svc_local/flink-logs" STREAMFLOW_INGESTOR_METRICS_PORT="$ingestor_port" \
     "$@"
 }

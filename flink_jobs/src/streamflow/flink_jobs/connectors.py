@@ -1,6 +1,8 @@
 """Kafka sources and keyed sinks of the scoring job (the shaded Kafka connector, Flink 2.2).
 
-Sources read committed data only and start from the group's committed offsets (earliest when
+The transactions source is keyed by customer in the JVM (:func:`customer_keyed`, with the Java
+deserializer of ``flink_jobs/java``), so no Python runs before the scorer. Sources read committed
+data only and start from the group's committed offsets (earliest when
 there are none); on a restore Flink's checkpointed offsets win. Sinks take ``Row(key, value)``:
 the key is written as the topic's JSON key (``{"customer_id":"C1"}``) by Flink's JSON row
 serializer, which only looks at the first field, and the value as UTF-8 text.
@@ -12,6 +14,7 @@ from typing import Any
 
 from pyflink.common.serialization import SerializationSchema, SimpleStringSchema
 from pyflink.common.typeinfo import Types
+from pyflink.datastream import DataStream, KeyedStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import (
     KafkaOffsetResetStrategy,
@@ -46,8 +49,14 @@ def client_properties(kafka: KafkaSettings) -> dict[str, str]:
     return props
 
 
-def kafka_source(kafka: KafkaSettings, topic: str, group_id: str) -> Any:
-    """A read_committed string source over one topic."""
+def kafka_source(
+    kafka: KafkaSettings, topic: str, group_id: str, *, customer_keyed: bool = False
+) -> Any:
+    """A read_committed source over one topic: string values, or ``Row(customer_key, value)``.
+
+    ``customer_keyed`` uses the Java ``CustomerKeyedRecords`` deserializer (``customer_id`` of
+    the JSON value, ``""`` when unreadable); feed the stream to :func:`customer_keyed`.
+    """
     builder = (
         KafkaSource.builder()
         .set_bootstrap_servers(kafka.bootstrap_servers)
@@ -57,13 +66,34 @@ def kafka_source(kafka: KafkaSettings, topic: str, group_id: str) -> Any:
         .set_starting_offsets(
             KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST)
         )
-        .set_value_only_deserializer(SimpleStringSchema())
         .set_property("isolation.level", "read_committed")
         .set_property("partition.discovery.interval.ms", "60000")
     )
+    if customer_keyed:
+        keyed = get_gateway().jvm.io.streamflow.flink.CustomerKeyedRecords()
+        builder._j_builder.setDeserializer(keyed)
+    else:
+        builder = builder.set_value_only_deserializer(SimpleStringSchema())
     for key, value in client_properties(kafka).items():
         builder = builder.set_property(key, value)
     return builder.build()
+
+
+KEYED_RECORD_TYPE = Types.ROW([Types.STRING(), Types.STRING()])
+"""What a customer-keyed source emits: ``Row(customer_key, value)``."""
+
+
+def customer_keyed(records: DataStream) -> KeyedStream:
+    """Key a customer-keyed source's ``Row(key, value)`` stream by its key, in the JVM.
+
+    The same shape PyFlink's ``key_by`` builds with a Python operator (``Row(key, value)`` keyed
+    by Flink's ``KeyByKeySelector`` on field 0); keyed functions downstream see the value only.
+    """
+    jvm = get_gateway().jvm
+    j_keyed = records._j_data_stream.keyBy(
+        jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info()
+    )
+    return KeyedStream(j_keyed, Types.STRING(), records)
 
 
 def _value_column_schema() -> SerializationSchema:

@@ -4,6 +4,9 @@ Settings come from the environment (all optional, loopback/local defaults):
 
 * ``STREAMFLOW_FLINK_CONNECTOR_JAR``: the shaded Kafka connector jar put on ``pipeline.jars``
   (default: the ``flink-sql-connector-kafka-*.jar`` under ``$STREAMFLOW_LOCAL_DIR/lib/flink``).
+* ``STREAMFLOW_FLINK_JAVA_JAR``: the job's own Java helpers (``flink_jobs/java``, built by
+  setup), also on ``pipeline.jars`` (default: ``streamflow-flink-java.jar`` under
+  ``$STREAMFLOW_LOCAL_DIR/lib/flink-java``).
 * ``STREAMFLOW_FLINK_CHECKPOINT_DIR``: ``execution.checkpointing.dir``
   (default ``$STREAMFLOW_LOCAL_DIR/flink/checkpoints``).
 * ``STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS`` (2000), ``STREAMFLOW_FLINK_PARALLELISM`` (1),
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 # flink_jobs/src/streamflow/flink_jobs/environment.py -> the repository root.
 REPO_ROOT = Path(__file__).resolve().parents[4]
 CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
+JAVA_HELPERS_JAR = Path("lib") / "flink-java" / "streamflow-flink-java.jar"
 
 
 def default_local_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -52,6 +56,7 @@ class FlinkEnvironmentSettings:
     connector_jar: Path
     checkpoint_dir: Path
     log_dir: Path
+    java_jar: Path | None = None
     checkpoint_interval_ms: int = 2000
     parallelism: int = 1
     state_backend: str = "rocksdb"
@@ -65,9 +70,11 @@ class FlinkEnvironmentSettings:
         env = os.environ if env is None else env
         local_dir = default_local_dir(env)
         jar = env.get("STREAMFLOW_FLINK_CONNECTOR_JAR")
+        java_jar = env.get("STREAMFLOW_FLINK_JAVA_JAR")
         checkpoints = env.get("STREAMFLOW_FLINK_CHECKPOINT_DIR")
         return cls(
             connector_jar=Path(jar) if jar else default_connector_jar(local_dir),
+            java_jar=Path(java_jar) if java_jar else local_dir / JAVA_HELPERS_JAR,
             checkpoint_dir=Path(checkpoints)
             if checkpoints
             else local_dir / "flink" / "checkpoints",
@@ -79,10 +86,14 @@ class FlinkEnvironmentSettings:
             jvm_args=env.get("STREAMFLOW_FLINK_JVM_ARGS", "-Xmx1g"),
         )
 
+    def jars(self) -> list[Path]:
+        """The jars put on ``pipeline.jars``: the Kafka connector, then the Java helpers."""
+        return [self.connector_jar] + ([self.java_jar] if self.java_jar is not None else [])
+
     def options(self) -> dict[str, str]:
         """The Flink configuration options these settings stand for."""
         opts = {
-            "pipeline.jars": self.connector_jar.resolve().as_uri(),
+            "pipeline.jars": ";".join(jar.resolve().as_uri() for jar in self.jars()),
             "python.execution-mode": self.python_execution_mode,
             "parallelism.default": str(self.parallelism),
             # Flink 2.x removed env.set_state_backend / set_checkpoint_storage: use options.
@@ -125,14 +136,15 @@ def build_environment(
 ) -> StreamExecutionEnvironment:
     """A StreamExecutionEnvironment for the local MiniCluster, configured from ``settings``.
 
-    Raises ``FileNotFoundError`` when the connector jar is required but missing (run
-    ``make setup``, which resolves it from Maven Central).
+    Raises ``FileNotFoundError`` when a jar is required but missing (run ``make setup``, which
+    resolves the connector from Maven Central and compiles the Java helpers).
     """
     settings = FlinkEnvironmentSettings.from_env() if settings is None else settings
-    if require_connector and not settings.connector_jar.is_file():
+    missing = [jar for jar in settings.jars() if not jar.is_file()]
+    if require_connector and missing:
         msg = (
-            f"Flink Kafka connector jar not found: {settings.connector_jar} "
-            "(run 'make setup' or set STREAMFLOW_FLINK_CONNECTOR_JAR)"
+            f"Flink jar not found: {missing[0]} (run 'make setup', or set "
+            "STREAMFLOW_FLINK_CONNECTOR_JAR / STREAMFLOW_FLINK_JAVA_JAR)"
         )
         raise FileNotFoundError(msg)
     settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,10 @@
 """The fraud-scoring PyFlink job: ``python -m streamflow.flink_jobs.fraud_job``.
 
-transactions.raw -> key by customer -> contract validation (rejects -> streamflow.dlq) and
-scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules + merchant risk (from
-fraud.rules and fraud.feedback) -> transactions.scored (exactly-once) and fraud.alerts; the scored
-stream also feeds event-time tumbling windows per store (1 min, 5 min, 1 h, in Flink SQL) ->
-metrics.realtime.
+transactions.raw -> key by customer (in the JVM) -> contract validation (rejects ->
+streamflow.dlq) and scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules +
+merchant risk (from fraud.rules and fraud.feedback) -> transactions.scored (exactly-once) and
+fraud.alerts; the scored stream also feeds event-time tumbling windows per store (1 min, 5 min,
+1 h, in Flink SQL) -> metrics.realtime.
 See docs/adr/0045-0049.
 """
 
@@ -18,7 +18,12 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from streamflow.flink_jobs import functions as fn
-from streamflow.flink_jobs.connectors import kafka_source, keyed_sink
+from streamflow.flink_jobs.connectors import (
+    KEYED_RECORD_TYPE,
+    customer_keyed,
+    kafka_source,
+    keyed_sink,
+)
 from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.flink_jobs.job_config import environment_settings, restore_path
 from streamflow.flink_jobs.store_windows import store_windows
@@ -34,6 +39,16 @@ WINDOW_LEVELS = (60, 300, 3600)
 def _source(env: StreamExecutionEnvironment, settings: Settings, topic: str) -> Any:
     source = kafka_source(settings.kafka, topic, settings.group_id)
     return env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}")
+
+
+def _transactions(env: StreamExecutionEnvironment, settings: Settings) -> Any:
+    """``transactions.raw`` keyed by customer without a Python operator (docs/adr/0045)."""
+    topic = settings.topics.transactions_raw
+    source = kafka_source(settings.kafka, topic, settings.group_id, customer_keyed=True)
+    records = env.from_source(
+        source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}", KEYED_RECORD_TYPE
+    )
+    return customer_keyed(records)
 
 
 def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee) -> Any:
@@ -52,7 +67,6 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     """Add the scoring job's sources, operators and sinks to ``env``."""
     topics = settings.topics
     exactly_once = DeliveryGuarantee.EXACTLY_ONCE
-    raw = _source(env, settings, topics.transactions_raw)
     control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
     rules = _source(env, settings, topics.fraud_rules).map(
         lambda raw: (fn.RULES, raw), output_type=control_type
@@ -69,7 +83,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         settings.max_future_seconds,
     )
     scored = (
-        raw.key_by(fn.customer_key, key_type=Types.STRING())
+        _transactions(env, settings)
         .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pyflink.common import Row, Types
 from pyflink.common.time import Time
 from pyflink.datastream import OutputTag
@@ -67,20 +66,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def customer_key(raw: str) -> str:
-    """The scoring key of a ``transactions.raw`` value: its ``customer_id``, ``""`` if unreadable.
-
-    Runs before validation (the key must exist before the keyed scorer sees the record), so it
-    only reads the field; the scorer validates the whole record and dead-letters what fails.
-    """
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return ""
-    key = body.get("customer_id") if isinstance(body, dict) else None
-    return key if isinstance(key, str) else ""
-
-
 def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleSet:
     """The rules in force before ``fraud.rules`` says otherwise."""
     if rules_file is not None:
@@ -91,7 +76,8 @@ def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleS
 class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     """Customer-keyed validation and scoring with the broadcast rules and merchant risks.
 
-    Input: raw ``transactions.raw`` values keyed by :func:`customer_key`. Validation happens
+    Input: raw ``transactions.raw`` values keyed by customer in the JVM (``customer_id``, ``""``
+    when unreadable; :func:`streamflow.flink_jobs.connectors.customer_keyed`). Validation happens
     here, not in an operator of its own: every Python operator costs a Java<->Python hand-off
     per record, which dominated the job's CPU (docs/adr/0070).
 
