@@ -50,7 +50,13 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from psycopg import sql
 
 from streamflow.events import encode, examples
-from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
+from streamflow.platform.kafka import (
+    consumer_config,
+    delete_topics,
+    ensure_topics,
+    producer_config,
+    topic_record_count,
+)
 from streamflow.platform.migrations import migrate
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
@@ -288,20 +294,6 @@ def wait_until(
 
 
 # ------------------------------------------------------------------------ Kafka and bronze
-
-
-def topic_records(kafka: KafkaSettings, topic: str) -> int:
-    """Records in a topic (sum of high - low watermarks)."""
-    consumer = Consumer(consumer_config(kafka, f"bench-e2e-probe-{uuid.uuid4().hex[:6]}"))
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        total = 0
-        for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
 
 
 @dataclass(frozen=True)
@@ -546,7 +538,7 @@ def warm_up(run: Run) -> None:
 def throughput(run: Run, meter: CpuMeter) -> None:
     """Phase 1: a generator burst, drained through both stages."""
     args = run.args
-    before_raw = topic_records(run.kafka, run.topics.transactions_raw)
+    before_raw = topic_record_count(run.kafka, run.topics.transactions_raw)
     before = landed(run.pg, run.topics.transactions_raw)
     mark = server_now(run.pg)
     meter.start()
@@ -583,7 +575,7 @@ def throughput(run: Run, meter: CpuMeter) -> None:
     if gen.returncode != 0:
         tail = "\n".join(gen_log.read_text(errors="replace").splitlines()[-20:])
         raise BenchError(f"the generator exited with code {gen.returncode}:\n{tail}")
-    produced = topic_records(run.kafka, run.topics.transactions_raw) - before_raw
+    produced = topic_record_count(run.kafka, run.topics.transactions_raw) - before_raw
     if produced <= 0:
         raise BenchError("the generator produced nothing to transactions.raw")
     say(f"throughput: {produced:,} raw records produced in {gen_s:.1f}s; draining")

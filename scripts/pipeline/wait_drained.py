@@ -15,26 +15,10 @@ import sys
 import time
 
 import psycopg
-from confluent_kafka import Consumer, TopicPartition
 
 from streamflow.events import Topic
-from streamflow.platform.kafka import consumer_config
+from streamflow.platform.kafka import topic_record_count
 from streamflow.platform.settings import ServiceSettings, load_settings
-
-
-def raw_record_count(settings: ServiceSettings) -> int:
-    """Records in transactions.raw (its producers are idempotent, not transactional)."""
-    topic = settings.topics.name(Topic.TRANSACTIONS_RAW)
-    consumer = Consumer(consumer_config(settings.kafka, "streamflow-drain-probe"))
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        total = 0
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
 
 
 def landed(settings: ServiceSettings) -> tuple[int, int]:
@@ -65,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.timeout
     started = time.monotonic()
     while True:
-        target = raw_record_count(settings)
+        # transactions.raw's producers are idempotent, not transactional: offsets = records.
+        target = topic_record_count(settings.kafka, settings.topics.name(Topic.TRANSACTIONS_RAW))
         ingested, scored = landed(settings)
         elapsed = time.monotonic() - started
         print(

@@ -9,7 +9,7 @@ from confluent_kafka import Producer
 from streamflow.events import Topic, encode, encode_key
 from streamflow.events.examples import dead_letter, scored, transaction
 from streamflow.platform.accounting import Check, audit, scan_topic, warehouse_checks
-from streamflow.platform.kafka import producer_config
+from streamflow.platform.kafka import producer_config, topic_record_count
 from streamflow.platform.settings import (
     KafkaSettings,
     PostgresSettings,
@@ -38,6 +38,8 @@ def test_scan_counts_committed_records_and_keys(
     assert scan.keys == {"k"}
     empty = scan_topic(kafka_settings, topics.metrics_realtime)
     assert (empty.records, empty.matched) == (0, 0)
+    assert topic_record_count(kafka_settings, topics.transactions_raw) == 25
+    assert topic_record_count(kafka_settings, topics.metrics_realtime) == 0
 
 
 @pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
@@ -110,3 +110,23 @@ def delete_topics(kafka: KafkaSettings, names: Iterable[str], timeout_s: float =
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise
+
+
+def topic_record_count(kafka: KafkaSettings, topic: str, timeout_s: float = 10.0) -> int:
+    """Offsets in ``topic``: the sum over its partitions of high minus low watermark.
+
+    That is the record count of a topic written by idempotent (non-transactional) producers
+    with nothing deleted yet; a transactional topic also counts its commit markers.
+    """
+    consumer = Consumer(consumer_config(kafka, "streamflow-record-count"))
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+        total = 0
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=timeout_s
+            )
+            total += high - low
+        return total
+    finally:
+        consumer.close()
