@@ -7,9 +7,10 @@ Seed-pinned and byte-for-byte reproducible, no Kafka or Flink needed:
    ``streamflow-generate`` would produce it (same ``Simulator``, ``encode_batch``,
    ``FeedbackQueue`` and ``malformed``);
 2. ``streamflow.scorer.core`` scores each transaction in stream order, as the Flink job does:
-   per-customer state, merchant risk learnt from the chargebacks already delivered, the default
-   rules with the generator's blacklist, alerts for scores over the threshold; records the scorer
-   rejects become its dead letters (``streamflow.dlq``);
+   per-customer state, merchant risk as of each transaction's event time from the chargebacks
+   already delivered (``MerchantLabels``, as in the job's broadcast state), the default rules with
+   the generator's blacklist, alerts for scores over the threshold; records the scorer rejects
+   become its dead letters (``streamflow.dlq``);
 3. ``streamflow.ingestor.records.parse_records`` turns every Kafka record into the bronze row the
    ingestor writes (or the ingestor's own dead letter), with its Kafka coordinates.
 
@@ -36,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from streamflow.events import ContractError, DeadLetter, Feedback, Topic, decode, encode
+from streamflow.events import ContractError, DeadLetter, Feedback, Label, Topic, decode, encode
 from streamflow.events.dead_letters import MAX_PAYLOAD_BYTES, Stage
 from streamflow.generator.cli import write_blacklist
 from streamflow.generator.encoding import MALFORMED_KINDS, IdTables, encode_batch, malformed
@@ -49,10 +50,8 @@ from streamflow.ingestor.records import parse_records
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, SPECS
 from streamflow.scorer.core import (
     CustomerState,
-    MerchantRisk,
-    apply_feedback,
+    MerchantLabels,
     default_rules,
-    risk_at,
     score_transaction_json,
     validate_transaction,
 )
@@ -103,15 +102,13 @@ class Scorer:
 
     blacklist: Path
     states: dict[str, CustomerState] = field(default_factory=dict)
-    risks: dict[str, MerchantRisk] = field(default_factory=dict)
+    labels: dict[str, MerchantLabels] = field(default_factory=dict)
 
     def learn(self, raw: bytes) -> None:
         feedback = decode(Feedback, raw)
-        rules = default_rules(self.blacklist)
-        half_life = rules.merchant_risk.half_life_days
-        self.risks[feedback.merchant_id] = apply_feedback(
-            self.risks.get(feedback.merchant_id), feedback, half_life
-        )
+        half_life = default_rules(self.blacklist).merchant_risk.half_life_days
+        labels = self.labels.setdefault(feedback.merchant_id, MerchantLabels.empty())
+        labels.add(feedback.reported_at.timestamp(), feedback.label is Label.FRAUD, half_life)
 
     def score(self, raw: bytes, key: bytes | None, seq: int, out: Topics) -> str | None:
         """Score one raw record into ``out``; returns its transaction id (None: rejected)."""
@@ -135,9 +132,9 @@ class Scorer:
             )
             out.send(Topic.DLQ, encode(letter), None, scored_at)
             return None
-        risk = risk_at(
-            self.risks.get(txn.merchant_id), txn.event_time, rules.merchant_risk.half_life_days
-        )
+        labels = self.labels.get(txn.merchant_id)
+        half_life = rules.merchant_risk.half_life_days
+        risk = labels.risk_at(txn.event_time.timestamp(), half_life) if labels is not None else 0.0
         after, verdict = score_transaction_json(
             self.states.get(txn.customer_id), txn, rules, risk, None, scored_at
         )
