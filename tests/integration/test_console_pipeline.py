@@ -9,7 +9,6 @@ then be stored in PostgreSQL and published to ``fraud.feedback``.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from streamflow.events import (
 )
 from streamflow.platform.kafka import consumer_config, producer_config
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+from streamflow.platform.testing import CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `tests.integration.*` helpers are imported from the repository root
@@ -56,17 +56,6 @@ from tests.integration.pipeline_processes import (  # noqa: E402
     wait_for,
 )
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BLACKLISTED = "C-CONSOLE-BL"
 ORDINARY = "C-CONSOLE-OK"
 # The machine is shared with other Flink jobs: the MiniCluster alone may take minutes to start.
@@ -80,7 +69,7 @@ pytestmark = [
     pytest.mark.skipif(
         not FLINK_PYTHON.exists(), reason="flink_jobs/.venv missing: run make setup (PyFlink env)"
     ),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run make setup"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium missing: run make setup"),
 ]
 
 
@@ -204,7 +193,7 @@ class FeedbackReader:
 def test_analyst_confirms_a_pipeline_alert_in_the_console(
     pipeline: Pipeline, kafka_settings: KafkaSettings, topics: TopicSettings, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings = pipeline.api_settings
     dsn = settings.pg.dsn()
@@ -236,40 +225,31 @@ def test_analyst_confirms_a_pipeline_alert_in_the_console(
 
     alert_id = alert["alert_id"]
     note = f"confirmed with the cardholder ({run})"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
+    with headless_chromium(tmp_path / "chromium-profile") as browser:
         browser.set_default_timeout(UI_TIMEOUT_MS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{pipeline.api_url}/console")
-            page.fill("#api-key", key)
-            page.click("#save-key")
-            row = page.locator(f'tr[data-alert-id="{alert_id}"]')
-            expect(row).to_contain_text(BLACKLISTED, timeout=UI_TIMEOUT_MS)
-            expect(row).to_contain_text("FR-005")
-            expect(row).to_contain_text("new")
-            row.click()
-            explanations = page.locator("#explanations")
-            expect(explanations).to_contain_text("FR-005", timeout=UI_TIMEOUT_MS)
-            expect(explanations).to_contain_text(f"customer {BLACKLISTED} is blacklisted")
-            expect(page.locator("#transaction")).to_contain_text(fraud.transaction_id)
-            page.fill("#note", note)
-            page.click("#confirm")
-            expect(page.locator("#detail-status")).to_have_text(
-                "confirmed_fraud", timeout=UI_TIMEOUT_MS
-            )
-            expect(page.locator("#feedback-result")).to_contain_text('label "fraud"')
-            expect(page.locator("#feedback-result")).to_contain_text(topics.fraud_feedback)
-            expect(row).to_contain_text("confirmed_fraud", timeout=UI_TIMEOUT_MS)
-            expect(page.locator("#notes")).to_contain_text(note)
-            page.screenshot(path=str(tmp_path / "console.png"))
-        finally:
-            browser.close()
+        page = browser.new_page()
+        page.goto(f"{pipeline.api_url}/console")
+        page.fill("#api-key", key)
+        page.click("#save-key")
+        row = page.locator(f'tr[data-alert-id="{alert_id}"]')
+        expect(row).to_contain_text(BLACKLISTED, timeout=UI_TIMEOUT_MS)
+        expect(row).to_contain_text("FR-005")
+        expect(row).to_contain_text("new")
+        row.click()
+        explanations = page.locator("#explanations")
+        expect(explanations).to_contain_text("FR-005", timeout=UI_TIMEOUT_MS)
+        expect(explanations).to_contain_text(f"customer {BLACKLISTED} is blacklisted")
+        expect(page.locator("#transaction")).to_contain_text(fraud.transaction_id)
+        page.fill("#note", note)
+        page.click("#confirm")
+        expect(page.locator("#detail-status")).to_have_text(
+            "confirmed_fraud", timeout=UI_TIMEOUT_MS
+        )
+        expect(page.locator("#feedback-result")).to_contain_text('label "fraud"')
+        expect(page.locator("#feedback-result")).to_contain_text(topics.fraud_feedback)
+        expect(row).to_contain_text("confirmed_fraud", timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#notes")).to_contain_text(note)
+        page.screenshot(path=str(tmp_path / "console.png"))
 
     with psycopg.connect(dsn) as conn:
         status = conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
@@ -17,27 +16,16 @@ from alert_api_helpers import (
 from test_feedback import read_feedback
 
 from conftest import Keys, LiveServer
+from streamflow.platform.testing import CHROMIUM, headless_chromium
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run make setup")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium missing: run make setup")
 def test_analyst_confirms_an_alert_in_the_console(
     live_server: LiveServer, keys: Keys, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings = live_server.settings
     alert = make_alert(42, customer_id="C0042", rules=("FR-003", "FR-001"))
@@ -45,34 +33,25 @@ def test_analyst_confirms_an_alert_in_the_console(
     assert land_alerts_from_kafka(settings, 1) == 1
     land_transaction(settings.pg.dsn(), transaction_for(alert))
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=ARGS,
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"{live_server.url}/console")
-            page.fill("#api-key", keys.write)
-            page.click("#save-key")
-            row = page.locator(f'tr[data-alert-id="{alert.alert_id}"]')
-            expect(row).to_contain_text("C0042")
-            expect(row).to_contain_text("new")
-            row.click()
-            expect(page.locator("#explanations")).to_contain_text("FR-003")
-            expect(page.locator("#explanations")).to_contain_text("test case 42")
-            expect(page.locator("#transaction")).to_contain_text(alert.transaction_id)
-            page.fill("#note", "confirmed with the cardholder")
-            page.click("#confirm")
-            expect(page.locator("#detail-status")).to_have_text("confirmed_fraud")
-            expect(page.locator("#feedback-result")).to_contain_text('label "fraud"')
-            expect(row).to_contain_text("confirmed_fraud")
-            expect(page.locator("#notes")).to_contain_text("confirmed with the cardholder")
-            page.screenshot(path=str(tmp_path / "console.png"))
-        finally:
-            browser.close()
+    with headless_chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        page.goto(f"{live_server.url}/console")
+        page.fill("#api-key", keys.write)
+        page.click("#save-key")
+        row = page.locator(f'tr[data-alert-id="{alert.alert_id}"]')
+        expect(row).to_contain_text("C0042")
+        expect(row).to_contain_text("new")
+        row.click()
+        expect(page.locator("#explanations")).to_contain_text("FR-003")
+        expect(page.locator("#explanations")).to_contain_text("test case 42")
+        expect(page.locator("#transaction")).to_contain_text(alert.transaction_id)
+        page.fill("#note", "confirmed with the cardholder")
+        page.click("#confirm")
+        expect(page.locator("#detail-status")).to_have_text("confirmed_fraud")
+        expect(page.locator("#feedback-result")).to_contain_text('label "fraud"')
+        expect(row).to_contain_text("confirmed_fraud")
+        expect(page.locator("#notes")).to_contain_text("confirmed with the cardholder")
+        page.screenshot(path=str(tmp_path / "console.png"))
 
     with psycopg.connect(settings.pg.dsn()) as conn:
         status = conn.execute(

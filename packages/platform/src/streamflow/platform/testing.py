@@ -3,16 +3,20 @@
 Loaded for every test through the repository's root ``conftest.py``. The session starts the
 infrastructure with the project's own script (``scripts/infra/up.sh``, which reuses running
 instances); each test then gets fresh, uniquely named topics and a fresh database cloned from a
-migrated template, so tests never see each other's data.
+migrated template, so tests never see each other's data. :func:`headless_chromium` is how the
+console tests drive a browser.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -23,8 +27,39 @@ from streamflow.platform.migrations import migrate
 from streamflow.platform.readiness import wait_for_kafka, wait_for_postgres
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
+
 REPO = Path(__file__).resolve().parents[5]
 TEMPLATE_PREFIX = "streamflow_test_template"
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
+"""Debian's ``chromium`` (installed by ``make setup``), driven by Playwright."""
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+"""Headless, and nothing contacted but the page under test (no sync, updates or prefetch)."""
+
+
+@contextmanager
+def headless_chromium(profile_dir: Path) -> Iterator[BrowserContext]:
+    """A headless Chromium with its own profile in ``profile_dir``, closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(profile_dir), executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _start_local_infra() -> None:
