@@ -1,4 +1,8 @@
+"""Settings: loopback defaults, env overrides, errors naming the variable, the local data dir."""
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -12,8 +16,10 @@ from streamflow.platform.settings import (
     ServiceSettings,
     SettingsError,
     TopicSettings,
+    checkout_root,
     env_var_names,
     load_settings,
+    local_dir,
 )
 
 
@@ -98,3 +104,13 @@ def test_kafka_client_config_with_sasl() -> None:
 
 def test_topic_settings_map_every_topic() -> None:
     assert set(TopicSettings().as_map()) == set(Topic)
+
+
+def test_local_dir_is_anchored_at_the_checkout_not_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    repo = Path(__file__).resolve().parents[3]
+    assert checkout_root() == repo
+    monkeypatch.chdir(tmp_path)
+    assert local_dir({}) == repo / ".local"
+    assert local_dir({"STREAMFLOW_LOCAL_DIR": "/srv/sf"}) == Path("/srv/sf")

@@ -27,20 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from streamflow.platform.settings import local_dir
+
 if TYPE_CHECKING:
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
-# flink_jobs/src/streamflow/flink_jobs/environment.py -> the repository root.
-REPO_ROOT = Path(__file__).resolve().parents[4]
 CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
 JAVA_HELPERS_JAR = Path("lib") / "flink-java" / "streamflow-flink-java.jar"
 
 
 def default_local_dir(env: Mapping[str, str] | None = None) -> Path:
     """The project-local state directory (``STREAMFLOW_LOCAL_DIR``, else ``<repo>/.local``)."""
-    env = os.environ if env is None else env
-    return Path(env.get("STREAMFLOW_LOCAL_DIR", str(REPO_ROOT / ".local")))
+    return local_dir(env)
 
 
 def default_connector_jar(local_dir: Path) -> Path:

@@ -9,7 +9,10 @@ validation error into a :class:`SettingsError` naming the environment variables 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -176,6 +179,22 @@ def _find_settings_class(root: type[BaseSettings], title: str) -> type[BaseSetti
     return None
 
 
-def local_dir() -> str:
-    """The project-local data dir (``STREAMFLOW_LOCAL_DIR``, default ``.local`` in the repo)."""
-    return os.environ.get("STREAMFLOW_LOCAL_DIR", ".local")
+@cache
+def checkout_root() -> Path:
+    """The root of the StreamFlow checkout this code runs from, else the working directory.
+
+    Found by walking up from this file to the directory holding the Makefile, ``packages/`` and
+    ``flink_jobs/`` (an editable install in a clone); an installed package outside a checkout
+    (a container image) has none and falls back to the working directory.
+    """
+    for parent in Path(__file__).resolve().parents:
+        if all((parent / name).exists() for name in ("Makefile", "packages", "flink_jobs")):
+            return parent
+    return Path.cwd()
+
+
+def local_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The project-local data dir: ``STREAMFLOW_LOCAL_DIR``, else ``.local`` in the checkout."""
+    env = os.environ if env is None else env
+    explicit = env.get("STREAMFLOW_LOCAL_DIR")
+    return Path(explicit) if explicit else checkout_root() / ".local"

@@ -25,12 +25,17 @@ from psycopg import sql
 from streamflow.platform.kafka import delete_topics, ensure_topics
 from streamflow.platform.migrations import migrate
 from streamflow.platform.readiness import wait_for_kafka, wait_for_postgres
-from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+from streamflow.platform.settings import (
+    KafkaSettings,
+    PostgresSettings,
+    TopicSettings,
+    checkout_root,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
 
-REPO = Path(__file__).resolve().parents[5]
+REPO = checkout_root()
 TEMPLATE_PREFIX = "streamflow_test_template"
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 """Debian's ``chromium`` (installed by ``make setup``), driven by Playwright."""

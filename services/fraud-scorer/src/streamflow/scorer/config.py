@@ -26,7 +26,7 @@ class AlertDelivery(StrEnum):
 
 def default_checkpoint_dir() -> str:
     """``file://<local dir>/flink/scorer-checkpoints`` (absolute, as Flink wants a URI)."""
-    return (Path(local_dir()).resolve() / "flink" / "scorer-checkpoints").as_uri()
+    return (local_dir().resolve() / "flink" / "scorer-checkpoints").as_uri()
 
 
 class Settings(ServiceSettings):

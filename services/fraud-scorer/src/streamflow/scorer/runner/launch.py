@@ -11,18 +11,17 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from streamflow.platform.settings import checkout_root
 from streamflow.scorer.config import Settings
 
 JOB_MODULE = "streamflow.flink_jobs.fraud_job"
-# services/fraud-scorer/src/streamflow/scorer/runner/launch.py -> the repository root.
-REPO_ROOT = Path(__file__).resolve().parents[6]
 
 
 def flink_python(settings: Settings) -> Path:
     """The PyFlink environment's interpreter."""
     if settings.flink_python is not None:
         return settings.flink_python
-    return REPO_ROOT / "flink_jobs" / ".venv" / "bin" / "python"
+    return checkout_root() / "flink_jobs" / ".venv" / "bin" / "python"
 
 
 def job_command(settings: Settings) -> list[str]:
