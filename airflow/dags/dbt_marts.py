@@ -5,20 +5,13 @@ Scheduled on the SILVER asset that dbt_staging publishes; publishes GOLD when do
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from cosmos import DbtTaskGroup
 
-from streamflow.orchestration.alerts import on_failure
 from streamflow.orchestration.assets import GOLD, SILVER
-from streamflow.orchestration.cosmos_setup import (
-    execution_config,
-    profile_config,
-    project_config,
-    render_config,
-)
+from streamflow.orchestration.cosmos_setup import dbt_task_group, retrying_default_args
 
 with DAG(
     dag_id="dbt_marts",
@@ -27,22 +20,11 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": on_failure,
-    },
+    default_args=retrying_default_args(),
     tags=["streamflow", "dbt", "gold"],
 ) as dag:
-    marts = DbtTaskGroup(
-        group_id="marts",
-        project_config=project_config(),
-        profile_config=profile_config(),
-        execution_config=execution_config(),
-        render_config=render_config(
-            ["path:snapshots", "path:models/intermediate", "path:models/marts"]
-        ),
-        operator_args={"append_env": True},
+    marts = dbt_task_group(
+        "marts", ["path:snapshots", "path:models/intermediate", "path:models/marts"]
     )
     gold_ready = EmptyOperator(task_id="gold_ready", outlets=[GOLD])
     marts >> gold_ready

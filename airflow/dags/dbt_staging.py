@@ -8,20 +8,13 @@ dbt_marts. Rendering reads dbt's manifest: importing this file runs no dbt and t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-from cosmos import DbtTaskGroup
 
-from streamflow.orchestration.alerts import on_failure
 from streamflow.orchestration.assets import SILVER
-from streamflow.orchestration.cosmos_setup import (
-    execution_config,
-    profile_config,
-    project_config,
-    render_config,
-)
+from streamflow.orchestration.cosmos_setup import dbt_task_group, retrying_default_args
 
 with DAG(
     dag_id="dbt_staging",
@@ -30,20 +23,9 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": on_failure,
-    },
+    default_args=retrying_default_args(),
     tags=["streamflow", "dbt", "silver"],
 ) as dag:
-    staging = DbtTaskGroup(
-        group_id="staging",
-        project_config=project_config(),
-        profile_config=profile_config(),
-        execution_config=execution_config(),
-        render_config=render_config(["path:models/staging"], exclude=["tag:gold"]),
-        operator_args={"append_env": True},
-    )
+    staging = dbt_task_group("staging", ["path:models/staging"], exclude=["tag:gold"])
     silver_ready = EmptyOperator(task_id="silver_ready", outlets=[SILVER])
     staging >> silver_ready

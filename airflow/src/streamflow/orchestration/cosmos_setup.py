@@ -1,5 +1,7 @@
 """Cosmos configuration shared by the dbt DAGs: manifest rendering, dbt run as a subprocess.
 
+:func:`dbt_task_group` and :func:`retrying_default_args` are what the dbt DAGs build from.
+
 Rendering reads ``manifest.json`` (``LoadMode.DBT_MANIFEST``), so parsing a DAG file never runs
 dbt; tasks call the dbt of ``envs/dbt`` as a subprocess (``InvocationMode.SUBPROCESS`` in both
 render and execution config, as Cosmos requires when dbt lives in another environment).
@@ -7,7 +9,10 @@ render and execution config, as Cosmos requires when dbt lives in another enviro
 
 from __future__ import annotations
 
-from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from datetime import timedelta
+from typing import Any
+
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import (
     ExecutionMode,
     InvocationMode,
@@ -16,6 +21,7 @@ from cosmos.constants import (
     TestIndirectSelection,
 )
 
+from streamflow.orchestration.alerts import on_failure
 from streamflow.orchestration.config import WarehouseConfig, warehouse_config
 
 
@@ -72,3 +78,20 @@ def render_config(
         should_detach_multiple_parents_tests=False,
         emit_datasets=False,
     )
+
+
+def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None = None) -> Any:
+    """A Cosmos task group of the selected models in the current DAG, one task per model."""
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=project_config(),
+        profile_config=profile_config(),
+        execution_config=execution_config(),
+        render_config=render_config(select, exclude=exclude),
+        operator_args={"append_env": True},
+    )
+
+
+def retrying_default_args() -> dict[str, Any]:
+    """Task defaults of the dbt build DAGs: one retry after 2 minutes, alert on failure."""
+    return {"retries": 1, "retry_delay": timedelta(minutes=2), "on_failure_callback": on_failure}
