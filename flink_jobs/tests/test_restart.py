@@ -30,9 +30,13 @@ def run_kill_restart(
     count: int,
     kills: int,
 ) -> None:
-    start = recent(minutes=24 * 60)
+    customers = 200
+    # Every event in the past: legit_stream spaces a customer's payments 150 min apart, and the
+    # scorer dead-letters events more than 5 minutes in the future (they would never be scored).
+    span_minutes = (count // customers) * 150 + 60
+    start = recent(minutes=max(24 * 60, span_minutes))
     fraud, _ = scenarios(start)
-    inputs = legit_stream(start, customers=200, count=count) + fraud
+    inputs = legit_stream(start, customers=customers, count=count) + fraud
     produce_txns(kafka, topics.transactions_raw, inputs)
     scored = reader(topics.transactions_scored)
     checkpoints = job.env["STREAMFLOW_SCORER_CHECKPOINT_DIR"]
