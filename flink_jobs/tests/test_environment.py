@@ -12,10 +12,10 @@ from streamflow.flink_jobs.environment import (
     FlinkEnvironmentSettings,
     build_environment,
     default_connector_jar,
-    default_local_dir,
 )
+from streamflow.platform.settings import local_dir
 
-CONNECTOR = default_connector_jar(default_local_dir())
+CONNECTOR = default_connector_jar(local_dir())
 
 
 def test_from_env_defaults_point_into_local_dir(tmp_path: Path) -> None:

@@ -37,11 +37,6 @@ CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
 JAVA_HELPERS_JAR = Path("lib") / "flink-java" / "streamflow-flink-java.jar"
 
 
-def default_local_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The project-local state directory (``STREAMFLOW_LOCAL_DIR``, else ``<repo>/.local``)."""
-    return local_dir(env)
-
-
 def default_connector_jar(local_dir: Path) -> Path:
     """The newest Kafka connector jar resolved by setup into ``<local_dir>/lib/flink``."""
     jars = sorted((local_dir / "lib" / "flink").glob(CONNECTOR_GLOB))
@@ -67,17 +62,15 @@ class FlinkEnvironmentSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> FlinkEnvironmentSettings:
         """Read the settings from ``env`` (default: ``os.environ``)."""
         env = os.environ if env is None else env
-        local_dir = default_local_dir(env)
+        local = local_dir(env)
         jar = env.get("STREAMFLOW_FLINK_CONNECTOR_JAR")
         java_jar = env.get("STREAMFLOW_FLINK_JAVA_JAR")
         checkpoints = env.get("STREAMFLOW_FLINK_CHECKPOINT_DIR")
         return cls(
-            connector_jar=Path(jar) if jar else default_connector_jar(local_dir),
-            java_jar=Path(java_jar) if java_jar else local_dir / JAVA_HELPERS_JAR,
-            checkpoint_dir=Path(checkpoints)
-            if checkpoints
-            else local_dir / "flink" / "checkpoints",
-            log_dir=Path(env.get("STREAMFLOW_FLINK_LOG_DIR", str(local_dir / "flink" / "logs"))),
+            connector_jar=Path(jar) if jar else default_connector_jar(local),
+            java_jar=Path(java_jar) if java_jar else local / JAVA_HELPERS_JAR,
+            checkpoint_dir=Path(checkpoints) if checkpoints else local / "flink" / "checkpoints",
+            log_dir=Path(env.get("STREAMFLOW_FLINK_LOG_DIR", str(local / "flink" / "logs"))),
             checkpoint_interval_ms=int(env.get("STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS", "2000")),
             parallelism=int(env.get("STREAMFLOW_FLINK_PARALLELISM", "1")),
             state_backend=env.get("STREAMFLOW_FLINK_STATE_BACKEND", "rocksdb"),

@@ -36,19 +36,13 @@ WINDOW_LEVELS = (60, 300, 3600)
 """Tumbling window sizes of the real-time aggregator, in seconds."""
 
 
-def _source(env: StreamExecutionEnvironment, settings: Settings, topic: str) -> Any:
-    source = kafka_source(settings.kafka, topic, settings.group_id)
-    return env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}")
-
-
-def _transactions(env: StreamExecutionEnvironment, settings: Settings) -> Any:
-    """``transactions.raw`` keyed by customer without a Python operator (docs/adr/0045)."""
-    topic = settings.topics.transactions_raw
-    source = kafka_source(settings.kafka, topic, settings.group_id, customer_keyed=True)
-    records = env.from_source(
-        source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}", KEYED_RECORD_TYPE
-    )
-    return customer_keyed(records)
+def _source(
+    env: StreamExecutionEnvironment, settings: Settings, topic: str, *, keyed: bool = False
+) -> Any:
+    """A topic's stream of values, or (``keyed``) its ``Row(customer_key, value)`` records."""
+    source = kafka_source(settings.kafka, topic, settings.group_id, customer_keyed=keyed)
+    type_info = KEYED_RECORD_TYPE if keyed else None
+    return env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}", type_info)
 
 
 def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee) -> Any:
@@ -83,7 +77,8 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         settings.max_future_seconds,
     )
     scored = (
-        _transactions(env, settings)
+        # Keyed by customer in the JVM: no Python operator before the scorer (docs/adr/0045).
+        customer_keyed(_source(env, settings, topics.transactions_raw, keyed=True))
         .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")
