@@ -74,9 +74,35 @@ def test_query_is_parameterised() -> None:
     cursor = Cursor(SortOrder.LOWEST_SCORE, 0.6, AID)
     sql, args = build_list_query(filters, SortOrder.LOWEST_SCORE, cursor, 10)
     assert evil not in sql
-    assert args == [evil, 0.5, "FR-001", "new", 0.6, AID, 11]
-    assert "order by a.score asc, a.alert_id asc" in sql
-    assert "(score, alert_id) > ($5, $6)" in sql
+    assert args == [evil, 0.6, AID]
+    # The few low-cardinality values are written into the text, checked (ADR 0054).
+    assert "score >= 0.5::float8" in sql
+    assert "rule_ids @> array['FR-001']::text[]" in sql
+    assert "status = 'new'" in sql
+    assert "order by a.score asc, a.alert_id asc limit 11" in sql
+    assert "(score, alert_id) > ($2, $3)" in sql
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        AlertFilters(status="new' or true --"),
+        AlertFilters(status="open"),
+        AlertFilters(severity="critical'"),
+        AlertFilters(rule_id="FR-001'); drop table app.alerts; --"),
+        AlertFilters(rule_id=""),
+        AlertFilters(min_score=float("nan")),
+        AlertFilters(min_score=1.5),
+    ],
+)
+def test_inlined_values_are_checked(filters: AlertFilters) -> None:
+    with pytest.raises(ValueError, match="not a"):
+        build_list_query(filters, SortOrder.NEWEST, None, 10)
+
+
+def test_page_size_is_checked() -> None:
+    with pytest.raises(ValueError, match="page size"):
+        build_list_query(AlertFilters(), SortOrder.NEWEST, None, 0)
 
 
 def test_next_cursor_only_when_more_rows() -> None:

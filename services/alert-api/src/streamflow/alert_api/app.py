@@ -1,4 +1,5 @@
-"""Builds the FastAPI application: routers, auth state, problem details, CORS, metrics."""
+"""Builds the FastAPI application: routers, auth state, problem details, CORS, metrics, and the
+list route's fast path (fast_path.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from streamflow.alert_api import problems
 from streamflow.alert_api.auth import HEADER, ApiKey, KeyVerifier, Lookup, RateLimiter
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
+from streamflow.alert_api.fast_path import AlertApi
 from streamflow.alert_api.publisher import FeedbackPublisher
 from streamflow.alert_api.routes import alerts, console, customers, health, stats
 from streamflow.alert_api.telemetry import MetricsMiddleware
@@ -55,7 +57,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.publisher.close()
             await db.close()
 
-    app = FastAPI(
+    app = AlertApi(
+        # CORS headers come from CORSMiddleware, which the list's fast path would skip.
+        fast_list=not settings.cors_origins,
         title="StreamFlow alert API",
         version="1.0.0",
         description=DESCRIPTION,

@@ -22,6 +22,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.datastructures import State
 
 from streamflow.alert_api.problems import ProblemError
 
@@ -133,12 +134,19 @@ _header = APIKeyHeader(name=HEADER, auto_error=False, description="An API key (m
 async def authorize(request: Request, key: str | None, scope: Scope) -> ApiKey:
     """The verified key of a request holding ``scope``, else the 401/403/429 problem.
 
-    Shared by the ``ReadKey``/``WriteKey`` dependencies and the list route's own handler
-    (routes/alert_list.py), so every route answers auth the same way.
+    Every route's ``ReadKey``/``WriteKey`` dependency comes here; the list route's own handlers
+    (routes/alert_list.py) call :func:`check_key` directly, so every route answers auth the same
+    way.
     """
+    verified = await check_key(request.app.state, key, scope)
+    request.state.api_key = verified
+    return verified
+
+
+async def check_key(state: State, key: str | None, scope: Scope) -> ApiKey:
+    """:func:`authorize` against the app's ``state`` (its ``verifier`` and ``rate_limiter``)."""
     if not key:
         raise ProblemError(401, f"missing {HEADER} header", headers={"WWW-Authenticate": "ApiKey"})
-    state = request.app.state
     verified: ApiKey | None = await state.verifier.verify(key)
     if verified is None:
         raise ProblemError(
@@ -153,7 +161,6 @@ async def authorize(request: Request, key: str | None, scope: Scope) -> ApiKey:
             "rate limit exceeded for this API key",
             headers={"Retry-After": str(max(1, math.ceil(retry)))},
         )
-    request.state.api_key = verified
     return verified
 
 

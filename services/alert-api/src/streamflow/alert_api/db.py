@@ -58,6 +58,9 @@ class Database:
                     server_settings={
                         "statement_timeout": str(s.db_statement_timeout_ms),
                         "application_name": s.client_id,
+                        # The list renders timestamps as text (alert_query.LIST_COLUMNS).
+                        "TimeZone": "UTC",
+                        "DateStyle": "ISO",
                     },
                 )
         return self._pool

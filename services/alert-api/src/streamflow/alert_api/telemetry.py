@@ -45,15 +45,20 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            key = (scope["method"], _route(scope), status)
-            children = _CHILDREN.get(key)
-            if children is None:
-                children = _CHILDREN[key] = (
-                    REQUESTS.labels(key[0], key[1], str(status)),
-                    LATENCY.labels(key[0], key[1]),
-                )
-            children[0].inc()
-            children[1].observe(time.perf_counter() - start)
+            observe(scope["method"], _route(scope), status, time.perf_counter() - start)
+
+
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one request and record its latency (also called by the list route's fast path)."""
+    key = (method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = (
+            REQUESTS.labels(method, route, str(status)),
+            LATENCY.labels(method, route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def _route(scope: Scope) -> str:

@@ -12,7 +12,7 @@ so they become the same 422 problem details.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -21,9 +21,10 @@ from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import State
 
 from streamflow.alert_api import alert_query as q
-from streamflow.alert_api.auth import HEADER, ReadKey, Scope, authorize
+from streamflow.alert_api.auth import HEADER, ReadKey, Scope, check_key
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
 from streamflow.alert_api.models import AlertStatus
@@ -67,15 +68,26 @@ async def list_alerts(_key: ReadKey, params: Annotated[AlertListParams, Query()]
 
 
 async def _handle(request: Request) -> Response:
-    await authorize(request, request.headers.get(HEADER), Scope.READ)
+    query = request.query_params
+    body = await answer(request.app.state, request.headers.get(HEADER), query)
+    return Response(body, media_type="application/json")
+
+
+async def answer(state: State, key: str | None, query: Mapping[str, str]) -> bytes:
+    """The page for one request: auth, then the validated query, then the database.
+
+    Raises the same problems as every route (ProblemError, RequestValidationError with
+    ``query.<name>`` locations, DatabaseUnavailableError); both handlers turn them into
+    responses through the app's exception handlers.
+    """
+    await check_key(state, key, Scope.READ)
     try:
-        params = AlertListParams.model_validate(dict(request.query_params))
+        params = AlertListParams.model_validate(dict(query))
     except ValidationError as exc:
         raise RequestValidationError(
             [{**err, "loc": ("query", *err["loc"])} for err in exc.errors()]
         ) from None
-    state = request.app.state
-    return Response(await page(state.db, state.settings, params), media_type="application/json")
+    return await page(state.db, state.settings, params)
 
 
 async def page(db: Database, settings: Settings, params: AlertListParams) -> bytes:
