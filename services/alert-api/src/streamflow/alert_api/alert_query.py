@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from streamflow.alert_api.models import AlertStatus
 from streamflow.alert_api.problems import ProblemError
 
@@ -62,8 +64,7 @@ class Cursor:
 
     def encode(self) -> str:
         value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
-        raw = json.dumps({"s": self.sort.value, "v": value, "id": str(self.alert_id)})
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return encode_cursor(self.sort, value, str(self.alert_id))
 
     @classmethod
     def decode(cls, token: str, sort: SortOrder) -> Cursor:
@@ -191,15 +192,25 @@ def build_list_query(
     return sql, args
 
 
+def encode_cursor(sort: SortOrder, value: str | float, alert_id: str) -> str:
+    """The token of a :class:`Cursor` (``value``: a score, or an ISO 8601 timestamp)."""
+    raw = orjson.dumps({"s": sort.value, "v": value, "id": alert_id})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def next_cursor(rows: list[Any], sort: SortOrder, limit: int) -> str | None:
-    """The cursor after the page's last row, if more rows exist."""
+    """The cursor after the page's last row, if more rows exist.
+
+    Straight from the row's text (LIST_COLUMNS: the alert id and an RFC 3339 timestamp, both as
+    PostgreSQL printed them), without parsing them into uuid/datetime only to print them again.
+    """
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
     value = last[sort.column]
-    if isinstance(value, str):  # a LIST_COLUMNS timestamp
-        value = datetime.fromisoformat(value)
-    return Cursor(sort, value, uuid.UUID(last["alert_id"])).encode()
+    if isinstance(value, datetime):  # rows selected with SUMMARY_COLUMNS
+        value = value.isoformat()
+    return encode_cursor(sort, value, str(last["alert_id"]))
 
 
 def summary(row: Any) -> dict[str, Any]:

@@ -112,7 +112,8 @@ async def page(db: Database, settings: Settings, params: AlertListParams) -> byt
     sql, args = q.build_list_query(filters, sort, after, size)
     rows = await db.fetch(sql, *args)
     body = {
-        "items": [q.summary(row) for row in rows[:size]],
+        # q.summary inlined: one Python call less per row on the hot path.
+        "items": [dict(zip(q.SUMMARY_FIELDS, row, strict=False)) for row in rows[:size]],
         "next_cursor": q.next_cursor(rows, sort, size),
         "limit": size,
     }
