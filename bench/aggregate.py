@@ -201,12 +201,19 @@ def markdown(latest: dict[str, Any]) -> str:
             if e2e.get("bottleneck_stage")
             else ""
         ),
+        *_api_note(latest["components"].get("alert_api", {})),
         "",
         "Notes per component (settings, modes, bottlenecks) are in each result's `notes` field",
         "in `bench/results/latest.json`.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _api_note(api: dict[str, Any]) -> list[str]:
+    """The alert API run's note (its p99 depends on how connections split between workers)."""
+    note = api.get("notes")
+    return ["", f"Alert API: {note}"] if isinstance(note, str) and note else []
 
 
 def _latency_row(latest: dict[str, Any]) -> str:
