@@ -21,6 +21,7 @@ import orjson
 
 from streamflow.alert_api.models import AlertStatus
 from streamflow.alert_api.problems import ProblemError
+from streamflow.events import Severity
 
 
 class SortOrder(StrEnum):
@@ -90,18 +91,18 @@ class Cursor:
         return cls(sort, value, alert_id)
 
 
-SUMMARY_COLUMNS = (
+_SUMMARY_HEAD = (
     "alert_id::text, transaction_id, customer_id, merchant_id, amount, score, severity, status, "
-    "rule_ids, rules_version, event_time, detected_at"
+    "rule_ids, rules_version"
 )
+SUMMARY_COLUMNS = f"{_SUMMARY_HEAD}, event_time, detected_at"
 # The list's columns: the same, with the two timestamps rendered by PostgreSQL as RFC 3339 text
 # ("2026-10-04T18:32:43.85+00:00", the pool's sessions run with TimeZone=UTC and DateStyle=ISO)
 # instead of decoded into datetime objects and re-encoded: ~100 timestamps per page were a
 # quarter of the route's CPU (ADR 0054). ORDER BY and keyset conditions use the table columns.
-LIST_COLUMNS = SUMMARY_COLUMNS.replace(
-    "event_time, detected_at",
-    "replace(a.event_time::text, ' ', 'T') || ':00' as event_time, "
-    "replace(a.detected_at::text, ' ', 'T') || ':00' as detected_at",
+LIST_COLUMNS = (
+    f"{_SUMMARY_HEAD}, replace(a.event_time::text, ' ', 'T') || ':00' as event_time, "
+    "replace(a.detected_at::text, ' ', 'T') || ':00' as detected_at"
 )
 SUMMARY_FIELDS = (
     "alert_id",
@@ -121,14 +122,20 @@ SUMMARY_FIELDS = (
 
 # Values written into the SQL text instead of sent as parameters: only these few,
 # low-cardinality ones, each checked here again whatever the caller validated (ADR 0054).
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"  # customer, merchant and rule ids (AlertListParams)
+_IDENT = re.compile(IDENT)
 STATUSES = frozenset(status.value for status in AlertStatus)
-SEVERITIES = frozenset({"low", "medium", "high", "critical"})
+SEVERITIES = frozenset(severity.value for severity in Severity)
 
 
 def _word(value: str, allowed: frozenset[str] | None = None) -> str:
-    """``value`` as a SQL string literal, if it is a plain identifier (and one of ``allowed``)."""
-    if _WORD.fullmatch(value) is None or (allowed is not None and value not in allowed):
+    """``value`` as a SQL string literal, if it is a plain identifier of at most 64 characters
+    (and one of ``allowed``)."""
+    if (
+        len(value) > 64
+        or _IDENT.fullmatch(value) is None
+        or (allowed is not None and value not in allowed)
+    ):
         raise ValueError(f"not an inlinable value: {value!r}")
     return f"'{value}'"
 
@@ -199,18 +206,15 @@ def encode_cursor(sort: SortOrder, value: str | float, alert_id: str) -> str:
 
 
 def next_cursor(rows: list[Any], sort: SortOrder, limit: int) -> str | None:
-    """The cursor after the page's last row, if more rows exist.
+    """The cursor after the page's last row (LIST_COLUMNS), if more rows exist.
 
-    Straight from the row's text (LIST_COLUMNS: the alert id and an RFC 3339 timestamp, both as
-    PostgreSQL printed them), without parsing them into uuid/datetime only to print them again.
+    Straight from the row's text (the alert id and an RFC 3339 timestamp, both as PostgreSQL
+    printed them), without parsing them into uuid/datetime only to print them again.
     """
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    value = last[sort.column]
-    if isinstance(value, datetime):  # rows selected with SUMMARY_COLUMNS
-        value = value.isoformat()
-    return encode_cursor(sort, value, str(last["alert_id"]))
+    return encode_cursor(sort, last[sort.column], last["alert_id"])
 
 
 def summary(row: Any) -> dict[str, Any]:
