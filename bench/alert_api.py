@@ -470,10 +470,9 @@ def main() -> None:
         "connections_per_worker": split,
         "notes": (
             "The list is served by the ASGI fast path (ADR 0054). The workers share one accept "
-            "socket, so wrk's connections split unevenly between them; the p99 follows the "
-            f"split (this run: {'/'.join(map(str, split))}). Runs on this machine on "
-            "2026-11-22 gave 1,408-1,842 req/s and p99 32-162 ms: p99 <= 50 ms held only "
-            "with a near-even split."
+            "socket, so wrk's connections split unevenly between them and the p99 follows the "
+            f"split (this run: {'/'.join(map(str, split))}); one run's p99 is not representative. "
+            "ADR 0054 gives the spread over repeated runs."
         ),
         "db_pool_max_per_worker": args.pool_max,
         "wrk": {
