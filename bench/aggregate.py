@@ -211,9 +211,27 @@ def markdown(latest: dict[str, Any]) -> str:
 
 
 def _api_note(api: dict[str, Any]) -> list[str]:
-    """The alert API run's note (its p99 depends on how connections split between workers)."""
+    """The alert API run's note and its concurrency sweep (req/s and p99 per wrk level)."""
     note = api.get("notes")
-    return ["", f"Alert API: {note}"] if isinstance(note, str) and note else []
+    lines = ["", f"Alert API: {note}"] if isinstance(note, str) and note else []
+    sweep = api.get("sweep")
+    if isinstance(sweep, list) and sweep:
+        lines += [
+            "",
+            "| wrk connections | req/s | p50 ms | p99 ms | split between workers |",
+            "|---|---|---|---|---|",
+        ]
+        for level in sweep:
+            split = "/".join(str(n) for n in level.get("connections_per_worker", []))
+            lines.append(
+                f"| {level.get('connections')} | {level.get('rps', 0):,.0f} "
+                f"| {_num(level.get('p50_ms'))} | {_num(level.get('p99_ms'))} | {split} |"
+            )
+    return lines
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{value:,.1f}"
 
 
 def _latency_row(latest: dict[str, Any]) -> str:
