@@ -31,6 +31,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
 from streamflow.platform.settings import KafkaSettings, TopicSettings
+from streamflow.scorer.config import default_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "scorer_flink.json"
@@ -153,6 +154,8 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    # The job's own default unless the environment names another file (ADR 0042).
+    model = env.get("STREAMFLOW_SCORER_MODEL_PATH") or str(default_model_path())
     result: dict[str, Any] = {
         "events": args.events,
         "execution_mode": env.get("STREAMFLOW_SCORER_EXECUTION_MODE", "thread"),
@@ -161,8 +164,9 @@ def main() -> int:
         "bundle_time_ms": int(env.get("STREAMFLOW_SCORER_BUNDLE_TIME_MS", "100")),
         "checkpoint_interval_ms": int(env.get("STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS", "2000")),
         "alert_delivery": "at_least_once",
-        "rules": "all rules, ML model only if STREAMFLOW_SCORER_MODEL_PATH is set",
-        "model_path": env.get("STREAMFLOW_SCORER_MODEL_PATH"),
+        "rules": "all rules plus the anomaly model when its file exists (else rules only)",
+        "model_path": model,
+        "model_loaded": Path(model).is_file(),
         "command": COMMAND,
     }
     try:

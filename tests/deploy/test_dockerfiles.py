@@ -78,3 +78,15 @@ def test_service_builds_copy_every_workspace_member_manifest() -> None:
         text = (REPO_ROOT / "services" / name / "Dockerfile").read_text()
         for member in members:
             assert f"COPY {member}/pyproject.toml {member}/" in text, (name, member)
+
+
+def test_scorer_image_ships_the_anomaly_model_and_points_the_job_at_it() -> None:
+    text = (REPO_ROOT / "services" / "fraud-scorer" / "Dockerfile").read_text()
+    model = "models/anomaly-iforest.npz"
+    assert (REPO_ROOT / model).is_file()
+    lines = text.splitlines()
+    [copy] = [line.split() for line in lines if line.startswith("COPY ") and model in line]
+    assert copy[-2] == model
+    assert f"STREAMFLOW_SCORER_MODEL_PATH={copy[-1]}" in text
+    ignored = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    assert not any(line.strip().startswith(("models", "*.npz", "**/*.npz")) for line in ignored)

@@ -70,3 +70,16 @@ def test_cli(
     assert cli.main(["run"]) == 2
     monkeypatch.setenv("STREAMFLOW_SCORER_PARALLELISM", "0")
     assert cli.main(["settings"]) == 2
+
+
+def test_the_job_scores_with_the_committed_model_by_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("STREAMFLOW_SCORER_MODEL_PATH", raising=False)
+    default = Settings().model_path
+    assert default is not None
+    assert default.is_absolute()
+    assert default.parts[-2:] == ("models", "anomaly-iforest.npz")
+    assert default.is_file()
+    monkeypatch.setenv("STREAMFLOW_SCORER_MODEL_PATH", str(tmp_path / "other.npz"))
+    assert Settings().model_path == tmp_path / "other.npz"

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from streamflow.platform.settings import ServiceSettings, local_dir
+from streamflow.platform.settings import ServiceSettings, checkout_root, local_dir
+from streamflow.scorer.model import DEFAULT_MODEL_PATH
 
 
 class AlertDelivery(StrEnum):
@@ -27,6 +28,11 @@ class AlertDelivery(StrEnum):
 def default_checkpoint_dir() -> str:
     """``file://<local dir>/flink/scorer-checkpoints`` (absolute, as Flink wants a URI)."""
     return (local_dir().resolve() / "flink" / "scorer-checkpoints").as_uri()
+
+
+def default_model_path() -> Path:
+    """The committed anomaly model of this checkout (``models/anomaly-iforest.npz``, absolute)."""
+    return checkout_root() / DEFAULT_MODEL_PATH
 
 
 class Settings(ServiceSettings):
@@ -57,7 +63,11 @@ class Settings(ServiceSettings):
     state_backend: Literal["rocksdb", "hashmap"] = "rocksdb"
     watermark_out_of_orderness_ms: int = Field(default=5000, ge=0)
     max_future_seconds: int = Field(default=300, ge=0, description="Event-time skew tolerated.")
-    model_path: Path | None = Field(default=None, description="Anomaly model; None = rules only.")
+    model_path: Path | None = Field(
+        default_factory=default_model_path,
+        description="Anomaly model (default: the checkout's models/anomaly-iforest.npz; the "
+        "image sets its own copy). No file there = rules only, with a warning in the log.",
+    )
     rules_file: Path | None = Field(
         default=None, description="Initial rule set (RuleSet JSON) used before fraud.rules."
     )
