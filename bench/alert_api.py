@@ -488,7 +488,7 @@ def run_sweep(
             )
         wrk_env = {**os.environ, "BENCH_KEY": key}
         base_cmd = [wrk, f"-t{args.threads}", "--latency", "-s", script.name]
-        # Warm-up (pools, caches, plans), then the measured run.
+        # Warm-up (pools, caches, plans), then one measured run per concurrency level.
         subprocess.run(  # noqa: S603 - our wrk, fixed argv
             [*base_cmd, "-c8", "-d5s", base], env=wrk_env, capture_output=True, check=True
         )
