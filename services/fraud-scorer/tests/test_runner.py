@@ -83,3 +83,13 @@ def test_the_job_scores_with_the_committed_model_by_default(
     assert default.is_file()
     monkeypatch.setenv("STREAMFLOW_SCORER_MODEL_PATH", str(tmp_path / "other.npz"))
     assert Settings().model_path == tmp_path / "other.npz"
+
+
+def test_thread_mode_with_parallelism_above_one_is_refused_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STREAMFLOW_SCORER_PARALLELISM", "2")
+    with pytest.raises(SettingsError, match="STREAMFLOW_SCORER_EXECUTION_MODE=process"):
+        load_settings(Settings)
+    monkeypatch.setenv("STREAMFLOW_SCORER_EXECUTION_MODE", "process")
+    assert load_settings(Settings).parallelism == 2
