@@ -8,14 +8,12 @@ choice of the reported figure, which a mistake would silently bias.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.bench_modules import bench_module
 
 WRK_OUTPUT = """Running 20s test @ http://127.0.0.1:41234
   2 threads and 16 connections
@@ -33,13 +31,7 @@ Requests/sec:   1528.88
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
     """bench/alert_api.py imported as a module (bench/ is scripts, not a package)."""
-    path = ROOT / "bench" / "alert_api.py"
-    spec = importlib.util.spec_from_file_location("bench_alert_api", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("alert_api")
 
 
 def level(connections: int, rps: float, p99: float | None, **extra: Any) -> dict[str, Any]:

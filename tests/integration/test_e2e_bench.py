@@ -6,31 +6,22 @@ parts whose mistakes would silently skew its figures.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from streamflow.events import Transaction, decode
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.bench_modules import bench_module
 
 
 @pytest.fixture(scope="module")
 def e2e() -> ModuleType:
     """bench/e2e.py imported as a module (bench/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_e2e", ROOT / "bench" / "e2e.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_e2e"] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("e2e")
 
 
 def test_tree_cpu_counts_a_busy_child(e2e: ModuleType) -> None:
