@@ -59,7 +59,7 @@ from streamflow.platform.kafka import (
 )
 from streamflow.platform.migrations import migrate
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.scorer.config import default_model_path
+from streamflow.scorer.config import Settings as ScorerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "e2e.json"
@@ -809,8 +809,7 @@ def main(argv: list[str] | None = None) -> int:
             "execution_mode": os.environ.get("STREAMFLOW_SCORER_EXECUTION_MODE", "thread"),
             "parallelism": int(os.environ.get("STREAMFLOW_SCORER_PARALLELISM", "1")),
             "alert_delivery": "at_least_once",
-            "model_path": os.environ.get("STREAMFLOW_SCORER_MODEL_PATH")
-            or str(default_model_path()),
+            "model_path": str(model) if (model := ScorerSettings().model_path) else None,
         },
         "latency_definition": "alert readable by a read_committed consumer minus the "
         "transaction's Kafka record timestamp (producer CreateTime)",

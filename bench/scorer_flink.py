@@ -31,7 +31,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
 from streamflow.platform.settings import KafkaSettings, TopicSettings
-from streamflow.scorer.config import default_model_path
+from streamflow.scorer.config import Settings as ScorerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "scorer_flink.json"
@@ -154,8 +154,8 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    # The job's own default unless the environment names another file (ADR 0042).
-    model = env.get("STREAMFLOW_SCORER_MODEL_PATH") or str(default_model_path())
+    # The file the job loads: its own settings, from the same environment (ADR 0042).
+    model = ScorerSettings().model_path
     result: dict[str, Any] = {
         "events": args.events,
         "execution_mode": env.get("STREAMFLOW_SCORER_EXECUTION_MODE", "thread"),
@@ -165,8 +165,8 @@ def main() -> int:
         "checkpoint_interval_ms": int(env.get("STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS", "2000")),
         "alert_delivery": "at_least_once",
         "rules": "all rules plus the anomaly model when its file exists (else rules only)",
-        "model_path": model,
-        "model_loaded": Path(model).is_file(),
+        "model_path": str(model) if model is not None else None,
+        "model_loaded": model is not None and model.is_file(),
         "command": COMMAND,
     }
     try:
