@@ -119,3 +119,26 @@ def test_scorer_is_a_savepoint_upgraded_pythondriver_job_with_state_on_a_pvc(
         assert spec["flinkConfiguration"]["execution.checkpointing.dir"].startswith(
             "file:///flink-state/"
         )
+
+
+def test_scorer_parallelism_is_one_number_and_one_instance_per_taskmanager(
+    overlays: dict[str, list[Manifest]],
+) -> None:
+    """The job sets its parallelism from STREAMFLOW_SCORER_PARALLELISM (pod env), the
+    operator sizes the cluster from job.parallelism: they must agree. In thread mode the instances
+    of one TaskManager share its GIL, so more than one slot per TaskManager adds no throughput
+    (docs/adr/0049)."""
+    for name, objs in overlays.items():
+        spec = one(objs, "FlinkDeployment", "fraud-scorer")["spec"]
+        conf = spec["flinkConfiguration"]
+        env = {
+            e["name"]: e.get("value") for e in spec["podTemplate"]["spec"]["containers"][0]["env"]
+        }
+        parallelism = spec["job"]["parallelism"]
+        assert int(env["STREAMFLOW_SCORER_PARALLELISM"]) == parallelism, name
+        assert int(conf["parallelism.default"]) == parallelism, name
+        if conf["python.execution-mode"] == "thread" and parallelism > 1:
+            assert conf["taskmanager.numberOfTaskSlots"] == "1", name
+    assert (
+        one(overlays["prod"], "FlinkDeployment", "fraud-scorer")["spec"]["job"]["parallelism"] > 1
+    )

@@ -85,11 +85,9 @@ def test_the_job_scores_with_the_committed_model_by_default(
     assert Settings().model_path == tmp_path / "other.npz"
 
 
-def test_thread_mode_with_parallelism_above_one_is_refused_at_start_up(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_thread_mode_accepts_a_parallelism_above_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PyFlink 2.2 runs two scoring instances in one thread-mode JVM correctly (ADR 0049's
+    # correction: the restart loop seen earlier came from an experimental build of the job).
     monkeypatch.setenv("STREAMFLOW_SCORER_PARALLELISM", "2")
-    with pytest.raises(SettingsError, match="STREAMFLOW_SCORER_EXECUTION_MODE=process"):
-        load_settings(Settings)
-    monkeypatch.setenv("STREAMFLOW_SCORER_EXECUTION_MODE", "process")
-    assert load_settings(Settings).parallelism == 2
+    settings = load_settings(Settings)
+    assert (settings.parallelism, settings.execution_mode) == (2, "thread")

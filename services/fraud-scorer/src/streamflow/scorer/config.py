@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from streamflow.platform.settings import ServiceSettings, checkout_root, local_dir
@@ -56,7 +56,14 @@ class Settings(ServiceSettings):
     restore_path: str | None = Field(
         default=None, description="An explicit checkpoint/savepoint to resume from."
     )
-    parallelism: int = Field(default=1, ge=1, le=64)
+    parallelism: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Job parallelism. On K3s it must equal the FlinkDeployment's job.parallelism "
+        "(a render test checks it); in thread mode each TaskManager's instances share one GIL, "
+        "so more than one per TaskManager adds no throughput (docs/adr/0049).",
+    )
     execution_mode: Literal["thread", "process"] = "thread"
     bundle_size: int = Field(default=1000, ge=1, description="python.fn-execution.bundle.size")
     bundle_time_ms: int = Field(default=100, ge=1, description="python.fn-execution.bundle.time")
@@ -80,18 +87,3 @@ class Settings(ServiceSettings):
     flink_python: Path | None = Field(
         default=None, description="Python of the PyFlink env (default flink_jobs/.venv)."
     )
-
-    @model_validator(mode="after")
-    def _thread_mode_runs_one_instance(self) -> Settings:
-        """Thread mode with parallelism above 1 restart-loops the job (ADR 0049): two instances of
-        the scoring function in one JVM's interpreter mis-route its side outputs (PyFlink 2.2:
-        ``IndexError`` in ``embedded/converters.to_external``). Refuse it at start-up instead."""
-        if self.execution_mode == "thread" and self.parallelism > 1:
-            msg = (
-                f"STREAMFLOW_SCORER_PARALLELISM={self.parallelism} needs "
-                "STREAMFLOW_SCORER_EXECUTION_MODE=process: in thread mode the local MiniCluster "
-                "(one JVM) runs every instance of the scoring function in one interpreter, and "
-                "PyFlink 2.2 then fails on its side outputs (docs/adr/0049)"
-            )
-            raise ValueError(msg)
-        return self
