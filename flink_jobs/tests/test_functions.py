@@ -193,3 +193,30 @@ def test_initial_rules_from_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"version": 3, "alert_threshold": 0.7}))
     rules = fn.initial_rules(path, None)
     assert (rules.version, rules.alert_threshold) == (3, 0.7)
+
+
+def test_customer_state_ttl_is_built_and_read_without_the_jvm_gateway(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TaskManager's Python has no py4j gateway: reading the TTL config as PyFlink's
+    ``to_java_state_ttl_config`` does must not need one (it did with PyFlink's defaults)."""
+    import pyflink.common.time as flink_time
+
+    from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
+
+    def no_gateway() -> None:
+        raise AssertionError("the py4j gateway was used")
+
+    monkeypatch.setattr(flink_time, "get_gateway", no_gateway)
+    ttl = fn.customer_state_ttl()
+    strategies = ttl.get_cleanup_strategies()
+    assert not strategies.is_cleanup_in_background()
+    assert not strategies.in_full_snapshot()
+    incremental = strategies.get_incremental_cleanup_strategy()
+    assert (incremental.get_cleanup_size(), incremental.run_cleanup_for_every_record()) == (
+        5,
+        False,
+    )
+    compaction = strategies.get_rocksdb_compact_filter_cleanup_strategy()
+    assert compaction.get_query_time_after_num_entries() == 1000
+    assert ttl.get_ttl().to_milliseconds() == CUSTOMER_STATE_TTL.total_seconds() * 1000

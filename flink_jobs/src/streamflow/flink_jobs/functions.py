@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pyflink.common import Row, Types
-from pyflink.common.time import Time
+from pyflink.common.time import Duration, Time
 from pyflink.datastream import OutputTag
 from pyflink.datastream.functions import (
     KeyedBroadcastProcessFunction,
@@ -73,6 +73,38 @@ def initial_rules(rules_file: Path | None, blacklist_file: Path | None) -> RuleS
     return default_rules(blacklist_file)
 
 
+class _UnreadDuration(Duration):  # type: ignore[misc]
+    """A placeholder for the RocksDB filter's periodic compaction time, which PyFlink never reads.
+
+    PyFlink 2.2 stores that time on the Python strategy object and hands only the entry count to
+    the JVM, where Flink's own 30-day default applies. Left unset, PyFlink fills it with
+    ``Duration.of_days(30)``, a py4j call: fine in the local MiniCluster (the client's JVM), but
+    a TaskManager of a real cluster has no gateway, so ``open()`` failed there with
+    ``FileNotFoundError`` while trying to launch one (docs/adr/0049).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+def customer_state_ttl() -> StateTtlConfig:
+    """The customer state's TTL, built without the JVM gateway (TaskManagers have none).
+
+    The same cleanup as Flink's defaults: incremental cleanup on access (5 entries) and the
+    RocksDB compaction filter refreshing its clock every 1,000 entries, but named explicitly
+    with "background cleanup" off. With it on, PyFlink builds its default compaction-filter
+    strategy (``Duration.of_days(30)``, a py4j call) whenever the config is read, even when an
+    explicit one is set; explicit strategies apply either way, in Python and in Flink.
+    """
+    return (
+        StateTtlConfig.new_builder(Time.seconds(int(CUSTOMER_STATE_TTL.total_seconds())))
+        .disable_cleanup_in_background()
+        .cleanup_incrementally(5, False)
+        .cleanup_in_rocksdb_compact_filter(1000, _UnreadDuration())
+        .build()
+    )
+
+
 class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     """Customer-keyed validation and scoring with the broadcast rules and merchant risks.
 
@@ -108,11 +140,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._state: Any = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        ttl = StateTtlConfig.new_builder(
-            Time.seconds(int(CUSTOMER_STATE_TTL.total_seconds()))
-        ).build()
         descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
-        descriptor.enable_time_to_live(ttl)
+        descriptor.enable_time_to_live(customer_state_ttl())
         self._state = runtime_context.get_state(descriptor)
         self._model = load_model(self._model_path)
         self._rules = None
