@@ -34,7 +34,6 @@ import platform
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from streamflow.alert_api import alert_query as q
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.keys import create_key
 from streamflow.platform.migrations import migrate
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import PostgresSettings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "alert_api.json"
@@ -189,13 +189,6 @@ def ensure_wrk() -> str:
         capture_output=True,
     )
     return shutil.which("wrk") or "/usr/bin/wrk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ms(text: str) -> float:
@@ -455,7 +448,7 @@ def run_sweep(
     """Start the API, warm it up, run wrk at each concurrency level; each level's figures and
     wrk's output per level."""
     wrk = ensure_wrk()
-    port = free_port()
+    port = free_loopback_port()
     env = {
         **os.environ,
         "STREAMFLOW_PG_DATABASE": DB,

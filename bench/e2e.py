@@ -31,7 +31,6 @@ import os
 import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from streamflow.platform.kafka import (
     topic_record_count,
 )
 from streamflow.platform.migrations import migrate
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from streamflow.scorer.config import Settings as ScorerSettings
 
@@ -241,14 +241,6 @@ def start_service(name: str, cmd: list[str], env: dict[str, str], work: Path) ->
             start_new_session=True,
         )
     return Service(name, proc, log)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (for the scorer's Prometheus reporter)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # ------------------------------------------------------------------------ waiting
@@ -482,7 +474,7 @@ def child_env(topics: TopicSettings, database: str, suffix: str, work: Path) -> 
             "STREAMFLOW_SCORER_CHECKPOINT_DIR": (work / "ckpt").as_uri(),
             "STREAMFLOW_SCORER_RESTORE": "none",
             "STREAMFLOW_SCORER_RULES_FILE": str(rules),
-            "STREAMFLOW_SCORER_METRICS_PORT": str(free_port()),
+            "STREAMFLOW_SCORER_METRICS_PORT": str(free_loopback_port()),
             "STREAMFLOW_FLINK_LOG_DIR": str(work / "flink-logs"),
             "STREAMFLOW_INGESTOR_GROUP_ID": f"bench-e2e-{suffix}-ingestor",
             "STREAMFLOW_INGESTOR_METRICS_PORT": "0",

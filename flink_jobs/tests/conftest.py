@@ -40,11 +40,16 @@ class JobProcess:
     proc: subprocess.Popen[bytes] | None = None
     runs: list[int] = field(default_factory=list)
 
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        """The command that runs the job, and its environment."""
+        return [sys.executable, "-m", "streamflow.flink_jobs.fraud_job"], self.env
+
     def start(self) -> None:
         log = self.log_path.open("ab")
+        argv, env = self.command()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamflow.flink_jobs.fraud_job"],
-            env=self.env,
+            argv,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,10 @@ from typing import Any
 import pyflink
 import yaml
 
+from streamflow.platform.ports import free_loopback_port
+
 FLINK_HOME = Path(pyflink.__file__).parent
 PYTHON_JAR = "flink-python-*.jar"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _java_opts() -> str:
@@ -71,17 +65,17 @@ class StandaloneCluster:
         # A distribution's lib/ holds flink-python for Python jobs; the wheel keeps it in opt/.
         for jar in [*(FLINK_HOME / "lib").glob("*.jar"), *(FLINK_HOME / "opt").glob(PYTHON_JAR)]:
             (lib / jar.name).symlink_to(jar)
-        rest_port = free_port()
+        rest_port = free_loopback_port()
         self.rest = f"127.0.0.1:{rest_port}"
         python = sys.executable
         options = {
             "env.java.opts.all": _java_opts(),
             "env.pid.dir": str(self.root / "pid"),
             "jobmanager.rpc.address": "127.0.0.1",
-            "jobmanager.rpc.port": free_port(),
+            "jobmanager.rpc.port": free_loopback_port(),
             "jobmanager.bind-host": "127.0.0.1",
             "jobmanager.memory.process.size": "768m",
-            "blob.server.port": free_port(),
+            "blob.server.port": free_loopback_port(),
             "rest.address": "127.0.0.1",
             "rest.bind-address": "127.0.0.1",
             "rest.port": rest_port,

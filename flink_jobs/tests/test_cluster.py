@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from streamflow.platform.settings import KafkaSettings, TopicSettings
 
-from .conftest import REPO, JobProcess, TopicReader, produce_txns, recent
+from .conftest import JobProcess, TopicReader, produce_txns, recent
 from .standalone import StandaloneCluster
 from .test_fraud_job import by_tid, scenarios
 
@@ -31,19 +30,10 @@ class ClusterJob(JobProcess):
 
     cluster: StandaloneCluster | None = None
 
-    def start(self) -> None:
+    def command(self) -> tuple[list[str], dict[str, str]]:
         assert self.cluster is not None
-        log = self.log_path.open("ab")
         env = {**self.env, "FLINK_CONF_DIR": str(self.cluster.root / "conf")}
-        self.proc = subprocess.Popen(
-            self.cluster.run_command("streamflow.flink_jobs.fraud_job"),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
-        self.runs.append(self.proc.pid)
+        return self.cluster.run_command("streamflow.flink_jobs.fraud_job"), env
 
     def alive(self) -> bool:
         """The client runs and no job failed: a task failure fails the test at once (the

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import TypeVar
 
 import pytest
 
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,14 +41,6 @@ INHERITED_NOT_FOR_FLINK = (
     "FLINK_LOG_DIR",
     "JVM_ARGS",
 )
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -166,7 +158,7 @@ def scorer_process(base_env: dict[str, str], work: Path, rules_file: Path) -> Se
             "STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS": "1000",
             "STREAMFLOW_SCORER_RESTORE": "none",
             "STREAMFLOW_SCORER_RULES_FILE": str(rules_file),
-            "STREAMFLOW_SCORER_METRICS_PORT": str(free_port()),
+            "STREAMFLOW_SCORER_METRICS_PORT": str(free_loopback_port()),
             "STREAMFLOW_FLINK_LOG_DIR": str(work / "flink-logs"),
         }
     )

@@ -37,6 +37,7 @@ from streamflow.events import (
     encode_key,
 )
 from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from streamflow.platform.testing import CHROMIUM, headless_chromium
 
@@ -49,7 +50,6 @@ from tests.integration.pipeline_processes import (  # noqa: E402
     ServiceProcess,
     alert_api_process,
     describe_all,
-    free_port,
     ingestor_process,
     pipeline_env,
     scorer_process,
@@ -99,7 +99,7 @@ def pipeline(
     )
     rules.write_bytes(encode(rule_set))
     env = pipeline_env(service_env, kafka_settings)
-    port = free_port()
+    port = free_loopback_port()
     processes = [
         scorer_process(env, tmp_path, rules),  # first: the slowest to start
         ingestor_process(env, tmp_path),

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from streamflow.platform.ports import free_loopback_port
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,12 +27,6 @@ SHARED_LOCAL = Path(os.environ.get("STREAMFLOW_LOCAL_DIR", str(REPO / ".local"))
 KAFKA_JARS = SHARED_LOCAL / "lib" / "kafka"
 HAVE_PG = any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 HAVE_KAFKA = shutil.which("java") is not None and any(KAFKA_JARS.glob("kafka_2.13-*.jar"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(
@@ -60,7 +56,7 @@ def isolated() -> Iterator[dict[str, str]]:
             "STREAMFLOW_PG_FSYNC": "off",
             "STREAMFLOW_SKIP_BOOTSTRAP": "1",
             "STREAMFLOW_KAFKA_HEAP_OPTS": "-Xms128m -Xmx384m",
-            "STREAMFLOW_METRICS_PORTS": str(free_port()),
+            "STREAMFLOW_METRICS_PORTS": str(free_loopback_port()),
         }
     )
     for var in (
@@ -72,7 +68,7 @@ def isolated() -> Iterator[dict[str, str]]:
         "STREAMFLOW_AIRFLOW_PORT",
         "STREAMFLOW_PROMETHEUS_PORT",
     ):
-        env[var] = str(free_port())
+        env[var] = str(free_loopback_port())
     env.pop("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", None)
     try:
         yield env

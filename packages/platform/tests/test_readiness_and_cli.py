@@ -1,29 +1,21 @@
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from streamflow.platform.__main__ import main
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.readiness import NotReadyError, wait_for_kafka, wait_for_postgres
 from streamflow.platform.settings import KafkaSettings, PostgresSettings
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_kafka_not_ready_names_the_setting() -> None:
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{_closed_port()}")
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_loopback_port()}")
     with pytest.raises(NotReadyError, match="STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS"):
         wait_for_kafka(kafka, timeout_s=1.5)
 
 
 def test_postgres_not_ready_names_the_settings() -> None:
-    pg = PostgresSettings(port=_closed_port())
+    pg = PostgresSettings(port=free_loopback_port())
     with pytest.raises(NotReadyError, match="STREAMFLOW_PG_"):
         wait_for_postgres(pg, timeout_s=1.5)
 
@@ -39,6 +31,6 @@ def test_cli_reports_bad_settings(
 def test_cli_reports_unreachable_postgres(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("STREAMFLOW_PG_PORT", str(_closed_port()))
+    monkeypatch.setenv("STREAMFLOW_PG_PORT", str(free_loopback_port()))
     assert main(["migrate", "--timeout", "1"]) == 1
     assert "not ready" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from streamflow.alert_api.app import create_app
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.keys import create_key
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -69,15 +70,6 @@ class LiveServer:
     settings: Settings
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_server(kafka_api_settings: Settings, service_env: dict[str, str]) -> Iterator[LiveServer]:
     """The API as its console script runs it, on a free loopback port, for this test's data."""
@@ -87,7 +79,7 @@ def live_server(kafka_api_settings: Settings, service_env: dict[str, str]) -> It
 
     import httpx
 
-    port = _free_port()
+    port = free_loopback_port()
     env = {**os.environ, **service_env, "STREAMFLOW_API_PORT": str(port)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamflow.alert_api"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from streamflow.generator import cli
 from streamflow.generator.refdb import seed_reference
 from streamflow.generator.reference import build_reference
 from streamflow.platform.kafka import consumer_config
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
 pytestmark = pytest.mark.integration
@@ -133,16 +133,10 @@ def test_reference_upsert_is_idempotent(pg_settings: PostgresSettings) -> None:
             assert conn.execute(f"select count(*) from ref.{table}").fetchone() == (rows,)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_sigterm_flushes_and_exits_cleanly(
     service_env: dict[str, str], kafka_settings: KafkaSettings, topics: TopicSettings
 ) -> None:
-    port = _free_port()
+    port = free_loopback_port()
     env = {**os.environ, **service_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamflow.generator", "--seed", "4", "--count", "1000000",
@@ -173,7 +167,7 @@ def test_sigterm_flushes_and_exits_cleanly(
 
 
 def test_broker_down_is_retried_and_reported(monkeypatch: Any, capsys: Any) -> None:
-    monkeypatch.setenv("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_loopback_port()}")
     monkeypatch.setenv("STREAMFLOW_GENERATOR_CONNECT_TIMEOUT_S", "3")
     started = time.monotonic()
     assert cli.main([*ARGS, "--no-seed-reference"]) == 3
@@ -184,6 +178,6 @@ def test_broker_down_is_retried_and_reported(monkeypatch: Any, capsys: Any) -> N
 
 
 def test_postgres_down_is_reported(monkeypatch: Any, capsys: Any) -> None:
-    monkeypatch.setenv("STREAMFLOW_PG_PORT", str(_free_port()))
+    monkeypatch.setenv("STREAMFLOW_PG_PORT", str(free_loopback_port()))
     assert cli.main([*ARGS, "--reference-only"]) == 4
     assert "PostgreSQL unreachable" in capsys.readouterr().err

@@ -16,9 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingestor_helpers import PrivatePostgres, free_port  # type: ignore[import-not-found]
+from ingestor_helpers import PrivatePostgres  # type: ignore[import-not-found]
 
 from streamflow.platform.migrations import migrate
+from streamflow.platform.ports import free_loopback_port
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -40,7 +41,7 @@ def private_pg(tmp_path: Path) -> Iterator[PrivatePostgres]:
     Started with the project's own ``scripts/infra/postgres.sh`` pointed at a temporary
     ``STREAMFLOW_LOCAL_DIR`` and a free port, so the shared instance is never touched.
     """
-    pg = PrivatePostgres(tmp_path / "local", free_port())
+    pg = PrivatePostgres(tmp_path / "local", free_loopback_port())
     pg.start()
     migrate(pg.settings.dsn())
     try:

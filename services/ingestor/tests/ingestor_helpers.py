@@ -95,14 +95,6 @@ def wait_rows(pg: PostgresSettings, sql: str, want: int, timeout_s: float = 180.
     return got
 
 
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def start_ingestor(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """The ingestor as a subprocess (so it can be killed)."""
     full = {**os.environ, **env}

@@ -20,7 +20,6 @@ import pytest
 from ingestor_helpers import (  # type: ignore[import-not-found]
     PrivatePostgres,
     count_topic,
-    free_port,
     produce,
     scalar,
     start_ingestor,
@@ -30,6 +29,7 @@ from ingestor_helpers import (  # type: ignore[import-not-found]
 )
 
 from streamflow.events import Topic
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def _env(topics: TopicSettings, pg: PostgresSettings) -> dict[str, str]:
         STREAMFLOW_PG_PORT=str(pg.port),
         STREAMFLOW_PG_DATABASE=pg.database,
         STREAMFLOW_INGESTOR_GROUP_ID=f"faults-{uuid.uuid4().hex[:8]}",
-        STREAMFLOW_INGESTOR_METRICS_PORT=str(free_port()),
+        STREAMFLOW_INGESTOR_METRICS_PORT=str(free_loopback_port()),
         STREAMFLOW_INGESTOR_BATCH_MAX_RECORDS="2000",
         STREAMFLOW_INGESTOR_RETRY_MAX_S="1.0",
         STREAMFLOW_INGESTOR_SESSION_TIMEOUT_MS="6000",
