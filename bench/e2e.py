@@ -798,10 +798,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "scorer": {
-            "execution_mode": os.environ.get("STREAMFLOW_SCORER_EXECUTION_MODE", "thread"),
-            "parallelism": int(os.environ.get("STREAMFLOW_SCORER_PARALLELISM", "1")),
+            "execution_mode": (scorer := ScorerSettings()).execution_mode,
+            "parallelism": scorer.parallelism,
             "alert_delivery": "at_least_once",
-            "model_path": str(model) if (model := ScorerSettings().model_path) else None,
+            "model_path": str(scorer.model_path) if scorer.model_path else None,
         },
         "latency_definition": "alert readable by a read_committed consumer minus the "
         "transaction's Kafka record timestamp (producer CreateTime)",

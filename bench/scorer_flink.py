@@ -154,15 +154,16 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    # The file the job loads: its own settings, from the same environment (ADR 0042).
-    model = ScorerSettings().model_path
+    # What the job runs with: its own settings, read from the same environment (ADR 0042).
+    scorer = ScorerSettings()
+    model = scorer.model_path
     result: dict[str, Any] = {
         "events": args.events,
-        "execution_mode": env.get("STREAMFLOW_SCORER_EXECUTION_MODE", "thread"),
-        "parallelism": int(env.get("STREAMFLOW_SCORER_PARALLELISM", "1")),
-        "bundle_size": int(env.get("STREAMFLOW_SCORER_BUNDLE_SIZE", "1000")),
-        "bundle_time_ms": int(env.get("STREAMFLOW_SCORER_BUNDLE_TIME_MS", "100")),
-        "checkpoint_interval_ms": int(env.get("STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS", "2000")),
+        "execution_mode": scorer.execution_mode,
+        "parallelism": scorer.parallelism,
+        "bundle_size": scorer.bundle_size,
+        "bundle_time_ms": scorer.bundle_time_ms,
+        "checkpoint_interval_ms": scorer.checkpoint_interval_ms,
         "alert_delivery": "at_least_once",
         "rules": "all rules plus the anomaly model when its file exists (else rules only)",
         "model_path": str(model) if model is not None else None,

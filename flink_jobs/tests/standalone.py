@@ -101,10 +101,14 @@ class StandaloneCluster:
             timeout=120,
         )
 
+    def _rest(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(f"http://{self.rest}{path}", method=method)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read() or b"null")
+
     def overview(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"http://{self.rest}/overview", timeout=5) as response:
-            found: dict[str, Any] = json.load(response)
-            return found
+        found: dict[str, Any] = self._rest("/overview")
+        return found
 
     def start(self, timeout_s: float = 120) -> None:
         self._configure()
@@ -123,20 +127,18 @@ class StandaloneCluster:
                 raise RuntimeError(msg)
             time.sleep(1)
 
+    def _jobs(self) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = self._rest("/jobs/overview")["jobs"]
+        return jobs
+
     def job_states(self) -> list[str]:
         """The states of the jobs submitted so far (``RUNNING``, ``RESTARTING``...)."""
-        with urllib.request.urlopen(f"http://{self.rest}/jobs/overview", timeout=5) as response:
-            return [str(job["state"]) for job in json.load(response)["jobs"]]
+        return [str(job["state"]) for job in self._jobs()]
 
     def cancel_all(self) -> None:
-        with urllib.request.urlopen(f"http://{self.rest}/jobs", timeout=5) as response:
-            jobs = json.load(response)["jobs"]
-        for job in jobs:
-            if job["status"] not in {"CANCELED", "FAILED", "FINISHED"}:
-                request = urllib.request.Request(
-                    f"http://{self.rest}/jobs/{job['id']}?mode=cancel", method="PATCH"
-                )
-                urllib.request.urlopen(request, timeout=5).close()
+        for job in self._jobs():
+            if job["state"] not in {"CANCELED", "FAILED", "FINISHED"}:
+                self._rest(f"/jobs/{job['jid']}?mode=cancel", method="PATCH")
 
     def stop(self) -> None:
         for script in ("taskmanager.sh", "jobmanager.sh"):

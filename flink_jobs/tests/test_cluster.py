@@ -2,13 +2,11 @@
 
 That is how the FlinkDeployment runs it on K3s, and unlike the MiniCluster there is no py4j
 gateway next to the TaskManager's Python: anything in the job that calls the gateway at run time
-fails here (it did: the state TTL's default RocksDB cleanup strategy, docs/adr/0049).
+fails here (it did: the state TTL's default RocksDB cleanup strategy, docs/adr/0044).
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +41,11 @@ class ClusterJob(JobProcess):
         return not {"RESTARTING", "FAILING", "FAILED"} & set(self.cluster.job_states())
 
     def kill(self) -> None:
+        """Cancel the job on the cluster (killing the attached client would leave it running),
+        then kill the client."""
         if self.cluster is not None:
             self.cluster.cancel_all()
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-        self.proc = None
+        super().kill()
 
     def log_tail(self) -> str:
         cluster = self.cluster.logs() if self.cluster is not None else ""

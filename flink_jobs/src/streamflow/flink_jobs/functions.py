@@ -80,7 +80,7 @@ class _UnreadDuration(Duration):  # type: ignore[misc]
     the JVM, where Flink's own 30-day default applies. Left unset, PyFlink fills it with
     ``Duration.of_days(30)``, a py4j call: fine in the local MiniCluster (the client's JVM), but
     a TaskManager of a real cluster has no gateway, so ``open()`` failed there with
-    ``FileNotFoundError`` while trying to launch one (docs/adr/0049).
+    ``FileNotFoundError`` while trying to launch one (docs/adr/0044).
     """
 
     def __init__(self) -> None:
