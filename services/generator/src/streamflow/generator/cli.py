@@ -4,6 +4,8 @@ Examples::
 
     streamflow-generate --seed 7 --count 200000 --days 30 --out tx.parquet --labels-out y.parquet
     streamflow-generate --seed 7 --count 100000 --rate 5000 --malformed-rate 0.001   # to Kafka
+    streamflow-generate --seed 7 --count 200000 --days 60 --scenarios learning \
+        --labelled-out learn.parquet     # plus the not rule-shaped scenarios (docs/adr/0032)
 
 Exit codes: 0 done (also after SIGTERM, once flushed), 1 delivery errors, 2 bad usage or
 settings, 3 Kafka unreachable, 4 PostgreSQL unreachable while seeding the reference data.
@@ -34,10 +36,22 @@ from streamflow.generator.files import FileOutputs, UnsupportedFormatError, file
 from streamflow.generator.kafka_sink import BrokerUnavailableError, KafkaSink
 from streamflow.generator.metrics import GeneratorMetrics
 from streamflow.generator.refdb import seed_reference
-from streamflow.generator.reference import Reference, build_reference, card_id, merchant_id
-from streamflow.generator.scenarios import FRAUD_SCENARIOS, Scenario, ScenarioConfig
+from streamflow.generator.reference import (
+    FENCE_MERCHANTS,
+    Reference,
+    build_reference,
+    card_id,
+    merchant_id,
+)
+from streamflow.generator.scenarios import (
+    FRAUD_SCENARIOS,
+    LEARNING_RATES,
+    Scenario,
+    ScenarioConfig,
+)
 from streamflow.platform.settings import SettingsError, load_settings
 
+SCENARIO_SETS = ("default", "learning")
 SEND_SLICE = 5_000
 ENCODE_SLICE = 10_000
 
@@ -61,10 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--customers", type=int, default=10_000, help="customers in the reference data")
     g.add_argument("--merchants", type=int, default=None, help="merchants (default customers/20)")
     g.add_argument(
+        "--scenarios",
+        choices=SCENARIO_SETS,
+        default="default",
+        help="default: the rule-shaped scenarios (docs/adr/0030); learning: also "
+        + ", ".join(f"{s.label}={r}" for s, r in LEARNING_RATES.items())
+        + " (not rule-shaped, docs/adr/0032)",
+    )
+    g.add_argument(
         "--fraud-rate",
         type=float,
         default=None,
-        help="total fraud share; scenario rates keep their proportions (default 0.015)",
+        help="total fraud share; scenario rates keep their proportions "
+        "(default 0.015; 0.0195 with --scenarios learning)",
     )
     g.add_argument(
         "--scenario-rate",
@@ -232,7 +255,10 @@ def uses_kafka(args: argparse.Namespace) -> bool:
 
 
 def scenario_config(args: argparse.Namespace) -> ScenarioConfig:
+    """Scenario set, then --fraud-rate scaling, then --scenario-rate overrides, then --perturb."""
     cfg = ScenarioConfig()
+    if args.scenarios == "learning":
+        cfg = cfg.with_learning()
     if args.fraud_rate is not None:
         cfg = cfg.scaled(args.fraud_rate)
     cfg = cfg.with_rates(parse_scenario_rates(args.scenario_rate))
@@ -283,7 +309,9 @@ class Runner:
     def run(self) -> int:
         args = self.args
         cfg = scenario_config(args)
-        ref = build_reference(args.seed, args.customers, args.merchants)
+        # fence merchants exist only when cash_out runs, so default reference data is unchanged
+        fence = FENCE_MERCHANTS if cfg.params[Scenario.CASH_OUT].rate > 0 else 0
+        ref = build_reference(args.seed, args.customers, args.merchants, fence_merchants=fence)
         if args.blacklist_out:
             write_blacklist(args.blacklist_out, ref)
         kafka = uses_kafka(args)

@@ -4,7 +4,8 @@ Each day gets its share of ``count`` (weekly seasonality), fraud episodes are st
 scenario's cumulative count follows its configured rate, and legit transactions fill the rest.
 Episodes that spill into later days wait in ``pending``. Victims need >= ``MIN_HISTORY`` earlier
 transactions so history-based rules (FR-001, FR-004) can see them. Every draw comes from one
-seeded generator in a fixed order, so a seed gives the same events.
+seeded generator in a fixed order, so a seed gives the same events; a scenario at rate 0 draws
+nothing, so the learning scenarios (off by default) leave a default run's stream unchanged.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ from streamflow.generator.batch import (
 )
 from streamflow.generator.geo import offset_point
 from streamflow.generator.reference import Reference, product_for
-from streamflow.generator.scenarios import Scenario, ScenarioConfig, ScenarioParams
+from streamflow.generator.scenarios import (
+    LEARNING_SCENARIOS,
+    Scenario,
+    ScenarioConfig,
+    ScenarioParams,
+)
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -47,6 +53,10 @@ NEARBY_KM = 250.0
 FAV_SHARE, HOME_CITY_SHARE = 0.80, 0.95
 FAV_ONLINE_SHARE = 0.7
 MAX_CENTS = 5_000_000
+TERMINAL_MIN_LOCALS = 30
+"""terminal_days only taps a store in a city with this many locals to victimise (else waits)."""
+DRIFT_NOISE = 0.06
+"""Card drift: log-normal sd around the linear amount trend (keeps it rising, not a staircase)."""
 
 
 class NoVictimError(Exception):
@@ -87,6 +97,10 @@ class Simulator:
     """Yields :class:`Batch` chunks (one per day) in emission order with sequence numbers."""
 
     def __init__(self, ref: Reference, scenarios: ScenarioConfig, spec: RunSpec) -> None:
+        if scenarios.params[Scenario.CASH_OUT].rate > 0 and not len(ref.fence_merchants):
+            raise ValueError(
+                "cash_out needs fence merchants: build_reference(..., fence_merchants=N > 0)"
+            )
         self.ref = ref
         self.cfg = scenarios
         self.spec = spec
@@ -106,6 +120,8 @@ class Simulator:
             np.flatnonzero((dist[c] > 0) & (dist[c] < NEARBY_KM)) for c in range(len(ref.cities))
         )
         self._victims: list[int] = []
+        self._tapped_stores: set[int] = set()
+        """Stores already used by terminal_days (one compromise per store)."""
 
     # ------------------------------------------------------------------ driving
     def chunks(self) -> Iterator[Batch]:
@@ -250,6 +266,10 @@ class Simulator:
             fraud += rows.cols["label"][i]
         for day, r in by_day.items():
             self.pending.setdefault(day, []).append(r)
+        if scenario in LEARNING_SCENARIOS:
+            # weeks-long episodes: count every planned fraud, also past the horizon, so episodes
+            # start at a steady pace instead of piling up (cut short) in the last weeks
+            fraud = sum(rows.cols["label"])
         # an episode cut off entirely by the horizon still counts once, so the loop ends
         self.generated[scenario] += max(fraud, 1)
 
@@ -262,6 +282,9 @@ class Simulator:
             Scenario.COMPROMISED_TERMINAL: self._compromised_terminal,
             Scenario.BLACKLIST: self._blacklist,
             Scenario.RULE_EVASION: self._rule_evasion,
+            Scenario.CARD_DRIFT: self._card_drift,
+            Scenario.TERMINAL_DAYS: self._terminal_days,
+            Scenario.CASH_OUT: self._cash_out,
         }
         handlers[s](p, day_start, rows)
 
@@ -320,6 +343,38 @@ class Simulator:
 
     def _pos_pm(self, card: int) -> int:
         return CREDIT if self.ref.card_credit[card] else DEBIT
+
+    def _own_device(self, cust: int) -> int:
+        """One of the customer's own devices (as legit online payments use)."""
+        return int(cust * 4 + self.rng.integers(0, self.ref.cust_devices[cust]))
+
+    def _online_pm(self, card: int) -> int:
+        """An online payment method drawn as legit online payments draw it."""
+        r = self.rng.random()
+        if self.ref.card_credit[card]:
+            return CREDIT if r < 0.75 else WALLET
+        return DEBIT if r < 0.5 else PIX
+
+    def _add_online_at_home(
+        self, rows: Rows, *, t: int, cust: int, card: int, merchant: int, cents: int, scen: int
+    ) -> None:
+        """A fraudulent online payment from the customer's own device, located at home."""
+        ref = self.ref
+        lat, lon = self._jitter(float(ref.cust_lat[cust]), float(ref.cust_lon[cust]), 0.01)
+        rows.add(
+            t=t,
+            cust=cust,
+            card=card,
+            store=int(ref.merchant_web_store[merchant]),
+            cents=cents,
+            pm=self._online_pm(card),
+            chan=ONLINE if self.rng.random() < 0.5 else MOBILE,
+            lat=lat,
+            lon=lon,
+            dev=self._own_device(cust),
+            label=1,
+            scen=scen,
+        )
 
     def _jitter(self, lat: float, lon: float, sd: float = 0.03) -> tuple[float, float]:
         d = self.rng.normal(0, sd, 2)
@@ -574,3 +629,111 @@ class Simulator:
                 scen=Scenario.RULE_EVASION,
             )
             t += int(self._u(p.gap_min) * MINUTE_MS)
+
+    # --- learning scenarios (docs/adr/0032): not rule-shaped, off by default
+    def _card_drift(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
+        """A card compromised for ``period_days``: one payment every ``gap_min`` (1-3 days).
+
+        Everything looks like the victim (home-city stores or usual online merchants, own device,
+        usual hours, home location) except the amount, which drifts linearly from ``amount`` to
+        ``amount_end`` times the mean (under FR-001's 3x for most of the period). The victim's
+        own spending goes on meanwhile (legit traffic keeps drawing them).
+        """
+        ref, rng = self.ref, self.rng
+        cust = self._victim()
+        card = self._card(cust)
+        period = self._u(p.period_days)
+        first, last = self._u(p.amount), self._u(p.amount_end)
+        offsets = [0.0]
+        while offsets[-1] < period:
+            offsets.append(offsets[-1] + max(self._u(p.gap_min), 60.0) / (24 * 60))
+        # rescale the gaps so the last payment falls on the period's last day
+        scale = period / offsets[-1] if offsets[-1] > 0 else 1.0
+        home = int(ref.cust_city[cust])
+        for offset in offsets:
+            progress = offset * scale / period if period > 0 else 1.0
+            multiplier = (first + (last - first) * progress) * math.exp(
+                rng.normal(0.0, DRIFT_NOISE)
+            )
+            t = self._window_time(cust, day_start + round(offset * scale) * DAY_MS)
+            cents = self._cents(cust, multiplier)
+            if rng.random() < ref.cust_online[cust]:
+                # one of the victim's usual online merchants, else one of the legit pool
+                usual, pool = ref.cust_fav_online[cust], ref.legit_online_merchants
+                merchant = int(
+                    usual[rng.integers(0, len(usual))]
+                    if rng.random() < FAV_ONLINE_SHARE
+                    else pool[rng.integers(0, len(pool))]
+                )
+                self._add_online_at_home(
+                    rows, t=t, cust=cust, card=card, merchant=merchant, cents=cents,
+                    scen=Scenario.CARD_DRIFT,
+                )  # fmt: skip
+            else:
+                self._add_in_store(
+                    rows, t=t, cust=cust, card=card, store=self._city_store(home), cents=cents,
+                    label=1, scen=Scenario.CARD_DRIFT,
+                )  # fmt: skip
+
+    def _terminal_days(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
+        """A store's terminal compromised for ``period_days``: ``count`` locals charged a day.
+
+        The store is an ordinary one (not a weak store, never tapped before) of a city with at
+        least ``TERMINAL_MIN_LOCALS`` possible victims; each victim (a local with history, not yet
+        victimised) is charged once there, an amount drawn like their own legit ones (times
+        ``amount``, 1 by default), in their usual hours. Nothing per payment is unusual: only
+        the store's fraud count over days (known from delayed labels) gives it away.
+        """
+        ref, rng = self.ref, self.rng
+        fresh = (self.history >= MIN_HISTORY) & ~self.victimised
+        per_city = np.bincount(ref.cust_city[fresh], minlength=len(ref.cities))
+        cities = np.flatnonzero(per_city >= TERMINAL_MIN_LOCALS)
+        if not len(cities):
+            raise NoVictimError
+        # a city as likely as its share of possible victims (as if picked through a customer)
+        city = int(rng.choice(cities, p=per_city[cities] / per_city[cities].sum()))
+        pool = np.setdiff1d(ref.city_stores[city], ref.weak_stores)
+        pool = pool[~np.isin(pool, np.fromiter(self._tapped_stores, np.int64))]
+        if not len(pool):
+            raise NoVictimError
+        store = int(pool[rng.integers(0, len(pool))])
+        self._tapped_stores.add(store)
+        locals_ = np.flatnonzero(fresh & (ref.cust_city == city))
+        w = ref.cust_activity[locals_]
+        locals_ = rng.choice(locals_, len(locals_), replace=False, p=w / w.sum())
+        taken = 0
+        for day in range(max(1, math.ceil(self._u(p.period_days)))):
+            for _ in range(self._n(p.count)):
+                if taken >= len(locals_):
+                    return
+                cust = int(locals_[taken])
+                taken += 1
+                self.victimised[cust] = True
+                cents = int(min(MAX_CENTS, round(self._legit_cents(cust) * self._u(p.amount))))
+                self._add_in_store(
+                    rows, t=self._window_time(cust, day_start + day * DAY_MS), cust=cust,
+                    card=self._card(cust), store=store, cents=cents, label=1,
+                    scen=Scenario.TERMINAL_DAYS,
+                )  # fmt: skip
+
+    def _cash_out(self, p: ScenarioParams, day_start: int, rows: Rows) -> None:
+        """A card cashed out in one day at fence merchants (kept out of feature design).
+
+        ``count`` online payments ``gap_min`` apart at :attr:`Reference.fence_merchants`,
+        ``amount`` times the mean, from the victim's own device, located at home, inside the
+        victim's usual hours. Signal: the fence merchants' delayed labels and an online day busier
+        than the victim's usual.
+        """
+        ref, rng = self.ref, self.rng
+        cust = self._victim()
+        card = self._card(cust)
+        gaps = [self._u(p.gap_min) * MINUTE_MS for _ in range(self._n(p.count) - 1)]
+        spare_h = max(0.0, float(ref.cust_win_len[cust]) - sum(gaps) / HOUR_MS)
+        t = int(day_start + (ref.cust_win_start[cust] + rng.uniform(0.0, spare_h)) * HOUR_MS)
+        fence = ref.fence_merchants
+        for gap in [0.0, *gaps]:
+            t += int(gap)
+            self._add_online_at_home(
+                rows, t=t, cust=cust, card=card, merchant=int(fence[rng.integers(0, len(fence))]),
+                cents=self._cents(cust, self._u(p.amount)), scen=Scenario.CASH_OUT,
+            )  # fmt: skip

@@ -7,7 +7,7 @@ and the simulation can draw from them in vectorised batches. Ids are formatted f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,9 @@ FAVOURITE_ONLINE = 2
 MIN_STORES_PER_CITY = 8
 BLACKLISTED_MERCHANTS = 3
 RING_MERCHANTS = 4
+FENCE_MERCHANTS = 12
+"""Online merchants where the cash-out scenario spends a stolen card (only when it is on)."""
+FENCE_CATEGORIES = ("electronics", "digital_goods", "marketplace")
 BLOCKED_CARD_SHARE = 0.01
 """Share of multi-card customers whose extra card was reported stolen (and blacklisted)."""
 _NAME_A = ("Casa", "Mercado", "Loja", "Grupo", "Rede", "Super", "Empório", "Ponto", "Mundo", "Top")
@@ -108,6 +111,8 @@ class Reference:
     legit_online_merchants: IntArray
     blacklisted_merchants: IntArray
     ring_merchants: IntArray
+    fence_merchants: IntArray
+    """Online merchants of the cash-out scenario; empty unless built with ``fence_merchants``."""
     # stores
     store_merchant: IntArray
     store_number: IntArray
@@ -184,9 +189,14 @@ def merchant_name(m: int, category: str) -> str:
 
 
 def build_reference(  # noqa: PLR0915 - one linear recipe; splitting it would hide the order of draws
-    seed: int, n_customers: int, n_merchants: int | None = None
+    seed: int, n_customers: int, n_merchants: int | None = None, *, fence_merchants: int = 0
 ) -> Reference:
-    """Build every reference entity deterministically from ``seed``."""
+    """Build every reference entity deterministically from ``seed``.
+
+    ``fence_merchants`` > 0 appends that many online merchants for the cash-out scenario after
+    every other entity, from a random stream of their own, so every other id and draw is the
+    same as without them.
+    """
     rng = np.random.default_rng([seed, 1])
     cities = load_cities()
     n_cities = len(cities)
@@ -284,7 +294,7 @@ def build_reference(  # noqa: PLR0915 - one linear recipe; splitting it would hi
         fav[members] = pool[rng.integers(0, len(pool), (len(members), FAVOURITE_STORES))]
     fav_online = legit_online[rng.integers(0, len(legit_online), (n_customers, FAVOURITE_ONLINE))]
 
-    return Reference(
+    ref = Reference(
         cities=cities,
         cust_city=c_city.astype(np.int64),
         cust_lat=c_lat,
@@ -311,6 +321,7 @@ def build_reference(  # noqa: PLR0915 - one linear recipe; splitting it would hi
         legit_online_merchants=legit_online,
         blacklisted_merchants=blacklisted.astype(np.int64),
         ring_merchants=ring.astype(np.int64),
+        fence_merchants=np.zeros(0, dtype=np.int64),
         store_merchant=np.array(store_merchant, dtype=np.int64),
         store_number=np.array(store_number, dtype=np.int64),
         store_city=s_city,
@@ -318,4 +329,32 @@ def build_reference(  # noqa: PLR0915 - one linear recipe; splitting it would hi
         store_lon=s_lon,
         city_stores=city_stores,
         weak_stores=weak.astype(np.int64),
+    )
+    return _with_fence_merchants(ref, seed, fence_merchants) if fence_merchants > 0 else ref
+
+
+def _with_fence_merchants(ref: Reference, seed: int, n: int) -> Reference:
+    """``ref`` plus ``n`` online merchants (with web stores) appended at the end of the ids.
+
+    Appending keeps every existing merchant and store index (and so every id) unchanged; the
+    categories come from their own stream ``[seed, 4]``, not the reference's.
+    """
+    rng = np.random.default_rng([seed, 4])
+    first = ref.n_merchants
+    ids = np.arange(first, first + n, dtype=np.int64)
+    names = rng.choice(FENCE_CATEGORIES, n)
+    category = np.array([CATEGORIES.index(str(c)) for c in names], dtype=np.int64)
+    web = np.arange(len(ref.store_merchant), len(ref.store_merchant) + n, dtype=np.int64)
+    zeros = np.zeros(n)
+    return replace(
+        ref,
+        merchant_category=np.concatenate([ref.merchant_category, category]),
+        merchant_online=np.concatenate([ref.merchant_online, np.ones(n, dtype=bool)]),
+        merchant_web_store=np.concatenate([ref.merchant_web_store, web]),
+        fence_merchants=ids,
+        store_merchant=np.concatenate([ref.store_merchant, ids]),
+        store_number=np.concatenate([ref.store_number, np.zeros(n, dtype=np.int64)]),
+        store_city=np.concatenate([ref.store_city, np.full(n, -1, dtype=np.int64)]),
+        store_lat=np.concatenate([ref.store_lat, zeros]),
+        store_lon=np.concatenate([ref.store_lon, zeros]),
     )

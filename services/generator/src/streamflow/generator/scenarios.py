@@ -4,6 +4,11 @@ Rates are shares of all transactions (default total 1.5%). Ranges are (low, high
 ``perturb`` multiplies every rate by a factor in [0.7, 1.3], every amount range by [0.8, 1.25],
 every timing range by [0.7, 1.4] and every burst/count range by [0.75, 1.3], one factor per
 scenario and kind, drawn from ``--perturb-seed`` (documented in docs/adr/0031).
+
+The three *learning* scenarios (card_drift, terminal_days, cash_out; docs/adr/0032) are not
+rule-shaped: they exist to compare a model trained from delayed labels with the rules. They are
+off by default (rate 0, so a default run draws exactly what it drew before they existed) and
+switched on by ``--scenarios learning`` (:data:`LEARNING_RATES`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ class Scenario(IntEnum):
     COMPROMISED_TERMINAL = 5
     BLACKLIST = 6
     RULE_EVASION = 7
+    CARD_DRIFT = 8
+    TERMINAL_DAYS = 9
+    CASH_OUT = 10
 
     @property
     def label(self) -> str:
@@ -34,6 +42,13 @@ class Scenario(IntEnum):
 
 
 FRAUD_SCENARIOS = tuple(s for s in Scenario if s is not Scenario.LEGIT)
+LEARNING_SCENARIOS = (Scenario.CARD_DRIFT, Scenario.TERMINAL_DAYS, Scenario.CASH_OUT)
+LEARNING_RATES: dict[Scenario, float] = {
+    Scenario.CARD_DRIFT: 0.002,
+    Scenario.TERMINAL_DAYS: 0.0015,
+    Scenario.CASH_OUT: 0.001,
+}
+"""Rates of the learning scenarios under ``--scenarios learning`` (shares of all transactions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +57,7 @@ class ScenarioParams:
 
     rate: float
     count: Range = (1.0, 1.0)
-    """Fraudulent transactions per episode."""
+    """Fraudulent transactions per episode (terminal_days: victims per day)."""
     amount: Range = (1.0, 1.0)
     """Amount multiplier of the customer's mean (card testing: absolute BRL)."""
     gap_min: Range = (1.0, 1.0)
@@ -51,6 +66,10 @@ class ScenarioParams:
     """Account takeover: amount growth per step."""
     distance_km: Range = (0.0, 0.0)
     """Distance from home (or previous transaction) of the fraudster's location."""
+    amount_end: Range = (0.0, 0.0)
+    """Card drift: amount multiplier reached at the end of the compromise (0 = unused)."""
+    period_days: Range = (0.0, 0.0)
+    """Card drift / terminal days: length of the compromise in days (0 = unused)."""
 
 
 def default_params() -> dict[Scenario, ScenarioParams]:
@@ -86,6 +105,29 @@ def default_params() -> dict[Scenario, ScenarioParams]:
             rate=0.002, count=(3, 5), amount=(2.0, 2.8), gap_min=(1.5, 2.2),
             distance_km=(300, 480),
         ),
+        # --- learning scenarios (docs/adr/0032): off by default, no rule is designed to fire
+        # a card compromised for 14-28 days, used every 1-3 days (gap_min) at home-city stores or
+        # the victim's usual online merchants, on the victim's own device, in usual hours; the
+        # amount drifts linearly from 1.0-1.3x to 2.0-2.8x the mean (stays under FR-001's 3x).
+        # Signal: the card's amount rising against its own 7/30-day spending, a confirmed fraud
+        # on the card once the first chargebacks arrive
+        Scenario.CARD_DRIFT: ScenarioParams(
+            rate=0.0, amount=(1.0, 1.3), amount_end=(2.0, 2.8), gap_min=(1440, 4320),
+            period_days=(14, 28),
+        ),
+        # a (normal) store's terminal compromised for 10-21 days: each day 1-4 local customers
+        # with history are charged once there, amounts drawn like their own legit ones (x amount),
+        # in usual hours. Signal: the store's fraud count/share over days of delayed labels
+        Scenario.TERMINAL_DAYS: ScenarioParams(
+            rate=0.0, count=(1, 4), amount=(1.0, 1.0), period_days=(10, 21),
+        ),
+        # kept out of feature design: a card cashed out in one day, 2-5 online payments 20-90 min
+        # apart at a fixed set of fence merchants, 1.2-2x the mean, from the victim's own device,
+        # at home, in usual hours. Signal: fence merchants' delayed labels, a busier-than-usual
+        # online day
+        Scenario.CASH_OUT: ScenarioParams(
+            rate=0.0, count=(2, 5), amount=(1.2, 2.0), gap_min=(20, 90),
+        ),
     }  # fmt: skip
 
 
@@ -105,6 +147,10 @@ class ScenarioConfig:
         for scenario, rate in rates.items():
             params[scenario] = replace(params[scenario], rate=rate)
         return ScenarioConfig(params)
+
+    def with_learning(self) -> ScenarioConfig:
+        """A copy with the learning scenarios on at :data:`LEARNING_RATES` (``--scenarios``)."""
+        return self.with_rates(LEARNING_RATES)
 
     def scaled(self, fraud_rate: float) -> ScenarioConfig:
         """A copy whose rates keep their proportions but sum to ``fraud_rate``."""
@@ -130,7 +176,9 @@ class ScenarioConfig:
                 rate=p.rate * f_rate,
                 count=(max(1.0, count[0]), max(1.0, count[1])),
                 amount=_scale(p.amount, f_amount),
+                amount_end=_scale(p.amount_end, f_amount),
                 gap_min=_scale(p.gap_min, f_time),
+                period_days=_scale(p.period_days, f_time),
             )
         return ScenarioConfig(out)
 
