@@ -76,11 +76,42 @@ def test_bad_records_are_rejected_with_a_reason(value: bytes | None, reason: str
     assert info.value.error_type == reason
 
 
-def test_nul_characters_jsonb_cannot_hold_are_rejected() -> None:
+def test_nul_characters_jsonb_cannot_hold_are_rejected_by_the_contract() -> None:
     event = examples.feedback().model_copy(update={"note": "a\x00b"})
     with pytest.raises(RecordRejectedError) as info:
         validate(SPECS[Topic.FRAUD_FEEDBACK], encode(event), 10_000)
-    assert info.value.error_type == "jsonb_nul"
+    assert info.value.error_type == "contract"
+    assert "note: text must not contain U+0000" in str(info.value)
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:
+    # A dead letter quoting a payload that held the JSON escape \u0000: jsonb stores it.
+    letter = examples.dead_letter().model_copy(update={"payload": '{"a\\u0000b": 1}'})
+    value = encode(letter)
+    assert b"\\\\u0000" in value
+    typed = validate(SPECS[Topic.DLQ], value, 10_000)
+    assert typed[-1] == value.decode()
+
+
+def test_a_timestamp_beyond_year_9999_is_missing_not_a_crash() -> None:
+    assert kafka_time(253_402_300_800_000) is None  # 10000-01-01
+    assert kafka_time(2**62) is None
+    spec = SPECS[Topic.TRANSACTIONS_RAW]
+    value = encode(EXAMPLES[Topic.TRANSACTIONS_RAW])
+    batch = parse_records(
+        spec, [Rec("t", 0, 1, 2**62, None, value), Rec("t", 0, 2, 2**62, None, b"x")], 10_000
+    )
+    assert [r[3] for r in batch.rows] == [None]
+    assert [d[3] for d in batch.dead] == [None]
+
+
+def test_a_dead_letter_reason_quoting_a_nul_is_stored_escaped() -> None:
+    spec = SPECS[Topic.TRANSACTIONS_RAW]
+    value = encode(EXAMPLES[Topic.TRANSACTIONS_RAW])[:-1] + b',"a\\u0000b":1}'
+    [dead] = parse_records(spec, [Rec("t", 0, 1, None, b"\x00", value)], 10_000).dead
+    assert dead[4:7] == (b"\x00", value, "contract")
+    assert "a\\u0000b: Extra inputs are not permitted" in dead[7]
+    assert "\x00" not in dead[7]
 
 
 def test_parse_records_splits_rows_and_dead_letters_and_tracks_offsets() -> None:

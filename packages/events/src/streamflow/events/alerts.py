@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from streamflow.events.base import Contract, Key
-from streamflow.events.types import Identifier, Money, Score
+from streamflow.events.types import Identifier, Money, Score, Text
 
 _ALERT_NAMESPACE = uuid.UUID("6f1c1c9e-3f4e-5b8a-9d57-2a4d1e0b7c11")
 
@@ -44,22 +44,24 @@ class Severity(StrEnum):
 class TriggeredRule(Contract):
     """A rule that fired for the alerted transaction."""
 
-    rule_id: str = Field(min_length=1, max_length=32, description="FR-001 .. FR-005, ML, MERCHANT.")
+    rule_id: Text = Field(
+        min_length=1, max_length=32, description="FR-001 .. FR-005, ML, MERCHANT."
+    )
     score: Score = Field(description="The rule's own score in [0, 1].")
     contribution: float = Field(ge=0.0, le=1.0, description="Its share of the final score.")
-    explanation: str = Field(max_length=500, description="A sentence a human understands.")
+    explanation: Text = Field(max_length=500, description="A sentence a human understands.")
 
 
 class FraudAlertKey(Key):
     """Key of ``fraud.alerts``: the alert id, so duplicates land in the same partition."""
 
-    alert_id: str = Field(min_length=36, max_length=36, description="Deterministic alert id.")
+    alert_id: Text = Field(min_length=36, max_length=36, description="Deterministic alert id.")
 
 
 class FraudAlert(Contract):
     """An alert raised for one transaction."""
 
-    alert_id: str = Field(
+    alert_id: Text = Field(
         min_length=36, max_length=36, description="uuid5 of transaction_id + rules_version."
     )
     transaction_id: Identifier = Field(description="The alerted transaction.")
@@ -72,7 +74,7 @@ class FraudAlert(Contract):
         min_length=1, description="Rules that fired, highest contribution first."
     )
     rules_version: int = Field(ge=0, description="Rule set version that scored it.")
-    model_version: str | None = Field(default=None, max_length=64, description="ML model version.")
+    model_version: Text | None = Field(default=None, max_length=64, description="ML model version.")
     event_time: AwareDatetime = Field(description="Event time of the transaction.")
     detected_at: AwareDatetime = Field(description="Wall-clock time the alert was raised.")
 

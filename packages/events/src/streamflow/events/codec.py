@@ -54,7 +54,7 @@ def _upgrade_previous(model: type[M], data: bytes | bytearray | str) -> M | None
         return None
     try:
         raw: Any = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting: the strict parser has said why already
         return None
     if not isinstance(raw, dict) or raw.get("schema_version") != model.SCHEMA_VERSION - 1:
         return None

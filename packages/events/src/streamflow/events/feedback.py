@@ -11,7 +11,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from streamflow.events.base import Contract, Key
-from streamflow.events.types import Identifier
+from streamflow.events.types import Identifier, Text
 
 
 class Label(StrEnum):
@@ -65,7 +65,7 @@ class Feedback(Contract):
     label: Label = Field(description="fraud or legit.")
     source: FeedbackSource = Field(description="chargeback or analyst.")
     reported_at: AwareDatetime = Field(description="When the label became known (event time).")
-    note: str | None = Field(default=None, max_length=2000, description="Free text, if any.")
+    note: Text | None = Field(default=None, max_length=2000, description="Free text, if any.")
 
     def key(self) -> FeedbackKey:
         """The Kafka key this record is produced with."""

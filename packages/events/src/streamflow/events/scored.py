@@ -6,18 +6,20 @@ from pydantic import AwareDatetime, Field
 
 from streamflow.events.base import Contract, Key
 from streamflow.events.transactions import Transaction
-from streamflow.events.types import Identifier, Score
+from streamflow.events.types import Identifier, Score, Text
 
 
 class RuleContribution(Contract):
     """What one rule (or the ML model) added to the final score of a transaction."""
 
-    rule_id: str = Field(min_length=1, max_length=32, description="FR-001 .. FR-005, ML, MERCHANT.")
+    rule_id: Text = Field(
+        min_length=1, max_length=32, description="FR-001 .. FR-005, ML, MERCHANT."
+    )
     triggered: bool = Field(description="Whether the rule fired for this transaction.")
     score: Score = Field(description="The rule's own score in [0, 1].")
     weight: float = Field(ge=0.0, le=1.0, description="Weight of the rule in the blend.")
     contribution: float = Field(ge=0.0, le=1.0, description="score x weight, its share.")
-    explanation: str = Field(max_length=500, description="A sentence a human understands.")
+    explanation: Text = Field(max_length=500, description="A sentence a human understands.")
 
 
 class ScoredTransactionKey(Key):
@@ -36,9 +38,9 @@ class ScoredTransaction(Contract):
         description="Per-rule scores, weights and explanations (all evaluated rules)."
     )
     ml_score: Score | None = Field(default=None, description="Anomaly score; null if no model.")
-    reasons: list[str] = Field(description="Explanations of the rules that fired, in order.")
+    reasons: list[Text] = Field(description="Explanations of the rules that fired, in order.")
     rules_version: int = Field(ge=0, description="Version of the rule set that scored it.")
-    model_version: str | None = Field(
+    model_version: Text | None = Field(
         default=None, max_length=64, description="Version of the ML model, null if rules only."
     )
     scored_at: AwareDatetime = Field(description="Wall-clock time the scorer produced this.")

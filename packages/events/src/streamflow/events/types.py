@@ -8,11 +8,18 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from streamflow.events.currencies import ISO_4217_CODES
+from streamflow.events.text import no_nul
 
 Identifier = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 ]
 """An opaque identifier: letters, digits and ``_.:-``, 1-64 characters."""
+
+Text = Annotated[str, AfterValidator(no_nul)]
+"""Free text: anything but U+0000, which neither PostgreSQL ``text`` nor ``jsonb`` can store.
+
+(Lone surrogates need no rule: strict JSON parsing already refuses them.)
+"""
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 """A positive amount with at most two decimal places, serialised as a JSON string."""

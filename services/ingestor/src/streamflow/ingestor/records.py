@@ -3,7 +3,9 @@
 A record lands in bronze only if it satisfies its contract (``streamflow.events.decode``, strict);
 anything else -- empty, oversized, not UTF-8, invalid JSON, a wrong schema version, a field that
 breaks the contract, text PostgreSQL's jsonb cannot hold -- becomes a dead letter with the reason.
-Either way its offset counts as handled, so the partition keeps moving.
+Either way its offset counts as handled, so the partition keeps moving. A dead letter's reason
+may quote the record (a field name holding U+0000, say), so it is made storable with
+:func:`streamflow.events.text.storable_text`; its key and value stay the exact bytes (``bytea``).
 
 The hot path calls the contract's compiled validator directly and hands anything unusual (a
 rejected record, an N-1 payload to upgrade) to ``decode`` itself, so what is accepted and the
@@ -22,11 +24,16 @@ from pydantic import ValidationError
 
 from streamflow.events import ContractError, SchemaVersionError, decode
 from streamflow.events.base import Contract
-from streamflow.events.dead_letters import MAX_PAYLOAD_BYTES
+from streamflow.events.dead_letters import (
+    MAX_ERROR_MESSAGE_CHARS,
+    MAX_ERROR_TYPE_CHARS,
+    MAX_PAYLOAD_BYTES,
+)
+from streamflow.events.text import has_json_nul, storable_text
 from streamflow.ingestor.tables import TableSpec
 
 Row = tuple[Any, ...]
-_JSONB_NUL = b"\\u0000"
+_JSONB_NUL = b"\\u0000"  # a cheap filter; has_json_nul() decides (an escaped "\\" is no NUL)
 
 
 class KafkaRecord(Protocol):
@@ -68,11 +75,15 @@ class ParsedBatch:
 
 
 class RecordRejectedError(ValueError):
-    """A record cannot land in bronze; ``error_type`` is the short reason stored with it."""
+    """A record cannot land in bronze; ``error_type`` is the short reason stored with it.
+
+    Both are made storable here (the message may quote the record), so ``str(exc)`` is exactly
+    what the dead letter holds.
+    """
 
     def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
+        super().__init__(storable_text(message, MAX_ERROR_MESSAGE_CHARS))
+        self.error_type = storable_text(error_type, MAX_ERROR_TYPE_CHARS)
 
 
 class KafkaTime(datetime):
@@ -93,10 +104,17 @@ class KafkaTime(datetime):
 
 
 def kafka_time(timestamp_ms: int | None) -> datetime | None:
-    """A Kafka record timestamp (ms since the epoch) as an aware datetime."""
+    """A Kafka record timestamp (ms since the epoch) as an aware datetime (None if unusable).
+
+    A producer chooses the timestamp: one beyond year 9999 (which Python cannot represent) is
+    treated as missing rather than stopping the batch.
+    """
     if timestamp_ms is None or timestamp_ms < 0:
         return None
-    return KafkaTime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    try:
+        return KafkaTime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _event(model: type[Contract], value: bytes) -> Contract:
@@ -130,13 +148,13 @@ def validate(spec: TableSpec, value: bytes | None, max_bytes: int) -> tuple[Any,
     except UnicodeDecodeError as exc:
         raise RecordRejectedError("invalid_utf8", f"value is not UTF-8: {exc}") from None
     event = _event(spec.model, value)
-    if _JSONB_NUL in value:
+    if has_json_nul(value):
         raise RecordRejectedError("jsonb_nul", "payload contains \\u0000, which jsonb rejects")
     return (*spec.extract(event), event.schema_version, text)
 
 
 def dead_letter_row(record: KafkaRecord, error_type: str, message: str) -> Row:
-    """A ``bronze.dead_letters`` row: the raw bytes (bounded to 64 KiB) and why."""
+    """A ``bronze.dead_letters`` row: the raw bytes (bounded to 64 KiB) and why (storable)."""
     value = record.value
     if value is not None and len(value) > MAX_PAYLOAD_BYTES:
         value = value[:MAX_PAYLOAD_BYTES]
@@ -147,8 +165,8 @@ def dead_letter_row(record: KafkaRecord, error_type: str, message: str) -> Row:
         kafka_time(record.timestamp),
         record.key,
         value,
-        error_type,
-        message[:4000],
+        storable_text(error_type, MAX_ERROR_TYPE_CHARS),
+        storable_text(message, MAX_ERROR_MESSAGE_CHARS),
     )
 
 
