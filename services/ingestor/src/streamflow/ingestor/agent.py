@@ -189,6 +189,8 @@ class Agent:
         m.rows.labels(self.topic, "inserted").inc(result.inserted)
         m.rows.labels(self.topic, "duplicate").inc(result.duplicates)
         m.rows.labels(self.topic, "dead_letter").inc(result.dead_letters)
+        if result.unstored:
+            m.rows.labels(self.topic, "spooled").inc(len(result.unstored))
         if result.dead_letters:
             log.warning(
                 "records dead-lettered",

@@ -67,6 +67,7 @@ def make_writer(settings: Settings, metrics: Metrics, pool_size: int) -> BronzeW
         retry_max_s=settings.retry_max_s,
         startup_timeout_s=settings.startup_timeout_s,
         on_retry=lambda table, _exc: metrics.errors.labels(table, "database_retry").inc(),
+        spool_path=settings.spool_path,
     )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from streamflow.ingestor.spool import default_spool_path
 from streamflow.platform.settings import ServiceSettings
 
 
@@ -53,4 +56,8 @@ class Settings(ServiceSettings):
     metrics_host: str = Field(default="127.0.0.1", min_length=1)
     metrics_port: int = Field(default=9103, ge=0, le=65535, description="0 = any free port.")
     lag_interval_s: float = Field(default=1.0, gt=0, description="How often lag is measured.")
+    spool_path: Path = Field(
+        default_factory=default_spool_path,
+        description="File for dead letters the database refuses even in minimal form.",
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -12,7 +12,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.rows = Counter(
             "streamflow_ingestor_rows_total",
-            "Records handled, by topic and outcome (inserted, duplicate, dead_letter); "
+            "Records handled, by topic and outcome (inserted, duplicate, dead_letter, spooled: "
+            "a dead letter the database refused, kept in the spool file); "
             "rate() gives rows/s per topic.",
             ["topic", "outcome"],
             registry=self.registry,

@@ -10,6 +10,18 @@ take the staging path. A row
 PostgreSQL still refuses (a value out of a column's range, say) sends the batch down a row-by-row
 path that turns just that row into a dead letter. Connection trouble is retried with capped
 exponential backoff until the database is back, so nothing is lost and nothing is committed early.
+
+Dead letters cannot fail the batch (issue #17). Their text columns are made storable when the
+rows are built (:func:`streamflow.events.text.storable_text`: U+0000 escaped visibly, lone
+surrogates replaced, bounded); key and value are ``bytea``, kept exactly. Should PostgreSQL still
+refuse the dead letters' COPY, they are inserted one by one, each in a savepoint; a refused one
+is tried again in a minimal form (the same coordinates, key and raw bytes; the reason as plain
+ASCII, saying why the first form was refused). A row refused even then comes back in
+:attr:`WriteResult.unstored` once the transaction has committed; :class:`BronzeWriter` logs it
+with its Kafka coordinates and appends it to a local, fsynced spool file
+(:mod:`streamflow.ingestor.spool`) before returning, so the agent commits the batch's offsets only
+after every record is durable somewhere. If the spool cannot be written either (``OSError``), the
+whole batch is retried with backoff (bronze merges it to nothing new) and no offset moves.
 """
 
 from __future__ import annotations
@@ -19,13 +31,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from asyncpg.exceptions._base import InternalClientError
 
+from streamflow.events.dead_letters import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
+from streamflow.events.text import ascii_text, storable_text
 from streamflow.ingestor.copy_text import encode_rows
 from streamflow.ingestor.records import ParsedBatch, Row
+from streamflow.ingestor.spool import DeadLetterSpool, Unstored, default_spool_path
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, DEAD_LETTER_TABLE, SPECS, TableSpec
 
 log = logging.getLogger(__name__)
@@ -34,16 +50,20 @@ log = logging.getLogger(__name__)
 ROW_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.DataError,
     asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,  # e.g. an index row or a jsonb value too large
 )
+# A dead letter must never fail the batch: client-side encoding trouble counts as refused too.
+DEAD_LETTER_ERRORS: tuple[type[Exception], ...] = (*ROW_ERRORS, UnicodeError)
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What one batch did to bronze."""
+    """What one batch did to bronze; ``unstored``: dead letters PostgreSQL refused outright."""
 
     inserted: int
     duplicates: int
     dead_letters: int
+    unstored: tuple[Unstored, ...] = ()
 
 
 class StartupError(RuntimeError):
@@ -108,16 +128,58 @@ async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBa
     """Write one parsed batch in one transaction on ``conn``; idempotent on Kafka coordinates."""
     dead = list(batch.dead)
     inserted = 0
+    dead_inserted = 0
+    unstored: list[Unstored] = []
     async with conn.transaction():
         if batch.rows:
             if batch.copy_text is None:
                 batch.copy_text = encode_rows(batch.rows)
             inserted = await _land_rows(conn, spec, batch.rows, batch.copy_text, dead)
-        dead_inserted = 0
         if dead:
-            dead_inserted = await _copy_merge(conn, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS, dead)
-    duplicates = len(batch) - inserted - dead_inserted
-    return WriteResult(inserted, duplicates, dead_inserted)
+            dead_inserted = await _land_dead_letters(conn, dead, unstored)
+    duplicates = len(batch) - inserted - dead_inserted - len(unstored)
+    return WriteResult(inserted, duplicates, dead_inserted, tuple(unstored))
+
+
+async def _land_dead_letters(
+    conn: asyncpg.Connection, dead: list[Row], unstored: list[Unstored]
+) -> int:
+    """COPY the dead letters; if PostgreSQL refuses that, one by one (see the module docstring)."""
+    try:
+        async with conn.transaction():
+            return await _copy_merge(conn, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS, dead)
+    except DEAD_LETTER_ERRORS as exc:
+        log.warning("dead-letter COPY refused; inserting one by one", extra={"error": repr(exc)})
+    sql = _insert_one_sql(DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS)
+    inserted = 0
+    for row in dead:
+        try:
+            inserted += await _insert_one(conn, sql, row)
+            continue
+        except DEAD_LETTER_ERRORS as exc:
+            minimal = minimal_dead_letter(row, exc)
+        try:
+            inserted += await _insert_one(conn, sql, minimal)
+        except DEAD_LETTER_ERRORS as exc:
+            unstored.append(Unstored(minimal, ascii_text(repr(exc), 1000)))
+    return inserted
+
+
+async def _insert_one(conn: asyncpg.Connection, sql: str, row: Row) -> int:
+    async with conn.transaction():
+        status: str = await conn.execute(sql, *row)
+        return _inserted(status)
+
+
+def minimal_dead_letter(row: Row, refused: BaseException) -> Row:
+    """``row`` with only plain-ASCII text: same coordinates, key and raw bytes, a short reason."""
+    error_type, message = row[6], row[7]
+    note = f"[dead letter stored in minimal form; the database refused it: {refused!r}] "
+    return (
+        *row[:6],
+        ascii_text(str(error_type), MAX_ERROR_TYPE_CHARS) or "error",
+        ascii_text(note[:1000] + str(message), MAX_ERROR_MESSAGE_CHARS),
+    )
 
 
 async def _land_rows(
@@ -159,7 +221,8 @@ async def _row_by_row(
             )
             payload = row[-1]
             raw = payload.encode("utf-8") if isinstance(payload, str) else None
-            dead.append((*row[:4], None, raw, "database_refused", str(exc)[:4000]))
+            reason = storable_text(str(exc), MAX_ERROR_MESSAGE_CHARS)
+            dead.append((*row[:4], None, raw, "database_refused", reason))
     return inserted
 
 
@@ -201,8 +264,10 @@ class BronzeWriter:
         retry_max_s: float,
         startup_timeout_s: float = 30.0,
         on_retry: Callable[[str, BaseException], None] | None = None,
+        spool_path: Path | None = None,
     ) -> None:
         self._dsn = dsn
+        self.spool = DeadLetterSpool(spool_path or default_spool_path())
         self._pool_size = pool_size
         self._timeout = connect_timeout_s
         self._retry_initial = retry_initial_s
@@ -239,9 +304,35 @@ class BronzeWriter:
         async def attempt() -> WriteResult:
             assert self._pool is not None, "BronzeWriter.start() was not called"
             async with self._pool.acquire(timeout=self._timeout) as conn:
-                return await write_batch(conn, spec, batch)
+                result = await write_batch(conn, spec, batch)
+            if result.unstored:
+                await self._spool(result.unstored)
+            return result
 
         return await self.retrying(spec.table, attempt, stopping)
+
+    async def _spool(self, unstored: Sequence[Unstored]) -> None:
+        """Log each refused dead letter with its coordinates and keep it in the spool file."""
+        for item in unstored:
+            topic, partition, offset = item.coordinates
+            log.error(
+                "dead letter refused by the database; spooling it to a local file",
+                extra={
+                    "topic": topic,
+                    "partition": partition,
+                    "offset": offset,
+                    "error": item.refusal,
+                    "spool": str(self.spool.path),
+                },
+            )
+        try:
+            await asyncio.to_thread(self.spool.append, unstored)
+        except OSError as exc:
+            log.error(
+                "dead-letter spool not writable; the batch is retried and its offsets wait",
+                extra={"spool": str(self.spool.path), "error": repr(exc)},
+            )
+            raise
 
     async def retrying(
         self,
