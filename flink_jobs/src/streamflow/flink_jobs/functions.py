@@ -22,7 +22,7 @@ from pyflink.datastream.functions import (
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
 from streamflow.events import ContractError, Feedback, Label, RuleSet, Stage, decode, encode
-from streamflow.flink_jobs.records import dead_letter, to_cents
+from streamflow.flink_jobs.records import dead_letter, raw_bytes, to_cents
 from streamflow.flink_jobs.store_windows import FEED_TYPE
 from streamflow.scorer.core import (
     AnomalyModel,
@@ -194,7 +194,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     def _update_rules(self, raw: str, ctx: Any) -> Iterator[Any]:
         current = self._current_rules(ctx)
         try:
-            rules = apply_rule_update(raw.encode("utf-8"), current)
+            rules = apply_rule_update(raw_bytes(raw), current)  # never raises on odd text
         except RuleUpdateRejected as exc:
             yield (
                 DLQ_TAG,

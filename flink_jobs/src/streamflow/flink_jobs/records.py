@@ -2,7 +2,9 @@
 
 Nothing here touches Flink, so it is unit-tested directly. Sink records are ``(key, value)``
 pairs of strings: the key is the topic's JSON key (``{"customer_id":"C1"}``), the value the JSON
-contract.
+contract. A dead letter is built by :meth:`DeadLetter.from_raw`, which makes its reason storable
+(a contract error may quote a field name holding U+0000) and keeps the raw bytes exactly, so the
+DLQ record the job writes always encodes and lands in bronze.
 """
 
 from __future__ import annotations
@@ -56,14 +58,27 @@ def window_metrics(agg: WindowAggregate, start_ms: int, end_ms: int) -> WindowMe
     )
 
 
+def raw_bytes(raw: str) -> bytes:
+    """The bytes of a raw value the job received as text (lone surrogates kept, never raised).
+
+    ``surrogateescape`` restores bytes a lenient decoder smuggled in as U+DC80-U+DCFF; any other
+    lone surrogate is written as is (``surrogatepass``), which is not UTF-8, so the dead letter
+    keeps it as base64.
+    """
+    try:
+        return raw.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return raw.encode("utf-8", errors="surrogatepass")
+
+
 def dead_letter(  # noqa: PLR0917 - all are needed
     stage: Stage, topic: str, raw: str, error_type: str, message: str, now: datetime
 ) -> tuple[str, str]:
-    """A ``streamflow.dlq`` record ``(key, value)`` for a rejected raw value."""
+    """A ``streamflow.dlq`` record ``(key, value)`` for a rejected raw value; it cannot fail."""
     letter = DeadLetter.from_raw(
         stage=stage,
         source_topic=topic,
-        raw=raw.encode("utf-8", errors="surrogateescape"),
+        raw=raw_bytes(raw),
         error_type=error_type,
         error_message=message,
         failed_at=now,
