@@ -157,6 +157,10 @@ async def _land_dead_letters(
             inserted += await _insert_one(conn, sql, row)
             continue
         except DEAD_LETTER_ERRORS as exc:
+            log.warning(
+                "dead letter refused by the database; storing it in minimal form",
+                extra={"topic": row[0], "partition": row[1], "offset": row[2], "error": repr(exc)},
+            )
             minimal = minimal_dead_letter(row, exc)
         try:
             inserted += await _insert_one(conn, sql, minimal)
