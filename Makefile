@@ -9,7 +9,7 @@ UV := scripts/uv.sh
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## install everything needed (idempotent): apt packages, uv environments, Maven jars
+setup: ## install everything needed (idempotent): apt packages, uv environments, Maven jars, Go check tools
 	@scripts/setup.sh
 
 up: setup ## start local Kafka (KRaft) and PostgreSQL on loopback, create topics, migrate
