@@ -1,0 +1,28 @@
+package k8s.probes_test
+
+import data.k8s.probes
+import data.lib.testing
+import rego.v1
+
+test_health_probes_pass if {
+	count(probes.deny) == 0 with input as testing.combined([testing.deployment])
+}
+
+test_missing_probes_and_metrics_probes_fail if {
+	metrics := json.patch(testing.deployment, [
+		{"op": "remove", "path": "/spec/template/spec/containers/0/livenessProbe"},
+		{"op": "replace", "path": "/spec/template/spec/containers/0/readinessProbe/httpGet/path", "value": "/metrics"},
+	])
+	probes.deny == {
+		"Deployment apps/api container api: needs a livenessProbe",
+		"Deployment apps/api container api: readinessProbe asks /metrics; point it at a health endpoint",
+	} with input as testing.combined([metrics])
+}
+
+test_metrics_probes_with_an_annotated_exception_pass if {
+	metrics := json.patch(testing.deployment, [
+		{"op": "replace", "path": "/spec/template/spec/containers/0/readinessProbe/httpGet/path", "value": "/metrics"},
+		{"op": "add", "path": "/metadata/annotations", "value": {"exceptions.streamflow.io/health-probes": "serves no health endpoint yet (issue 99)"}},
+	])
+	count(probes.deny) == 0 with input as testing.combined([metrics])
+}
