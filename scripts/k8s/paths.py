@@ -15,16 +15,8 @@ KUBERNETES_VERSION = "1.34.0"
 
 def crds_dir() -> Path:
     """CRDs copied into the repository, or `STREAMFLOW_CRDS_DIR` when set."""
-    override = os.environ.get("STREAMFLOW_CRDS_DIR")
-    return Path(override) if override else REPO_ROOT / "k8s" / "crds"
+    return Path(os.environ.get("STREAMFLOW_CRDS_DIR") or REPO_ROOT / "k8s" / "crds")
 
 
 def overlay_dir(name: str) -> Path:
     return KUSTOMIZE_DIR / "overlays" / name
-
-
-def dockerfiles() -> list[Path]:
-    """Every Dockerfile of the project (service images, Airflow, the compose test runner)."""
-    found = [*REPO_ROOT.glob("services/*/Dockerfile"), REPO_ROOT / "airflow" / "Dockerfile"]
-    found += REPO_ROOT.glob("tests/deploy/*.Dockerfile")
-    return sorted(p for p in found if p.is_file())

@@ -1,14 +1,15 @@
-"""Render a kustomization with `kubectl kustomize` into a list of manifests.
+"""Render a kustomization, secrets from the committed examples: `python -m scripts.k8s.render DIR`.
 
-Secrets come from git-ignored `secrets/*.env` files. Rendering happens in a temporary copy of
-the kustomize tree in which every missing `.env` is filled from its committed `.env.example`, so
-CI (a fresh clone) can render and the working tree is never touched.
+Secrets come from git-ignored `secrets/*.env` files. Rendering happens in a temporary copy of the
+kustomize tree without them, each filled from its committed `.env.example`: CI (a fresh clone)
+can render, no filled-in secret reaches a check's output, and the working tree is never touched.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,40 +21,18 @@ from scripts.k8s.paths import KUSTOMIZE_DIR
 Manifest = dict[str, Any]
 
 
-class RenderError(RuntimeError):
-    """kubectl kustomize failed."""
-
-
-def kubectl() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        raise RenderError("kubectl not found: it renders the overlays (kubectl kustomize)")
-    return found
-
-
-def fill_env_files(tree: Path) -> None:
-    """Create each missing `X.env` from `X.env.example` below `tree`."""
-    for example in tree.rglob("*.env.example"):
-        target = example.with_suffix("")
-        if not target.exists():
-            shutil.copyfile(example, target)
-
-
 def render_text(kustomization: Path, tree: Path = KUSTOMIZE_DIR) -> str:
     """kubectl kustomize output for `kustomization`, a directory inside `tree`."""
     with tempfile.TemporaryDirectory(prefix="streamflow-k8s-") as tmp:
         copy = Path(tmp) / tree.name
-        shutil.copytree(tree, copy)
-        fill_env_files(copy)
+        shutil.copytree(tree, copy, ignore=shutil.ignore_patterns("*.env"))
+        for example in copy.rglob("*.env.example"):
+            shutil.copyfile(example, example.with_suffix(""))
         target = copy / kustomization.resolve().relative_to(tree.resolve())
-        result = subprocess.run(  # noqa: S603 - kubectl on a directory we copied
-            [kubectl(), "kustomize", str(target)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        command = [shutil.which("kubectl") or "kubectl", "kustomize", str(target)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
-        raise RenderError(f"kubectl kustomize {kustomization}: {result.stderr.strip()}")
+        raise RuntimeError(f"kubectl kustomize {kustomization}: {result.stderr.strip()}")
     return result.stdout
 
 
@@ -61,5 +40,5 @@ def parse(text: str) -> list[Manifest]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def render(kustomization: Path, tree: Path = KUSTOMIZE_DIR) -> list[Manifest]:
-    return parse(render_text(kustomization, tree))
+if __name__ == "__main__":
+    print(render_text(Path(sys.argv[1])), end="")

@@ -1,9 +1,10 @@
-"""Shared fixtures: the rendered overlays and the CRD schemas, computed once per session."""
+"""Shared fixtures: the rendered overlays, the broken fixture and the facts, once per session."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,10 +12,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `scripts.k8s` is imported from the repository root
     sys.path.insert(0, str(REPO_ROOT))
 
-from scripts.k8s import crd_schema  # noqa: E402
+from scripts.k8s.facts import facts as read_facts  # noqa: E402
 from scripts.k8s.paths import OVERLAYS, overlay_dir  # noqa: E402
-from scripts.k8s.problems import Manifest  # noqa: E402
-from scripts.k8s.render import render, render_text  # noqa: E402
+from scripts.k8s.render import Manifest, parse, render_text  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,17 +26,21 @@ def rendered_text() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def overlays(rendered_text: dict[str, str]) -> dict[str, list[Manifest]]:
-    from scripts.k8s.render import parse
-
     return {name: parse(text) for name, text in rendered_text.items()}
 
 
 @pytest.fixture(scope="session")
-def crds() -> dict[crd_schema.GroupVersionKind, crd_schema.Schema]:
-    return crd_schema.default_crds()
+def facts() -> dict[str, Any]:
+    """The policies' facts document for the real tree and docker-compose.test.yml."""
+    return read_facts()
 
 
 @pytest.fixture(scope="session")
-def broken() -> list[Manifest]:
+def broken_facts() -> dict[str, Any]:
+    return read_facts(FIXTURES / "broken", FIXTURES / "broken-compose.yml")
+
+
+@pytest.fixture(scope="session")
+def broken_text() -> str:
     """The broken-manifest fixture, rendered like an overlay."""
-    return render(FIXTURES / "broken", tree=FIXTURES)
+    return render_text(FIXTURES / "broken", tree=FIXTURES)

@@ -1,10 +1,14 @@
 """docker-compose.test.yml: parses, builds from existing Dockerfiles, and sets only variables
-that the services' settings classes read."""
+that the services' settings classes read (k8s/policies/compose, run by conftest)."""
 
 from __future__ import annotations
 
-from scripts.k8s import compose
-from scripts.k8s.paths import COMPOSE_FILE
+from typing import Any
+
+import yaml
+
+from scripts.k8s.paths import COMPOSE_FILE, REPO_ROOT
+from tests.deploy.checks import conftest
 
 SERVICES = {
     "kafka",
@@ -17,13 +21,13 @@ SERVICES = {
 }
 
 
-def test_compose_structure_and_settings() -> None:
-    problems = compose.check(COMPOSE_FILE)
-    assert not problems, "\n".join(map(str, problems))
+def test_compose_structure_and_settings(facts: dict[str, Any]) -> None:
+    problems = conftest("compose", facts, [str(COMPOSE_FILE.relative_to(REPO_ROOT))])
+    assert not problems, "\n".join(problems)
 
 
 def test_compose_runs_the_whole_stack() -> None:
-    services = compose.load(COMPOSE_FILE)["services"]
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
     assert set(services) >= SERVICES
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert "alert-api" in services["test-runner"]["depends_on"]

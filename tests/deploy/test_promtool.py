@@ -7,7 +7,7 @@ import pytest
 
 from scripts.k8s import promrules
 from scripts.k8s.paths import OVERLAYS
-from scripts.k8s.problems import Manifest
+from scripts.k8s.render import Manifest
 
 ALERTS = {
     "StreamFlowConsumerLagHigh",
@@ -23,8 +23,8 @@ DASHBOARDS = {"pipeline", "kafka", "flink", "fraud"}
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_promtool_check_rules(overlay: str, overlays: dict[str, list[Manifest]]) -> None:
-    problems = promrules.check_all(overlays[overlay])
-    assert not problems, "\n".join(map(str, problems))
+    problems = promrules.check(overlays[overlay])
+    assert not problems, "\n".join(problems)
 
 
 def test_required_alerts_and_dashboards(overlays: dict[str, list[Manifest]]) -> None:

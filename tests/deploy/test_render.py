@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scripts.k8s.problems import Manifest
+from scripts.k8s.render import Manifest
 from streamflow.events.topics import TOPICS
 
 PROD_KINDS = {

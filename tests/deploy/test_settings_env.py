@@ -1,36 +1,26 @@
-"""The manifests set only environment variables the StreamFlow processes actually read."""
+"""The manifests set only environment variables the StreamFlow processes actually read
+(k8s/policies/manifests/settings.rego, with the names from scripts/k8s/facts.py)."""
 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
-import pytest
+import yaml
 
-from scripts.k8s import settings_env
-from scripts.k8s.paths import OVERLAYS
-from scripts.k8s.problems import Manifest
+from scripts.k8s.render import Manifest
+from tests.deploy.checks import conftest
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_streamflow_variable_is_a_setting(
-    overlay: str, overlays: dict[str, list[Manifest]]
+def test_a_misspelt_variable_is_caught(
+    overlays: dict[str, list[Manifest]], facts: dict[str, Any]
 ) -> None:
-    problems = settings_env.check_all(overlays[overlay])
-    assert not problems, "\n".join(map(str, problems))
-
-
-def test_a_misspelt_variable_is_caught(overlays: dict[str, list[Manifest]]) -> None:
-    dep = copy.deepcopy(
-        next(
-            o
-            for o in overlays["dev"]
-            if o["kind"] == "Deployment" and o["metadata"]["name"] == "ingestor"
-        )
-    )
+    objs = copy.deepcopy(overlays["dev"])
+    [dep] = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "ingestor"]
     dep["spec"]["template"]["spec"]["containers"][0]["env"].append(
         {"name": "STREAMFLOW_INGESTOR_METRICS_PROT", "value": "1"}
     )
-    problems = settings_env.check_all([dep])
-    assert [p.message for p in problems] == [
-        "sets STREAMFLOW_INGESTOR_METRICS_PROT, which it never reads"
+    assert conftest("manifests", facts, ["-"], yaml.safe_dump_all(objs)) == [
+        "[k8s.settings] Deployment streamflow/ingestor: sets STREAMFLOW_INGESTOR_METRICS_PROT,"
+        " which it never reads"
     ]
