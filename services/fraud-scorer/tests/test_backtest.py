@@ -17,6 +17,7 @@ from streamflow.scorer import CustomerState, backtest, labelled_file, score_tran
 from streamflow.scorer.labelled_file import LabelledFileError, read_labelled
 from streamflow.scorer.model import load_model, read_model
 from streamflow.scorer.rulesets import default_rules
+from streamflow.scorer.scores_out import ScoresWriter
 
 
 def test_reader_sorts_out_of_core(labelled_parquet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,18 +124,17 @@ def test_backtest_scores_equal_the_job_path(
         assert f"{scored.fraud_score:.6f}" == from_backtest[txn.transaction_id]
 
 
-def test_score_rows_applies_explicit_feedback_when_due(labelled_parquet: Path) -> None:
+def test_score_rows_applies_explicit_feedback_when_due(
+    labelled_parquet: Path, tmp_path: Path
+) -> None:
     """Without feedback score_rows matches replay; a label counts only from its reported_at on."""
     rules = default_rules()
     rows = list(read_labelled(labelled_parquet))
     run = backtest.RuleSetRun(rules, 1)
-    scores_out: list[tuple[str, str]] = []
-
-    class Sink:
-        def writerow(self, row: tuple[str, str]) -> None:
-            scores_out.append(row)
-
-    backtest.replay(rows, [run], None, feedback_delay_s=float("inf"), scores_out=Sink())
+    with ScoresWriter(tmp_path / "scores.csv") as writer:
+        backtest.replay(rows, [run], None, feedback_delay_s=float("inf"), scores_out=writer)
+    with (tmp_path / "scores.csv").open(newline="") as fh:
+        scores_out = [(r["transaction_id"], r["score"]) for r in csv.DictReader(fh)]
     plain = {row.view.transaction_id: ev for row, ev in backtest.score_rows(rows, rules, None)}
     assert [(tid, f"{plain[tid].score:.6f}") for tid, _ in scores_out] == scores_out
 
@@ -153,3 +153,36 @@ def test_score_rows_applies_explicit_feedback_when_due(labelled_parquet: Path) -
         elif before + weight * 0.25 < 1.0:
             # one fresh fraud label: risk 1 / (1 + 3), decaying with the half-life
             assert before < after <= round(before + weight * 0.25, 6)
+
+
+def test_bad_rows_are_counted_with_their_reason_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "transaction_id,event_time,customer_id,merchant_id,amount,label\n"
+        "t1,2026-11-01T10:00:00Z,C1,M1,10.00,0\n"
+        "t2,2026-11-01T10:01:00Z,C1,M1,0.00,1\n"
+        "t3,not a time,C1,M1,12.00,0\n"
+        "t4,2026-11-01T10:03:00,C1,M1,12.00,0\n"
+        ",2026-11-01T10:04:00Z,C1,M1,12.00,0\n"
+        "t6,2026-11-01T10:05:00Z,C1,M1,abc,0\n"
+        "t7,2026-11-01T10:06:00Z,C1,M1,12.00,2\n"
+        "t8,2026-11-01T10:07:00Z,C1,M1,-3,0\n"
+        "t9,2026-11-01T10:08:00Z,C1,M1,14.00,1\n"
+    )
+    out, scores = tmp_path / "report.json", tmp_path / "scores.parquet"
+    args = [str(path), "--out", str(out), "--no-model", "--no-plot", "--scores-out", str(scores)]
+    assert backtest.main(args) == 0
+    report = json.loads(out.read_text())
+    assert report["rows"] == 2
+    assert report["rejected"]["rows"] == 7
+    assert report["rejected"]["by_reason"] == {
+        "amount must be a number > 0": 3,
+        "unparsable event_time": 1,
+        "event_time has no timezone": 1,
+        "missing transaction_id, customer_id or merchant_id": 1,
+        "label must be 0 or 1": 1,
+    }
+    # --scores-out follows the extension: a real Parquet file with both rows
+    table = pq.read_table(scores)
+    assert table.column_names == ["transaction_id", "score"]
+    assert table.column("transaction_id").to_pylist() == ["t1", "t9"]

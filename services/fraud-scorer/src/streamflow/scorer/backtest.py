@@ -13,7 +13,6 @@ in the job (in event time here). Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import heapq
 import json
 import logging
@@ -28,7 +27,7 @@ from typing import Any, ClassVar
 
 from streamflow.events import RuleSet
 from streamflow.scorer.customer_state import CustomerState
-from streamflow.scorer.labelled_file import LabelledRow, read_labelled
+from streamflow.scorer.labelled_file import LabelledRow, Rejects, read_labelled
 from streamflow.scorer.merchant_risk import MerchantRisk, apply_label, risk_value
 from streamflow.scorer.metrics import (
     CardPrecisionAtK,
@@ -42,6 +41,7 @@ from streamflow.scorer.metrics import (
 from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, load_model
 from streamflow.scorer.rules_io import read_rules, rules_diff
 from streamflow.scorer.rulesets import default_rules
+from streamflow.scorer.scores_out import ScoresWriter
 from streamflow.scorer.scoring import Evaluation, evaluate
 from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
 from streamflow.scorer.view import TxnView
@@ -192,7 +192,7 @@ def replay(
     model: AnomalyModel | None,
     *,
     feedback_delay_s: float,
-    scores_out: Any | None = None,
+    scores_out: ScoresWriter | None = None,
     comparison: Comparison | None = None,
 ) -> dict[str, float]:
     """Score every row with every rule set; returns timing figures."""
@@ -215,7 +215,7 @@ def replay(
         if comparison is not None:
             comparison.add(view.transaction_id, row.label, alerts[0], alerts[1])
         if scores_out is not None:
-            scores_out.writerow((view.transaction_id, f"{evaluations[0].score:.6f}"))
+            scores_out.add(view.transaction_id, evaluations[0].score)
         heapq.heappush(pending, (now + feedback_delay_s, count, view.merchant_id, row.label))
         count += 1
     elapsed = time.perf_counter() - started
@@ -303,11 +303,13 @@ def _parse_delay(text: str) -> float:
     return float(text)
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one flat CLI
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make backtest", description=__doc__.split("\n")[0])
     parser.add_argument("input", type=Path, help="labelled CSV or Parquet file")
     parser.add_argument("--out", type=Path, required=True, help="JSON report path")
-    parser.add_argument("--scores-out", type=Path, help="CSV of transaction_id,score")
+    parser.add_argument(
+        "--scores-out", type=Path, help="transaction_id,score file (.parquet: Parquet, else CSV)"
+    )
     parser.add_argument("--rules", type=Path, help="rule-set YAML (default: built-in rules)")
     parser.add_argument("--blacklist", type=Path, help="blacklist JSON for the built-in rules")
     parser.add_argument("--compare", type=Path, help="another rule-set YAML to compare with")
@@ -339,13 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one flat 
         runs.append(RuleSetRun(read_rules(args.compare), args.k))
         comparison = Comparison()
     delay = math.inf if args.no_feedback else _parse_delay(args.feedback_delay)
-    scores_file = args.scores_out.open("w", newline="") if args.scores_out else None
+    rejects = Rejects()
+    writer = ScoresWriter(args.scores_out) if args.scores_out else None
     try:
-        writer = csv.writer(scores_file) if scores_file else None
-        if writer:
-            writer.writerow(("transaction_id", "score"))
         timing = replay(
-            read_labelled(args.input, arrival_order=args.arrival_order),
+            read_labelled(args.input, arrival_order=args.arrival_order, rejects=rejects),
             runs,
             model,
             feedback_delay_s=delay,
@@ -353,14 +353,15 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one flat 
             comparison=comparison,
         )
     finally:
-        if scores_file:
-            scores_file.close()
+        if writer is not None:
+            writer.close()
     report: dict[str, Any] = {
         "input": str(args.input),
         "model_version": model.version if model else None,
         "feedback_delay_seconds": None if math.isinf(delay) else delay,
         **runs[0].report(),
         **timing,
+        "rejected": rejects.report(),
     }
     if not args.no_plot:
         png = args.out.with_suffix(".pr.png")
@@ -402,7 +403,8 @@ def _prequential(args: argparse.Namespace, rules: RuleSet, model: AnomalyModel |
     )
     loop = LearningLoop(rules, model, config)
     started = time.perf_counter()
-    loop.run(read_labelled(args.input))
+    rejects = Rejects()
+    loop.run(read_labelled(args.input, rejects=rejects))
     report: dict[str, Any] = {
         "input": str(args.input),
         "anomaly_model_version": model.version if model else None,
@@ -414,6 +416,7 @@ def _prequential(args: argparse.Namespace, rules: RuleSet, model: AnomalyModel |
         },
         **loop.report(args.k),
         "rows": len(loop.rows),
+        "rejected": rejects.report(),
         "seconds": time.perf_counter() - started,
         "load_average": round(os.getloadavg()[0], 2),
     }
