@@ -30,6 +30,18 @@ FIGURES: dict[str, tuple[str, str, float | None, str]] = {
         None,
         "higher",
     ),
+    "supervised_model_us_per_event": (
+        "scorer_core",
+        "supervised_model_only.us_per_event_cpu",
+        20,
+        "lower",
+    ),
+    "iforest_model_us_per_event": (
+        "scorer_core",
+        "iforest_model_only.us_per_event_cpu",
+        None,
+        "lower",
+    ),
     "ingest_rows_per_s": ("ingestor", "backlog_rows_per_s", 50_000, "higher"),
     "api_rps": ("alert_api", "rps", 1_500, "higher"),
     "api_p99_ms": ("alert_api", "p99_ms", 50, "lower"),

@@ -7,6 +7,11 @@ its rows are replayed in event-time order. Figures are events per CPU second of 
 
 - ``rules_only``: the five rules and the blend (``evaluate``, no model, no sentences);
 - ``ml_only``: feature vector + the exported Isolation Forest (64 trees);
+- ``supervised_model_only``: the learning loop's boosted trees (exported, generated code) on a
+  ready feature vector: the model's own per-event cost, next to the Isolation Forest's
+  ``iforest_model_only`` in the same run;
+- ``supervised_features``: the point-in-time feature vector (customer windows, merchant and card
+  frauds) the boosted trees read; ``supervised_explain``: the per-feature reasons of one alert;
 - ``sklearn_one_row``: ``IsolationForest.score_samples`` on one row (same forest size);
 - ``backtest_core``: rules + ML + merchant risk + state update, as the backtest runs it;
 - ``flink_path``: what the job's scoring operator does per event (ADR 0070): decode the raw JSON
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import pickle
 import platform
@@ -40,10 +46,13 @@ import numpy as np
 from streamflow.events import Channel, PaymentMethod, RuleSet, Transaction, decode, encode
 from streamflow.scorer.core import CustomerState, score_transaction, score_transaction_json
 from streamflow.scorer.features import feature_vector
+from streamflow.scorer.gbdt_train import fit_gbdt
 from streamflow.scorer.labelled_file import LabelledRow, read_labelled
+from streamflow.scorer.learning import LearningLoop, LoopConfig
 from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, read_model
 from streamflow.scorer.rulesets import default_rules
 from streamflow.scorer.scoring import evaluate
+from streamflow.scorer.supervised_features import supervised_vector
 from streamflow.scorer.view import TxnView
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +119,48 @@ def flink_paths(
     return {"flink_path": timed(flink_path), "flink_path_pydantic": timed(flink_path_pydantic)}
 
 
+def supervised(
+    data: Path, pairs: list[tuple[CustomerState | None, TxnView]], anomaly: AnomalyModel
+) -> dict[str, object]:
+    """The learning loop's model: trained on this file's point-in-time rows, then timed."""
+    loop = LearningLoop(
+        default_rules(), anomaly, LoopConfig(retrain_every_s=math.inf, forest=False)
+    )
+    loop.run(read_labelled(data))
+    gbdt = fit_gbdt(loop.rows.matrix(0, len(loop.rows)), np.asarray(loop.rows.label))
+    vectors = [supervised_vector(state, loop.ctx, view) for state, view in pairs[:20_000]]
+    iforest_vectors = [feature_vector(state, view) for state, view in pairs[:20_000]]
+
+    def supervised_model_only() -> int:
+        for vector in vectors:
+            gbdt.score(vector)
+        return len(vectors)
+
+    def iforest_model_only() -> int:
+        for vector in iforest_vectors:
+            anomaly.score(vector)
+        return len(iforest_vectors)
+
+    def supervised_features() -> int:
+        for state, view in pairs[:20_000]:
+            supervised_vector(state, loop.ctx, view)
+        return 20_000
+
+    def supervised_explain() -> int:
+        for vector in vectors[:1_000]:
+            gbdt.reasons(vector)
+        return 1_000
+
+    return {
+        "supervised_model_version": gbdt.version,
+        "supervised_trees": len(gbdt.arrays.roots),
+        "supervised_model_only": timed(supervised_model_only),
+        "iforest_model_only": timed(iforest_model_only),
+        "supervised_features": timed(supervised_features),
+        "supervised_explain": timed(supervised_explain),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -157,6 +208,8 @@ def main() -> int:
             after.update(v, baseline=ev.score < rules.alert_threshold)
         return len(pairs)
 
+    result_supervised = supervised(data, pairs, model)
+
     from sklearn.ensemble import IsolationForest
 
     matrix = np.asarray([feature_vector(s, v) for s, v in pairs[:20_000]])
@@ -179,8 +232,9 @@ def main() -> int:
         "ml_only": timed(ml_only),
         "sklearn_one_row": timed(sklearn_one_row),
         "backtest_core": timed(backtest_core),
+        **result_supervised,
         **flink_paths(pairs[:10_000], rules, model),
-        "bar": {"flink_path_events_per_cpu_s": 10_000},
+        "bar": {"flink_path_events_per_cpu_s": 10_000, "supervised_model_us_per_event": 20},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
