@@ -14,6 +14,7 @@ cd "$REPO"
 BIN="$LOCAL_DIR/bin"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 JSON="${CHECK_OUTPUT:-}"
+for tool in kubeconform conftest; do [[ -x "$BIN/$tool" ]] || die "$BIN/$tool is missing: run 'make setup'"; done
 
 schemas() {
   local flags
