@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -33,7 +34,8 @@ _TX_TEXT = _TX.decode()
 
 def _with(extra: str) -> bytes:
     """The valid transaction with ``extra`` (raw JSON text) appended as further members."""
-    return (_TX_TEXT[:-1] + "," + extra + "}").encode()
+    text: str = _TX_TEXT[:-1] + "," + extra + "}"
+    return text.encode()
 
 
 CRAFTED: dict[str, tuple[bytes | None, bytes, str]] = {
@@ -90,7 +92,7 @@ async def _wait(ingestor: Ingestor, predicate: object, timeout_s: float = 90.0) 
         await asyncio.sleep(0.2)
 
 
-def _rows(pg: PostgresSettings, sql: str, *params: object) -> list[tuple[object, ...]]:
+def _rows(pg: PostgresSettings, sql: str, *params: object) -> list[tuple[Any, ...]]:
     with psycopg.connect(pg.dsn()) as conn:
         return conn.execute(sql.encode(), params).fetchall()
 
@@ -125,7 +127,7 @@ async def test_crafted_records_are_dead_letters_and_the_valid_one_lands(
         )
 
         def landed() -> bool:
-            return (
+            return bool(
                 scalar(pg_settings, "select count(*) from bronze.transactions") >= 1
                 and scalar(pg_settings, "select count(*) from bronze.dead_letters") >= len(CRAFTED)
                 and scalar(pg_settings, "select count(*) from bronze.dlq_events") >= 1
@@ -147,11 +149,11 @@ async def test_crafted_records_are_dead_letters_and_the_valid_one_lands(
         raw_topic,
     )
     assert len(dead) == len(CRAFTED)
-    by_value = {bytes(row[0]): row[1:] for row in dead}  # type: ignore[arg-type]
+    by_value = {bytes(row[0]): row[1:] for row in dead}
     for name, (key, value, reason) in CRAFTED.items():
         stored_key, error_type, message = by_value[value[:MAX_PAYLOAD_BYTES]]
         assert error_type == reason, (name, message)
-        assert bytes(stored_key) == key, name  # type: ignore[arg-type]
+        assert bytes(stored_key) == key, name
         assert isinstance(message, str)
         assert message, name
         assert "\x00" not in message
