@@ -51,9 +51,22 @@ class AnalystVerdict(StrEnum):
 
 
 class FeedbackKey(Key):
-    """Key of ``fraud.feedback``: the customer, co-partitioned with ``transactions.raw``."""
+    """Key of ``fraud.feedback``: one label fact, ``(transaction_id, source)`` (with its customer).
+
+    Every record about the same transaction from the same source has the same key, so it lands on
+    the same partition in order, and a consumer keeps one label per key: a repeat (a re-sent
+    chargeback, a re-published outbox row) or an analyst's changed verdict replaces the previous
+    record, never adds to it (docs/adr/0057). Keys written before this had only ``customer_id``;
+    they still decode (the two fields are optional in the schema).
+    """
 
     customer_id: Identifier = Field(description="Customer of the transaction.")
+    transaction_id: Identifier | None = Field(
+        default=None, description="The labelled transaction (always set by Feedback.key())."
+    )
+    source: FeedbackSource | None = Field(
+        default=None, description="Who said so (always set by Feedback.key())."
+    )
 
 
 class Feedback(Contract):
@@ -68,5 +81,11 @@ class Feedback(Contract):
     note: Text | None = Field(default=None, max_length=2000, description="Free text, if any.")
 
     def key(self) -> FeedbackKey:
-        """The Kafka key this record is produced with."""
-        return FeedbackKey(customer_id=self.customer_id)
+        """The Kafka key this record is produced with: deterministic per (transaction, source).
+
+        The chargebacks of the generator and the alert API's outbox both use it, so the same
+        label fact always has the same key bytes.
+        """
+        return FeedbackKey(
+            customer_id=self.customer_id, transaction_id=self.transaction_id, source=self.source
+        )
