@@ -174,7 +174,7 @@ def test_prequential_loop_learns_fraud_the_rules_miss(tmp_path: Path) -> None:
     )
     path = tmp_path / "stream.parquet"
     pq.write_table(table, path)
-    config = LoopConfig(params=GbdtParams(trees=20), min_frauds=5)
+    config = LoopConfig(min_frauds=5)
     loop = LearningLoop(default_rules(), None, config)
     loop.run(read_labelled(path))
     report = loop.report()

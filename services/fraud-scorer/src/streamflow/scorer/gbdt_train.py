@@ -23,12 +23,15 @@ from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES
 class GbdtParams:
     """LightGBM settings (small and shallow: the job scores every event with these trees)."""
 
-    trees: int = 80
+    trees: int = 200
     num_leaves: int = 15
     max_depth: int = 6
-    learning_rate: float = 0.1
+    learning_rate: float = 0.05
     min_child_samples: int = 20
-    max_pos_weight: float = 10.0
+    feature_fraction: float = 0.7
+    bagging_fraction: float = 0.8
+    l2: float = 1.0
+    max_pos_weight: float = 3.0
     seed: int = 7
 
 
@@ -101,6 +104,10 @@ def fit_gbdt(
             "learning_rate": params.learning_rate,
             "min_child_samples": params.min_child_samples,
             "scale_pos_weight": pos_weight,
+            "feature_fraction": params.feature_fraction,
+            "bagging_fraction": params.bagging_fraction,
+            "bagging_freq": 1,
+            "lambda_l2": params.l2,
             "seed": params.seed,
             "deterministic": True,
             "num_threads": 1,
