@@ -1,9 +1,9 @@
 """``GET /v1/alerts`` answered straight from ASGI, outside Starlette's middleware and routing.
 
 The list is the API's hot path. Through FastAPI a request passes seven middleware layers, the
-router, Starlette's request/response wrappers and three ``send`` wrappers before and after the
-~0.5 ms of real work; on this 2-core machine that overhead was a third of the API's CPU per
-request (ADR 0054). :class:`AlertApi` is the FastAPI application with one change: a plain
+router, Starlette's request/response wrappers and three ``send`` wrappers around the real work
+(auth, the query, the page), and that layering is a sizeable part of the list's CPU per request
+(measured in ADR 0054). :class:`AlertApi` is the FastAPI application with one change: a plain
 ``GET /v1/alerts`` goes to :func:`serve_alert_list`, which runs the same
 :func:`~streamflow.alert_api.routes.alert_list.answer` as the declared route (auth, the
 validated query, the page) and writes the response itself. Errors are answered by the app's own

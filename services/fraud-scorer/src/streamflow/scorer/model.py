@@ -2,9 +2,10 @@
 
 A model file (``.npz``, numpy only, no pickles) holds every tree's nodes as flat arrays plus a JSON
 metadata string (version, feature names, calibration). At load time the trees are turned into one
-generated Python function of nested comparisons: per event that costs a few microseconds, where a
-call into sklearn's ``score_samples`` for one row costs a few hundred. The generated source is
-built only from numbers read out of numeric arrays, never from text in the file.
+generated Python function of nested comparisons, so scoring one event needs no scikit-learn: it
+is absent from the PyFlink environment, and its per-call overhead is made for batches, not for
+one row at a time (figures in ADR 0042). The generated source is built only from numbers read
+out of numeric arrays, never from text in the file.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Bronze rows as PostgreSQL ``COPY ... (format text)`` data, built with little Python per row.
 
-asyncpg's ``copy_records_to_table`` encodes every value through its binary codecs one by one
-(~8-10 µs of client CPU per 14-column transactions row, a quarter of the ingestor's per-row
-cost); formatting the whole row with one ``%`` and sending one buffer costs ~4.5 µs (ADR 0021).
+asyncpg's ``copy_records_to_table`` encodes every value through its binary codecs one by one,
+with Python work per value; formatting the whole row with one ``%`` and sending one buffer per
+batch does the same job with much less Python per row (measured in ADR 0021).
 
 The fast path formats a row as ``"%s\\t%s..." % row`` and then proves the line is safe to send
 as is: exactly ``n - 1`` tabs (so no value held a tab); no backslash, newline or carriage return
