@@ -159,6 +159,31 @@ def test_rule_updates_and_feedback_use_broadcast_state() -> None:
     assert merchant[0]["score"] > 0
 
 
+def test_a_repeated_label_is_one_fact_in_the_broadcast_state() -> None:
+    """fraud.feedback delivered twice (an outbox relay killed between publishing and marking the
+    row sent) or a verdict re-labelled: the merchant keeps one label per (transaction, source)."""
+    from streamflow.scorer.core import MerchantLabels
+
+    function, _ = scorer()
+    ctx = FakeCtx()
+    label = Feedback(
+        transaction_id="t1",
+        customer_id="C1",
+        merchant_id="M0001",
+        label=Label.FRAUD,
+        source=FeedbackSource.ANALYST,
+        reported_at=NOW,
+    )
+    relabel = label.model_copy(update={"label": Label.LEGIT, "reported_at": NOW + timedelta(1)})
+    for record in (label, label, relabel, relabel):
+        assert (
+            list(function.process_broadcast_element((fn.FEEDBACK, encode(record).decode()), ctx))
+            == []
+        )
+    kept = MerchantLabels.from_bytes(ctx.broadcast["m:M0001"])
+    assert (kept.whens, kept.frauds) == ([(NOW + timedelta(1)).timestamp()], [False])
+
+
 def test_window_query_has_one_select_per_size() -> None:
     query = window_query("feed", (60, 3600))
     assert query.count("SELECT") == 2

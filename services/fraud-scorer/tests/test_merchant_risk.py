@@ -11,11 +11,14 @@ from streamflow.scorer.customer_state import StateFormatError
 from streamflow.scorer.merchant_risk import (
     LABEL_HORIZON_HALF_LIVES,
     MAX_LABELS,
+    NO_FACT,
     PRIOR_WEIGHT,
     MerchantLabels,
     MerchantRisk,
     apply_feedback,
     apply_label,
+    feedback_fact,
+    label_fact,
     risk_at,
     risk_value,
 )
@@ -110,6 +113,7 @@ def test_labels_round_trip_and_read_the_old_format() -> None:
     labels.add(T0.timestamp() + DAY, False, HALF_LIFE)
     again = MerchantLabels.from_bytes(labels.to_bytes())
     assert (again.base, again.whens, again.frauds) == (None, labels.whens, labels.frauds)
+    assert again.facts == labels.facts == [NO_FACT, NO_FACT]
     old = MerchantRisk(2.0, 1.0, T0.timestamp())
     upgraded = MerchantLabels.from_bytes(old.to_bytes())
     assert (upgraded.base, upgraded.whens) == (old, [])
@@ -134,3 +138,75 @@ def test_old_labels_are_folded_into_the_base() -> None:
         many.add(t0 + i, True, HALF_LIFE)
     assert len(many.whens) == MAX_LABELS
     assert many.base is not None
+
+
+def _analyst(transaction_id: str, label: Label, when: datetime) -> Feedback:
+    return Feedback(
+        transaction_id=transaction_id,
+        customer_id="C1",
+        merchant_id="M1",
+        label=label,
+        source=FeedbackSource.ANALYST,
+        reported_at=when,
+    )
+
+
+def test_a_repeated_label_counts_once() -> None:
+    """The outbox relay killed between publishing and marking sent publishes a label twice:
+    the merchant state counts it once (docs/adr/0057)."""
+    once, twice = MerchantLabels.empty(), MerchantLabels.empty()
+    label = _analyst("tx-1", Label.FRAUD, T0)
+    once.add_feedback(label, HALF_LIFE)
+    for _ in range(2):
+        twice.add_feedback(label, HALF_LIFE)
+    assert twice.whens == once.whens == [T0.timestamp()]
+    assert twice.risk_at(T0.timestamp(), HALF_LIFE) == once.risk_at(T0.timestamp(), HALF_LIFE)
+    assert once.risk_at(T0.timestamp(), HALF_LIFE) == pytest.approx(1 / (1 + PRIOR_WEIGHT))
+    # the same transaction from another source is another fact; another transaction too
+    twice.add_feedback(feedback(Label.FRAUD, T0), HALF_LIFE)  # chargeback of t1
+    twice.add_feedback(_analyst("tx-2", Label.FRAUD, T0), HALF_LIFE)
+    assert len(twice.whens) == 3
+    again = MerchantLabels.from_bytes(twice.to_bytes())
+    again.add_feedback(label, HALF_LIFE)  # after a restore from a checkpoint, still once
+    kept = sorted(zip(twice.whens, twice.frauds, twice.facts, strict=True))
+    assert sorted(zip(again.whens, again.frauds, again.facts, strict=True)) == kept
+    assert again.risk_at(T0.timestamp(), HALF_LIFE) == twice.risk_at(T0.timestamp(), HALF_LIFE)
+
+
+def test_a_changed_verdict_replaces_the_label_and_the_later_report_wins() -> None:
+    labels = MerchantLabels.empty()
+    fraud_at, legit_at = T0, T0 + timedelta(hours=2)
+    labels.add_feedback(_analyst("tx-1", Label.FRAUD, fraud_at), HALF_LIFE)
+    labels.add_feedback(_analyst("tx-1", Label.LEGIT, legit_at), HALF_LIFE)
+    assert (labels.whens, labels.frauds) == ([legit_at.timestamp()], [False])
+    # an older report of the same fact arriving late (a stale re-publish) changes nothing
+    labels.add_feedback(_analyst("tx-1", Label.FRAUD, fraud_at), HALF_LIFE)
+    assert (labels.whens, labels.frauds) == ([legit_at.timestamp()], [False])
+    assert labels.risk_at(legit_at.timestamp() + DAY, HALF_LIFE) == 0.0
+
+
+def test_fact_ids_are_stable_and_distinct() -> None:
+    chargeback = feedback(Label.FRAUD, T0)
+    assert feedback_fact(chargeback) == label_fact("t1", "chargeback") != NO_FACT
+    assert label_fact("t1", "chargeback") != label_fact("t1", "analyst")
+    assert label_fact("t1", "chargeback") != label_fact("t2", "chargeback")
+
+
+def test_format_2_labels_are_read_without_fact_ids() -> None:
+    import struct
+
+    t0 = T0.timestamp()
+    v2 = struct.pack("<BBdddI", 2, 0, 0.0, 0.0, 0.0, 2) + b"".join(
+        struct.pack("<dB", at, fraud) for at, fraud in ((t0, 1), (t0 + DAY, 0))
+    )
+    labels = MerchantLabels.from_bytes(v2)
+    assert (labels.whens, labels.frauds, labels.facts) == (
+        [t0, t0 + DAY],
+        [True, False],
+        [NO_FACT, NO_FACT],
+    )
+    # unknown identities are never matched: a new label adds
+    labels.add(t0 + 2 * DAY, True, HALF_LIFE)
+    assert len(labels.whens) == 3
+    with pytest.raises(StateFormatError):
+        MerchantLabels.from_bytes(v2[:-1])

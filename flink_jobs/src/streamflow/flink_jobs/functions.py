@@ -21,7 +21,7 @@ from pyflink.datastream.functions import (
 )
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from streamflow.events import ContractError, Feedback, Label, RuleSet, Stage, decode, encode
+from streamflow.events import ContractError, Feedback, RuleSet, Stage, decode, encode
 from streamflow.flink_jobs.records import dead_letter, raw_bytes, to_cents
 from streamflow.flink_jobs.store_windows import FEED_TYPE
 from streamflow.scorer.core import (
@@ -223,7 +223,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             return
         half_life = self._current_rules(ctx).merchant_risk.half_life_days
         labels = self._merchant_labels(ctx, feedback.merchant_id) or MerchantLabels.empty()
-        labels.add(feedback.reported_at.timestamp(), feedback.label is Label.FRAUD, half_life)
+        # A label is a fact per (transaction, source): a repeat replaces it (docs/adr/0057).
+        labels.add_feedback(feedback, half_life)
         ctx.get_broadcast_state(CONTROL_STATE).put(
             MERCHANT_PREFIX + feedback.merchant_id, labels.to_bytes()
         )

@@ -11,6 +11,7 @@ of a transaction's event time, as the backtest does, whatever order feedback arr
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 import struct
 from dataclasses import dataclass
@@ -103,8 +104,29 @@ MAX_LABELS = 4_096
 """At most this many labels are kept one by one per merchant; older ones go into the base."""
 
 _LABELS_HEADER = struct.Struct("<BBdddI")
-_LABEL = struct.Struct("<dB")
-_LABELS_FORMAT_VERSION = 2
+_LABEL_V2 = struct.Struct("<dB")
+_LABEL = struct.Struct("<dBQ")
+_LABELS_FORMAT_VERSION = 3
+_LABELS_V2 = 2
+NO_FACT = 0
+"""The fact id of a label whose identity is unknown (state written before format 3)."""
+
+
+def label_fact(transaction_id: str, source: str) -> int:
+    """A label's identity, ``(transaction_id, source)``, as a non-zero 64-bit number.
+
+    A label is a fact per transaction and source: a repeat of it (a re-published outbox row, a
+    re-sent chargeback) or an analyst's changed verdict replaces the one kept, never adds
+    (docs/adr/0057). 64 bits of BLAKE2b: a collision among one merchant's <= 4,096 kept labels
+    has a probability of ~5e-13.
+    """
+    digest = hashlib.blake2b(f"{transaction_id}\x1f{source}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") or 1
+
+
+def feedback_fact(feedback: Feedback) -> int:
+    """:func:`label_fact` of a ``fraud.feedback`` record."""
+    return label_fact(feedback.transaction_id, feedback.source.value)
 
 
 @dataclass(slots=True)
@@ -116,6 +138,12 @@ class MerchantLabels:
     transaction see chargebacks reported after it happened. Keeping the labels (sorted by report
     time) lets the job score a transaction with exactly the labels reported up to its event time,
     as the backtest does, whatever the arrival order (docs/adr/0040).
+
+    Each kept label remembers its fact id (:func:`label_fact`): a label of a fact already kept
+    replaces it, the later report winning (docs/adr/0057). That de-duplication reaches as far as
+    labels are kept one by one: :data:`LABEL_HORIZON_HALF_LIVES` half-lives behind the merchant's
+    newest label, at most :data:`MAX_LABELS`; a repeat of a label already folded into ``base``
+    adds again, with the weight of its own report time (below 1e-6 past the horizon).
     """
 
     base: MerchantRisk | None
@@ -123,25 +151,43 @@ class MerchantLabels:
     whens: list[float]
     """Report times (POSIX seconds), ascending; ties keep arrival order."""
     frauds: list[bool]
+    facts: list[int]
+    """Fact id of each label (:data:`NO_FACT` for labels restored from format 2)."""
     _prefix: list[MerchantRisk | None] | None = None
     _prefix_half_life: float = 0.0
 
     @classmethod
     def empty(cls) -> MerchantLabels:
         """No labels yet."""
-        return cls(None, [], [])
+        return cls(None, [], [], [])
 
-    def add(self, when: float, is_fraud: bool, half_life_days: float) -> None:
-        """Insert one label reported at ``when`` (POSIX seconds)."""
+    def add(self, when: float, is_fraud: bool, half_life_days: float, fact: int = NO_FACT) -> None:
+        """Insert one label reported at ``when`` (POSIX seconds); with a ``fact`` id, a label of
+        the same fact already kept is replaced (an older report than the kept one is ignored)."""
+        if fact != NO_FACT and fact in self.facts:
+            kept = self.facts.index(fact)
+            if when < self.whens[kept]:
+                return
+            del self.whens[kept], self.frauds[kept], self.facts[kept]
         at = bisect.bisect_right(self.whens, when)
         self.whens.insert(at, when)
         self.frauds.insert(at, is_fraud)
+        self.facts.insert(at, fact)
         self._prefix = None
         horizon = self.whens[-1] - LABEL_HORIZON_HALF_LIVES * half_life_days * 86_400.0
         keep_from = max(bisect.bisect_left(self.whens, horizon), len(self.whens) - MAX_LABELS)
         for i in range(keep_from):
             self.base = apply_label(self.base, self.frauds[i], self.whens[i], half_life_days)
-        del self.whens[:keep_from], self.frauds[:keep_from]
+        del self.whens[:keep_from], self.frauds[:keep_from], self.facts[:keep_from]
+
+    def add_feedback(self, feedback: Feedback, half_life_days: float) -> None:
+        """:meth:`add` one ``fraud.feedback`` record as its fact (transaction, source)."""
+        self.add(
+            feedback.reported_at.timestamp(),
+            feedback.label is Label.FRAUD,
+            half_life_days,
+            feedback_fact(feedback),
+        )
 
     def risk_at(self, when: float, half_life_days: float) -> float:
         """The risk in [0, 1] at ``when`` from the labels reported up to then."""
@@ -153,7 +199,7 @@ class MerchantLabels:
         return risk_value(self._prefix[bisect.bisect_right(self.whens, when)], when, half_life_days)
 
     def to_bytes(self) -> bytes:
-        """Compact serialised form (format version 2)."""
+        """Compact serialised form (format version 3: each label with its fact id)."""
         base = self.base
         header = _LABELS_HEADER.pack(
             _LABELS_FORMAT_VERSION,
@@ -164,22 +210,27 @@ class MerchantLabels:
             len(self.whens),
         )
         labels = b"".join(
-            _LABEL.pack(at, fraud) for at, fraud in zip(self.whens, self.frauds, strict=True)
+            _LABEL.pack(at, fraud, fact)
+            for at, fraud, fact in zip(self.whens, self.frauds, self.facts, strict=True)
         )
         return header + labels
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MerchantLabels:
-        """Parse :meth:`to_bytes` output; a version-1 :class:`MerchantRisk` becomes the base."""
+        """Parse :meth:`to_bytes` output; a version-1 :class:`MerchantRisk` becomes the base and
+        version-2 labels (no fact ids) are kept as :data:`NO_FACT`."""
         if data[:1] == bytes([_FORMAT_VERSION]):
-            return cls(MerchantRisk.from_bytes(data), [], [])
-        if len(data) < _LABELS_HEADER.size or data[0] != _LABELS_FORMAT_VERSION:
-            raise StateFormatError("not merchant labels of format version 2")
-        _, has_base, fraud, legit, ref_time, count = _LABELS_HEADER.unpack_from(data)
-        if len(data) != _LABELS_HEADER.size + count * _LABEL.size:
+            return cls(MerchantRisk.from_bytes(data), [], [], [])
+        if len(data) < _LABELS_HEADER.size or data[0] not in (_LABELS_V2, _LABELS_FORMAT_VERSION):
+            raise StateFormatError("not merchant labels of format version 2 or 3")
+        version, has_base, fraud, legit, ref_time, count = _LABELS_HEADER.unpack_from(data)
+        label = _LABEL if version == _LABELS_FORMAT_VERSION else _LABEL_V2
+        if len(data) != _LABELS_HEADER.size + count * label.size:
             raise StateFormatError("merchant labels are truncated")
-        whens, frauds = [], []
-        for at, is_fraud in _LABEL.iter_unpack(data[_LABELS_HEADER.size :]):
+        whens, frauds, facts = [], [], []
+        for at, is_fraud, *fact in label.iter_unpack(data[_LABELS_HEADER.size :]):
             whens.append(at)
             frauds.append(bool(is_fraud))
-        return cls(MerchantRisk(fraud, legit, ref_time) if has_base else None, whens, frauds)
+            facts.append(fact[0] if fact else NO_FACT)
+        base = MerchantRisk(fraud, legit, ref_time) if has_base else None
+        return cls(base, whens, frauds, facts)
