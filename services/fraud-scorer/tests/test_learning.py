@@ -183,6 +183,9 @@ def test_prequential_loop_learns_fraud_the_rules_miss(tmp_path: Path) -> None:
     loop_ap = overall["loop"]["average_precision"]
     assert loop_ap > overall["rules"]["average_precision"] + 0.1
     assert loop_ap >= 0.9 * overall["forest"]["average_precision"]
+    at_threshold = report["at_alert_threshold"]
+    assert at_threshold["loop"]["recall_by_scenario"]["fraud"] > 0.5
+    assert at_threshold["rules"]["alerts_per_1000"] >= 0.0
 
 
 def test_backtest_cli_runs_the_prequential_loop(labelled_parquet: Path, tmp_path: Path) -> None:

@@ -243,7 +243,27 @@ class LearningLoop:
                 }
                 | _metrics(r, p.first_row, p.last_row, k)
             )
-        out["overall"] = _metrics(r, periods[0].first_row, periods[-1].last_row, k)
+        start, stop = periods[0].first_row, periods[-1].last_row
+        out["overall"] = _metrics(r, start, stop, k)
+        out["at_alert_threshold"] = self._at_threshold(start, stop)
+        return out
+
+    def _at_threshold(self, start: int, stop: int) -> dict[str, Any]:
+        """Alerts per 1,000 and recall per scenario at the rules' alert threshold (rules, loop)."""
+        threshold = self.base.rules.alert_threshold
+        labels = np.asarray(self.rows.label[start:stop])
+        scenarios = np.asarray(self.rows.scenario[start:stop])
+        out: dict[str, Any] = {"alert_threshold": threshold}
+        for name in ("rules", "loop"):
+            alerts = np.asarray(getattr(self.rows, name)[start:stop]) >= threshold
+            out[name] = {
+                "alerts_per_1000": 1000.0 * float(alerts.mean()),
+                "precision": float(labels[alerts].mean()) if alerts.any() else None,
+                "recall_by_scenario": {
+                    str(s): float(alerts[(scenarios == s) & (labels == 1)].mean())
+                    for s in sorted(set(scenarios[labels == 1].tolist()))
+                },
+            }
         return out
 
 
