@@ -19,7 +19,7 @@ from streamflow.scorer.model import DEFAULT_MODEL_PATH
 
 
 class AlertDelivery(StrEnum):
-    """How ``fraud.alerts`` is written (see docs/adr/0046-alert-delivery-at-least-once.md)."""
+    """How ``fraud.alerts`` is written (see docs/adr/0046-delivery-guarantees.md)."""
 
     EXACTLY_ONCE = "exactly_once"
     AT_LEAST_ONCE = "at_least_once"

@@ -90,7 +90,7 @@ def score_view(
     merchant_risk: float,
     model: AnomalyModel | None,
 ) -> tuple[CustomerState, Evaluation]:
-    """The plain-value scoring step (the backtest's hot path); ``state`` is left untouched."""
+    """The scoring step on a view: evaluate, then the state after it (``state`` is untouched)."""
     evaluation = evaluate(state, view, rules, merchant_risk, model)
     after = state.copy() if state is not None else CustomerState()
     after.update(view, baseline=evaluation.score < rules.alert_threshold)
