@@ -9,6 +9,12 @@ from pydantic import AwareDatetime, Field
 from streamflow.events.base import Contract, Key
 from streamflow.events.types import CurrencyCode, Identifier, Latitude, Longitude, Money
 
+DEFAULT_CURRENCY = "BRL"
+"""The platform's home currency: ``currency``'s default and what the generator's amounts are in.
+
+Fast encoders and file readers take it from here rather than writing the literal.
+"""
+
 
 class PaymentMethod(StrEnum):
     """How the customer paid."""
@@ -47,7 +53,9 @@ class Transaction(Contract):
     store_id: Identifier = Field(description="Store or terminal of the merchant.")
     product_id: Identifier | None = Field(default=None, description="Main product, if known.")
     amount: Money = Field(description="Amount paid, > 0, two decimal places (JSON string).")
-    currency: CurrencyCode = Field(default="BRL", description="ISO 4217 code of the amount.")
+    currency: CurrencyCode = Field(
+        default=DEFAULT_CURRENCY, description="ISO 4217 code of the amount."
+    )
     payment_method: PaymentMethod = Field(description="Payment instrument.")
     channel: Channel = Field(description="pos, online or mobile.")
     latitude: Latitude | None = Field(default=None, description="Where the payment happened.")

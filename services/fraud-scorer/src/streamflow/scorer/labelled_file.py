@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from streamflow.events.transactions import DEFAULT_CURRENCY, Channel
 from streamflow.scorer.view import TxnView, device_hash
 
 REQUIRED = ("transaction_id", "event_time", "customer_id", "merchant_id", "amount", "label")
@@ -184,8 +185,8 @@ def rows_of(batch: pa.RecordBatch, rejects: Rejects | None = None) -> Iterator[L
     cust = _strings(batch, "customer_id", "")
     merch = _strings(batch, "merchant_id", "")
     cards = batch.column("card_id").to_pylist() if "card_id" in batch.schema.names else cust
-    currency = _strings(batch, "currency", "BRL")
-    channel = _strings(batch, "channel", "pos")
+    currency = _strings(batch, "currency", DEFAULT_CURRENCY)
+    channel = _strings(batch, "channel", Channel.POS.value)
     scenario = _strings(batch, "scenario", "")
     devices = [device_hash(d) for d in _strings(batch, "device_id", "")]
     for i in range(batch.num_rows):

@@ -2,8 +2,10 @@
 
 A pydantic model per event would put Python work on every event; instead the bytes are
 assembled from pre-rendered fragments by Arrow string kernels, a whole batch per call, so the
-per-event work stays in Arrow's compiled code. Tests validate samples with
-``streamflow.events.decode(Transaction, ...)`` so the fast path cannot drift from the contract.
+per-event work stays in Arrow's compiled code. The schema version and the currency are read from
+the contract, never written as literals; tests decode samples strictly with
+``streamflow.events.decode(Transaction, ...)`` (here and in tests/contracts/), so the fast path
+cannot drift from the contract.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamflow.events.transactions import DEFAULT_CURRENCY, Transaction
 from streamflow.generator.batch import CHANNELS, FRAUD_DEVICE_BASE, PAYMENT_METHODS, POS, Batch
 from streamflow.generator.reference import (
     CATEGORIES,
@@ -168,7 +171,7 @@ def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]
     devices[has_dev] = [f'"{device_str(d)}"' for d in batch.dev[has_dev].tolist()]
     times = np.datetime_as_string(batch.t.astype("datetime64[ms]"), unit="ms")
     joined = pc.binary_join_element_wise(
-        f'{{"schema_version":1,"transaction_id":"{ids.prefix}',
+        f'{{"schema_version":{Transaction.SCHEMA_VERSION},"transaction_id":"{ids.prefix}',
         pc.utf8_lpad(pc.cast(pa.array(batch.seq), pa.string()), 10, "0"),
         '","event_time":"',
         pa.array(times, pa.string()),
@@ -182,7 +185,7 @@ def encode_batch(batch: Batch, ids: IdTables) -> tuple[list[bytes], list[bytes]]
         pc.cast(pa.array(batch.cents // 100), pa.string()),
         ".",
         pc.utf8_lpad(pc.cast(pa.array(batch.cents % 100), pa.string()), 2, "0"),
-        '","currency":"BRL",',
+        f'","currency":"{DEFAULT_CURRENCY}",',
         ids.method_channel_fragments.take(pa.array(batch.pm * len(CHANNELS) + batch.chan)),
         ",",
         pa.array(_locations(batch, ids), pa.string()),

@@ -15,6 +15,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from streamflow.events.transactions import DEFAULT_CURRENCY, Transaction
 from streamflow.generator.batch import Batch
 from streamflow.generator.encoding import IdTables, text_columns
 from streamflow.generator.scenarios import Scenario
@@ -59,7 +60,7 @@ def file_format(path: str) -> str:
 def transaction_columns(batch: Batch, ids: IdTables) -> dict[str, Any]:
     text = text_columns(batch, ids)
     return {
-        "schema_version": [1] * len(batch),
+        "schema_version": [Transaction.SCHEMA_VERSION] * len(batch),
         "transaction_id": text.transaction_id,
         "event_time": batch.t,
         "customer_id": ids.customers.take(pa.array(batch.cust)),
@@ -68,7 +69,7 @@ def transaction_columns(batch: Batch, ids: IdTables) -> dict[str, Any]:
         "store_id": ids.stores.take(pa.array(batch.store)),
         "product_id": ids.products.take(pa.array(batch.product)),
         "amount": pa.array(text.amount, pa.string()).cast(pa.decimal128(14, 2)),
-        "currency": ["BRL"] * len(batch),
+        "currency": [DEFAULT_CURRENCY] * len(batch),
         "payment_method": ids.methods.take(pa.array(batch.pm)),
         "channel": ids.channels.take(pa.array(batch.chan)),
         "latitude": [float(x) for x in text.latitude],
