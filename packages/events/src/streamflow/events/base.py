@@ -1,9 +1,10 @@
 """The base class of every contract: strict, frozen, versioned, N-1 tolerant.
 
 Each Value model carries ``schema_version``. A consumer accepts the current version and the one
-before it (N-1); the previous version is upgraded in :meth:`Contract.upgrade_previous` before
-validation (by :func:`streamflow.events.codec.decode`, only when a payload is not current), so
-code downstream only ever sees the current shape. Current payloads take the fast strict-JSON path.
+before it (N-1, the rule of :func:`streamflow.events.policy.accepted_versions`); the previous
+version is upgraded in :meth:`Contract.upgrade_previous` before validation (by
+:func:`streamflow.events.codec.decode`, only when a payload is not current), so code downstream
+only ever sees the current shape. Current payloads take the fast strict-JSON path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-SCHEMA_VERSION_ERROR = "schema_version_unsupported"
+from streamflow.events import policy
+
+SCHEMA_VERSION_ERROR = policy.UNSUPPORTED_SCHEMA_VERSION
+"""The error type of a ``schema_version`` outside the accepted set (the policy's reason code)."""
 
 
 class Contract(BaseModel):
@@ -64,8 +68,8 @@ class Contract(BaseModel):
 
     @classmethod
     def accepted_versions(cls) -> frozenset[int]:
-        """The versions a consumer of this contract accepts: current and N-1."""
-        return frozenset({cls.SCHEMA_VERSION, max(cls.SCHEMA_VERSION - 1, 1)})
+        """The versions a consumer of this contract accepts: current and N-1 (the policy's rule)."""
+        return policy.accepted_versions(cls.SCHEMA_VERSION)
 
 
 class Key(BaseModel):

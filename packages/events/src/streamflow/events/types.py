@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from streamflow.events import policy
 from streamflow.events.currencies import ISO_4217_CODES
 from streamflow.events.text import no_nul
 
@@ -21,8 +22,11 @@ Text = Annotated[str, AfterValidator(no_nul)]
 (Lone surrogates need no rule: strict JSON parsing already refuses them.)
 """
 
-Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
-"""A positive amount with at most two decimal places, serialised as a JSON string."""
+Money = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=policy.AMOUNT_MAX_DIGITS, decimal_places=policy.AMOUNT_DECIMAL_PLACES),
+]
+"""A positive amount within the policy's digits (0.01 to 999,999,999,999.99), a JSON string."""
 
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 """A probability-like score in [0, 1]."""
