@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -9,7 +10,15 @@ from pathlib import Path
 import pytest
 from scorer_testdata import T0, MakeTxn
 
-from streamflow.events import ContractError, RuleSet, Severity, alert_id_for, encode
+from streamflow.events import (
+    ContractError,
+    RuleSet,
+    Severity,
+    Transaction,
+    alert_id_for,
+    encode,
+    policy,
+)
 from streamflow.scorer import (
     CustomerState,
     EventTimeInFuture,
@@ -20,6 +29,8 @@ from streamflow.scorer import (
     score_transaction,
     validate_transaction,
 )
+from streamflow.scorer.config import Settings
+from streamflow.scorer.core import EventTimeTooOld
 from streamflow.scorer.features import FEATURE_NAMES
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -91,6 +102,40 @@ def test_validate_transaction(make_txn: MakeTxn) -> None:
     assert isinstance(info.value, ContractError)
     with pytest.raises(ContractError):
         validate_transaction(b'{"transaction_id": 1}', NOW)
+
+
+def test_validate_transaction_applies_the_validation_policy(make_txn: MakeTxn) -> None:
+    at_bound = make_txn(event_time=NOW + policy.MAX_FUTURE_SKEW)
+    assert validate_transaction(encode(at_bound), NOW) == at_bound
+    beyond = make_txn(event_time=NOW + policy.MAX_FUTURE_SKEW + timedelta(microseconds=1))
+    with pytest.raises(EventTimeInFuture) as future:
+        validate_transaction(encode(beyond), NOW)
+    assert future.value.error_type == policy.EVENT_TIME_IN_FUTURE
+    # the policy is the default; an explicit skew (the setting's override) replaces it
+    assert validate_transaction(encode(beyond), NOW, policy.MAX_FUTURE_SKEW * 2) == beyond
+    earliest = make_txn(event_time=policy.EARLIEST_EVENT_TIME)
+    assert validate_transaction(encode(earliest), NOW) == earliest
+    before = make_txn(event_time=policy.EARLIEST_EVENT_TIME - timedelta(microseconds=1))
+    with pytest.raises(EventTimeTooOld) as old:
+        validate_transaction(encode(before), NOW)
+    assert old.value.error_type == policy.EVENT_TIME_TOO_OLD
+    assert isinstance(old.value, ContractError)
+    unknown = json.loads(encode(make_txn()))
+    unknown["schema_version"] = Transaction.SCHEMA_VERSION + 1
+    with pytest.raises(ContractError) as version:
+        validate_transaction(json.dumps(unknown), NOW)
+    assert version.value.error_type == policy.UNSUPPORTED_SCHEMA_VERSION
+
+
+def test_the_skew_setting_defaults_to_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STREAMFLOW_SCORER_MAX_FUTURE_SECONDS", raising=False)
+    settings = Settings()
+    assert timedelta(seconds=settings.max_future_seconds) == policy.MAX_FUTURE_SKEW
+    assert settings.policy_override() is None
+    monkeypatch.setenv("STREAMFLOW_SCORER_MAX_FUTURE_SECONDS", "3600")
+    override = Settings().policy_override()
+    assert override is not None
+    assert "3600" in override
 
 
 def rules_bytes(**update: object) -> bytes:

@@ -108,6 +108,9 @@ def main() -> None:
     """Build and run the job from the environment (``STREAMFLOW_SCORER_*`` and friends)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings(Settings)
+    override = settings.policy_override()
+    if override is not None:
+        log.warning("%s", override)
     restore_from = restore_path(settings)
     log.info("starting %s (restore from %s)", settings.job_name, restore_from or "nothing")
     flink = environment_settings(settings, FlinkEnvironmentSettings.from_env(), restore_from)

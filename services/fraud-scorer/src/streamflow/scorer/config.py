@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from streamflow.events import policy
 from streamflow.platform.settings import ServiceSettings, checkout_root, local_dir
 from streamflow.scorer.model import DEFAULT_MODEL_PATH
 
@@ -69,7 +70,14 @@ class Settings(ServiceSettings):
     bundle_time_ms: int = Field(default=100, ge=1, description="python.fn-execution.bundle.time")
     state_backend: Literal["rocksdb", "hashmap"] = "rocksdb"
     watermark_out_of_orderness_ms: int = Field(default=5000, ge=0)
-    max_future_seconds: int = Field(default=300, ge=0, description="Event-time skew tolerated.")
+    max_future_seconds: int = Field(
+        default=int(policy.MAX_FUTURE_SKEW.total_seconds()),
+        ge=0,
+        description="How far ahead of the scorer's clock an event time may be. The default is "
+        "the validation policy's (streamflow.events.policy.MAX_FUTURE_SKEW), which the warehouse "
+        "mirrors; another value is an override that makes the scorer and silver disagree "
+        "(docs/adr/0059), and the job logs a warning when it starts with one.",
+    )
     model_path: Path | None = Field(
         default_factory=default_model_path,
         description="Anomaly model (default: the checkout's models/anomaly-iforest.npz; the "
@@ -87,3 +95,14 @@ class Settings(ServiceSettings):
     flink_python: Path | None = Field(
         default=None, description="Python of the PyFlink env (default flink_jobs/.venv)."
     )
+
+    def policy_override(self) -> str | None:
+        """Why the scorer will judge differently from the warehouse, or None (no override)."""
+        policy_s = int(policy.MAX_FUTURE_SKEW.total_seconds())
+        if self.max_future_seconds == policy_s:
+            return None
+        return (
+            f"STREAMFLOW_SCORER_MAX_FUTURE_SECONDS={self.max_future_seconds} overrides the "
+            f"validation policy's {policy_s} s: the warehouse still rejects transactions more "
+            f"than {policy_s} s ahead (docs/adr/0059)"
+        )

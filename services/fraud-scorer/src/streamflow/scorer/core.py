@@ -27,6 +27,7 @@ from streamflow.events import (
     TriggeredRule,
     alert_id_for,
     decode,
+    policy,
 )
 from streamflow.scorer.customer_state import CustomerState, StateFormatError
 from streamflow.scorer.features import FEATURE_NAMES, features
@@ -41,6 +42,7 @@ __all__ = [
     "AnomalyModel",
     "CustomerState",
     "EventTimeInFuture",
+    "EventTimeTooOld",
     "JsonVerdict",
     "MerchantLabels",
     "MerchantRisk",
@@ -59,17 +61,26 @@ __all__ = [
     "validate_transaction",
 ]
 
-EVENT_TIME_IN_FUTURE = "event_time_in_future"
+EVENT_TIME_IN_FUTURE = policy.EVENT_TIME_IN_FUTURE
+EVENT_TIME_TOO_OLD = policy.EVENT_TIME_TOO_OLD
 
 
 class EventTimeInFuture(ContractError):  # noqa: N818 - the contract's name
     """A transaction whose event time is further in the future than the scorer tolerates."""
 
 
+class EventTimeTooOld(ContractError):  # noqa: N818 - the contract's name
+    """A transaction whose event time is before the policy's earliest event time."""
+
+
 def validate_transaction(
-    raw: bytes | str, now: datetime, max_future: timedelta = timedelta(minutes=5)
+    raw: bytes | str, now: datetime, max_future: timedelta = policy.MAX_FUTURE_SKEW
 ) -> Transaction:
-    """Decode a ``transactions.raw`` value; raises ContractError (dead-letter it with why)."""
+    """Decode a ``transactions.raw`` value; raises ContractError (dead-letter it with why).
+
+    The contract's rules plus the event-time rules of :mod:`streamflow.events.policy`, judged
+    against ``now`` (the scorer's clock); ``max_future`` overrides the policy's skew.
+    """
     txn = decode(Transaction, raw)
     if txn.event_time > now + max_future:
         ahead = txn.event_time - now
@@ -80,6 +91,14 @@ def validate_transaction(
             error_type=EVENT_TIME_IN_FUTURE,
         )
         raise EventTimeInFuture("Transaction", [error])
+    if txn.event_time < policy.EARLIEST_EVENT_TIME:
+        error = FieldError(
+            path="event_time",
+            message=f"event time {txn.event_time.isoformat()} is before "
+            f"{policy.EARLIEST_EVENT_TIME.isoformat()}",
+            error_type=EVENT_TIME_TOO_OLD,
+        )
+        raise EventTimeTooOld("Transaction", [error])
     return txn
 
 
