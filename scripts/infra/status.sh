@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# StreamFlow `make status`: a small table of the local components (Kafka, PostgreSQL and every
-# service tracked by a pid file under $LOCAL_DIR/run): component, port, state, pid.
+# StreamFlow `make status`: a small table of the local components (Kafka, PostgreSQL, the MLflow
+# registry and every service tracked by a pid file under $LOCAL_DIR/run): component, port, state, pid.
 # States: running (tracked process alive and its port open), starting (alive, port not open yet),
 # stopped, foreign (not ours, but something else holds the port). Always exits 0.
 set -euo pipefail
@@ -28,9 +28,10 @@ show() {  # show NAME PORTS
 row COMPONENT PORT STATE PID
 show kafka "$STREAMFLOW_KAFKA_PORT $STREAMFLOW_KAFKA_CONTROLLER_PORT"
 show postgres "$STREAMFLOW_PG_PORT"
+show mlflow "$STREAMFLOW_MLFLOW_PORT"
 for name in $(tracked_names); do
   case "$name" in
-    kafka | postgres) ;;
+    kafka | postgres | mlflow) ;;
     *) show "$name" "$(cat "$RUN_DIR/$name.port" 2>/dev/null || true)" ;;
   esac
 done
