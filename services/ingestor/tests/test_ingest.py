@@ -122,7 +122,7 @@ async def test_every_topic_lands_once_and_bad_records_are_dead_letters(
         }
         assert reasons == {
             "invalid_json",
-            "schema_version",
+            "unsupported_schema_version",
             "contract",
             "oversized",
             "empty_value",

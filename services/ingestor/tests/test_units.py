@@ -66,7 +66,7 @@ def test_every_spec_turns_its_example_into_a_full_row(topic: Topic) -> None:
         (b"x" * 2000, "oversized"),
         (b"\xff\xfe", "invalid_utf8"),
         (b"{nope", "invalid_json"),
-        (b'{"schema_version": 42}', "schema_version"),
+        (b'{"schema_version": 42}', "unsupported_schema_version"),
         (b'{"transaction_id": "t"}', "contract"),
     ],
 )

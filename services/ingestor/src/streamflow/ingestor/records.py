@@ -1,8 +1,11 @@
 """Turn a batch of Kafka records into bronze rows and dead-letter rows (pure, no I/O).
 
 A record lands in bronze only if it satisfies its contract (``streamflow.events.decode``, strict);
-anything else -- empty, oversized, not UTF-8, invalid JSON, a wrong schema version, a field that
-breaks the contract, text PostgreSQL's jsonb cannot hold -- becomes a dead letter with the reason.
+anything else -- empty, oversized, not UTF-8, invalid JSON, a schema version outside the
+validation policy's N and N-1 (``unsupported_schema_version``), a field that breaks the contract
+(amount bounds included), text PostgreSQL's jsonb cannot hold -- becomes a dead letter with the
+reason. The policy's event-time rules are not applied here: bronze keeps every contract-valid
+record and silver rejects those with the same reason code (docs/adr/0059).
 Either way its offset counts as handled, so the partition keeps moving. A dead letter's reason
 may quote the record (a field name holding U+0000, say), so it is made storable with
 :func:`streamflow.events.text.storable_text`; its key and value stay the exact bytes (``bytea``).
@@ -22,7 +25,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from streamflow.events import ContractError, SchemaVersionError, decode
+from streamflow.events import ContractError, SchemaVersionError, decode, policy
 from streamflow.events.base import Contract
 from streamflow.events.dead_letters import (
     MAX_ERROR_MESSAGE_CHARS,
@@ -117,26 +120,38 @@ def kafka_time(timestamp_ms: int | None) -> datetime | None:
         return None
 
 
-def _event(model: type[Contract], value: bytes) -> Contract:
-    """``decode(model, value)``, minus its wrappers for the common case (valid, current version)."""
+def _event(model: type[Contract], value: bytes) -> tuple[Contract, int]:
+    """``decode(model, value)`` and the schema version the producer wrote.
+
+    The event is in the current shape (an N-1 payload is upgraded by ``decode``); the version is
+    the payload's own, so bronze's ``schema_version`` says which shape the stored ``payload`` has.
+    Which versions are accepted, and the reason for one that is not, are the validation policy's
+    (:mod:`streamflow.events.policy`, through the contract).
+    """
+    written = model.SCHEMA_VERSION - 1  # what decode() can still accept when the fast path fails
     try:
         event: Contract = model.__pydantic_validator__.validate_json(value)
     except ValidationError:
         pass  # decode() below validates again and explains (or upgrades an N-1 payload)
     else:
         if event.schema_version == model.SCHEMA_VERSION:
-            return event
+            return event, event.schema_version
+        written = event.schema_version  # an accepted earlier version: decode() upgrades it
     try:
-        return decode(model, value)
+        return decode(model, value), written
     except SchemaVersionError as exc:
-        raise RecordRejectedError("schema_version", str(exc)) from None
+        raise RecordRejectedError(policy.UNSUPPORTED_SCHEMA_VERSION, str(exc)) from None
     except ContractError as exc:
         kind = "invalid_json" if exc.error_type == "json_invalid" else "contract"
         raise RecordRejectedError(kind, str(exc)) from None
 
 
 def validate(spec: TableSpec, value: bytes | None, max_bytes: int) -> tuple[Any, ...]:
-    """The typed columns plus schema_version and payload text, or :class:`RecordRejectedError`."""
+    """The typed columns plus schema_version and payload text, or :class:`RecordRejectedError`.
+
+    ``schema_version`` is the version the producer wrote (the shape of the stored payload); the
+    typed columns come from the event in the current shape.
+    """
     if not value:
         raise RecordRejectedError("empty_value", "record has no value")
     if len(value) > max_bytes:
@@ -147,10 +162,10 @@ def validate(spec: TableSpec, value: bytes | None, max_bytes: int) -> tuple[Any,
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordRejectedError("invalid_utf8", f"value is not UTF-8: {exc}") from None
-    event = _event(spec.model, value)
+    event, written = _event(spec.model, value)
     if has_json_nul(value):
         raise RecordRejectedError("jsonb_nul", "payload contains \\u0000, which jsonb rejects")
-    return (*spec.extract(event), event.schema_version, text)
+    return (*spec.extract(event), written, text)
 
 
 def dead_letter_row(record: KafkaRecord, error_type: str, message: str) -> Row:
