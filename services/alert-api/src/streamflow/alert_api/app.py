@@ -3,6 +3,8 @@ list route's fast path (fast_path.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,14 +16,15 @@ from streamflow.alert_api.auth import HEADER, ApiKey, KeyVerifier, Lookup, RateL
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
-from streamflow.alert_api.publisher import FeedbackPublisher
+from streamflow.alert_api.outbox import OutboxRelay
 from streamflow.alert_api.routes import alerts, console, customers, health, stats
 from streamflow.alert_api.telemetry import MetricsMiddleware
 
 DESCRIPTION = """
 Alerts raised by the StreamFlow scorer, deduplicated, with their explanations; analyst feedback
-(published to `fraud.feedback`); statistics. Authenticate with an API key in the `X-API-Key`
-header (`make demo` writes one to `.local/demo-api-key`). Errors are RFC 9457 problem details.
+(stored, then published to `fraud.feedback` by the outbox relay); statistics. Authenticate with
+an API key in the `X-API-Key` header (`make demo` writes one to `.local/demo-api-key`). Errors
+are RFC 9457 problem details.
 """
 
 
@@ -48,13 +51,19 @@ def create_app(settings: Settings) -> FastAPI:
     """The application for ``settings`` (no I/O until the first request)."""
     db = Database(settings)
 
+    relay = OutboxRelay(settings) if settings.outbox_relay else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.publisher = FeedbackPublisher(settings)
+        # The feedback outbox relay: every process runs one, the advisory lock's holder relays.
+        task = asyncio.create_task(relay.run(), name="feedback-outbox-relay") if relay else None
         try:
             yield
         finally:
-            app.state.publisher.close()
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await db.close()
 
     app = AlertApi(
@@ -70,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.relay = relay
     app.state.verifier = KeyVerifier(
         _lookup(db), settings.api_key_pepper.get_secret_value(), settings.key_cache_ttl_s
     )

@@ -38,8 +38,31 @@ class Settings(ServiceSettings):
     db_connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
     db_acquire_timeout_s: float = Field(default=2.0, gt=0, le=60)
     db_statement_timeout_ms: int = Field(default=5000, ge=1, le=600_000)
-    kafka_delivery_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    kafka_delivery_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="How long the outbox relay waits for acks."
+    )
     client_id: str = Field(default="streamflow-alert-api", min_length=1)
+    max_verdict_changes: int = Field(
+        default=3, ge=0, le=100, description="Changes of an alert's verdict allowed (then 409)."
+    )
+    outbox_relay: bool = Field(
+        default=True,
+        description="Run the feedback outbox relay in this process (one leader per database).",
+    )
+    outbox_poll_interval_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often the relay looks for unsent rows without a notification, and how "
+        "often a standby tries to become the leader.",
+    )
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    outbox_retry_max_s: float = Field(
+        default=30.0, gt=0, le=600, description="Longest back-off after a failed publish."
+    )
+    outbox_retention_days: float = Field(
+        default=7.0, gt=0, le=365, description="How long sent outbox rows are kept."
+    )
 
     @model_validator(mode="after")
     def _no_default_pepper_outside_local(self) -> Settings:

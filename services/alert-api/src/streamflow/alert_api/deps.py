@@ -1,4 +1,4 @@
-"""Dependencies as ``Annotated`` aliases: the database, the publisher, the settings.
+"""Dependencies as ``Annotated`` aliases: the database, the outbox relay, the settings.
 
 They are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in its thread pool,
 which cost more than the whole database query on the hot path.
@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
-from streamflow.alert_api.publisher import FeedbackPublisher
+from streamflow.alert_api.outbox import OutboxRelay
 
 
 async def _db(request: Request) -> Database:
@@ -20,9 +20,9 @@ async def _db(request: Request) -> Database:
     return db
 
 
-async def _publisher(request: Request) -> FeedbackPublisher:
-    publisher: FeedbackPublisher = request.app.state.publisher
-    return publisher
+async def _relay(request: Request) -> OutboxRelay | None:
+    relay: OutboxRelay | None = request.app.state.relay
+    return relay
 
 
 async def _settings(request: Request) -> Settings:
@@ -31,5 +31,5 @@ async def _settings(request: Request) -> Settings:
 
 
 Db = Annotated[Database, Depends(_db)]
-Publisher = Annotated[FeedbackPublisher, Depends(_publisher)]
+Relay = Annotated[OutboxRelay | None, Depends(_relay)]
 AppSettings = Annotated[Settings, Depends(_settings)]

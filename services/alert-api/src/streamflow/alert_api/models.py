@@ -97,6 +97,9 @@ class Note(BaseModel):
     """An analyst's verdict and note on an alert."""
 
     verdict: AnalystVerdict | None
+    previous_verdict: AnalystVerdict | None = Field(
+        default=None, description="The verdict this one replaced (a re-label), if any."
+    )
     note: str | None
     key_name: str | None = Field(description="Name of the API key that wrote it.")
     created_at: datetime
@@ -125,13 +128,20 @@ class FeedbackIn(BaseModel):
 
 
 class FeedbackOut(BaseModel):
-    """What was stored and published."""
+    """What was stored; the label is published by the outbox relay after the commit."""
 
     alert_id: str
     status: AlertStatus
-    label: Literal["fraud", "legit"] = Field(description="Label published to fraud.feedback.")
-    topic: str = Field(description="Topic the feedback was published to.")
-    reported_at: datetime
+    label: Literal["fraud", "legit"] = Field(description="Label of this verdict.")
+    topic: str = Field(description="Topic the label is published to (after the commit).")
+    reported_at: datetime = Field(description="When the alert's current verdict was recorded.")
+    repeated: bool = Field(
+        default=False,
+        description="The alert already had this verdict: nothing was stored, no new label.",
+    )
+    verdict_changes: int = Field(
+        default=0, description="How often the alert's verdict has been changed (limited)."
+    )
 
 
 class CustomerProfile(BaseModel):

@@ -1,23 +1,27 @@
-"""Publishes analyst feedback to ``fraud.feedback`` and waits for the broker's acknowledgement."""
+"""Publishes outbox rows to ``fraud.feedback`` and reports which ones the broker acknowledged.
+
+Only the outbox relay (outbox.py) uses it: no request ever waits for Kafka (ADR 0057).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from streamflow.alert_api.config import Settings
-from streamflow.events import Feedback, Topic, encode, encode_key
+from streamflow.events import Topic
 from streamflow.platform.kafka import producer_config
 
-
-class PublishError(RuntimeError):
-    """The broker did not acknowledge the record in time."""
+_PENDING = "pending"
+_FLUSH_SLICE_S = 0.2
 
 
 class FeedbackPublisher:
-    """An idempotent producer; :meth:`publish` returns once the record is acknowledged."""
+    """An idempotent producer (acks=all); :meth:`publish` waits for every record's fate."""
 
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.topics.name(Topic.FRAUD_FEEDBACK)
@@ -25,43 +29,41 @@ class FeedbackPublisher:
         self._producer = Producer(
             producer_config(
                 settings.kafka,
-                settings.client_id,
-                **{"linger.ms": 0, "message.timeout.ms": int(self._timeout * 1000)},
+                f"{settings.client_id}-outbox",
+                **{"linger.ms": 5, "message.timeout.ms": int(self._timeout * 1000)},
             )
         )
 
-    async def publish(self, feedback: Feedback) -> None:
-        """Produce one record; raise :class:`PublishError` if it is not acknowledged."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
+    async def publish(self, records: Sequence[tuple[bytes, bytes]]) -> list[str | None]:
+        """Produce ``(key, value)`` records in order; per record None (acknowledged) or why not.
 
-        def on_delivery(err: KafkaError | None, _msg: Any) -> None:
-            def settle() -> None:
-                if done.done():
-                    return
-                if err is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(PublishError(str(err)))
+        The idempotent producer keeps the records of one key (one partition) in order and never
+        duplicates one through its own retries. Waiting happens in short flushes off the event
+        loop, so a cancelled relay stops within ~0.2 s even while the broker is down.
+        """
+        results: list[str | None] = [_PENDING] * len(records)
 
-            loop.call_soon_threadsafe(settle)
+        def on_delivery(index: int) -> Any:
+            def record(err: KafkaError | None, _msg: Any) -> None:
+                results[index] = None if err is None else str(err)
 
-        try:
-            self._producer.produce(
-                self.topic,
-                key=encode_key(feedback.key()),
-                value=encode(feedback),
-                on_delivery=on_delivery,
-            )
-        except (BufferError, KafkaException) as exc:  # pragma: no cover - full local queue
-            raise PublishError(str(exc)) from exc
-        # flush() runs the delivery callback; it blocks, so off the event loop.
-        await asyncio.to_thread(self._producer.flush, self._timeout)
-        try:
-            await asyncio.wait_for(done, timeout=1.0)
-        except TimeoutError as exc:
-            raise PublishError("fraud.feedback did not acknowledge in time") from exc
+            return record
+
+        for index, (key, value) in enumerate(records):
+            try:
+                self._producer.produce(
+                    self.topic, key=key, value=value, on_delivery=on_delivery(index)
+                )
+            except (BufferError, KafkaException) as exc:  # local queue full, fatal producer
+                for rest in range(index, len(records)):
+                    results[rest] = f"not produced: {exc}"
+                break
+        deadline = time.monotonic() + self._timeout + 1.0
+        while _PENDING in results and time.monotonic() < deadline:
+            await asyncio.to_thread(self._producer.flush, _FLUSH_SLICE_S)
+        return ["not acknowledged in time" if result == _PENDING else result for result in results]
 
     def close(self) -> None:
-        """Flush what is pending (at shutdown)."""
-        self._producer.flush(self._timeout)
+        """Drop what is still queued (the rows stay unsent and are published again later)."""
+        self._producer.purge()
+        self._producer.flush(0)
