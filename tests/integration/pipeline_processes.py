@@ -82,6 +82,13 @@ class ServiceProcess:
         # Children (the scorer's JVM) may outlive the group leader.
         _signal_group(self.proc.pid, signal.SIGKILL)
 
+    def kill(self) -> None:
+        """SIGKILL the whole group at once (a crash: nothing runs its shutdown code)."""
+        if self.proc is None:
+            return
+        _signal_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
     def describe(self, tail_chars: int = 6000) -> str:
         """Status and the end of the log, for failure messages."""
         if self.proc is None:

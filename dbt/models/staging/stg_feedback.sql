@@ -1,5 +1,7 @@
 {#- Silver labels: one per transaction, the latest report wins (a chargeback after an analyst
-    verdict overrides it). -#}
+    verdict overrides it). A label is a fact per (transaction, source): a repeat of it (the
+    alert API's outbox re-publishing after a relay crash, a re-sent chargeback) or an analyst's
+    changed verdict is another report of the same fact, so it replaces, never adds (ADR 0057). -#}
 with ranked as (
     select
         b.*,
