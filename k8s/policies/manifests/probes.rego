@@ -1,7 +1,6 @@
 # Every container of a built-in workload has liveness and readiness probes, and no HTTP probe
 # asks /metrics: a metrics page answers while the process cannot do its work, so an outage would
-# never make the pod unready. A workload without a health endpoint needs the annotation
-# `exceptions.streamflow.io/health-probes` saying why.
+# never make the pod unready. No exception: every service serves a health endpoint.
 package k8s.probes
 
 import data.lib.k8s
@@ -22,6 +21,5 @@ deny contains msg if {
 	some probe in ["startupProbe", "livenessProbe", "readinessProbe"]
 	path := c[probe].httpGet.path
 	regex.match(`(^|/)metrics/?$`, path)
-	not k8s.excepted(p.obj, "health-probes")
 	msg := sprintf("%s container %s: %s asks %s; point it at a health endpoint", [k8s.describe(p.obj), c.name, probe, path])
 }

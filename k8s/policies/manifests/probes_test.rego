@@ -19,10 +19,10 @@ test_missing_probes_and_metrics_probes_fail if {
 	} with input as testing.combined([metrics])
 }
 
-test_metrics_probes_with_an_annotated_exception_pass if {
+test_metrics_probes_fail_even_with_an_annotation if {
 	metrics := json.patch(testing.deployment, [
 		{"op": "replace", "path": "/spec/template/spec/containers/0/readinessProbe/httpGet/path", "value": "/metrics"},
 		{"op": "add", "path": "/metadata/annotations", "value": {"exceptions.streamflow.io/health-probes": "serves no health endpoint yet (issue 99)"}},
 	])
-	count(probes.deny) == 0 with input as testing.combined([metrics])
+	count(probes.deny) == 1 with input as testing.combined([metrics])
 }

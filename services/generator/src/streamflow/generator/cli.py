@@ -464,6 +464,7 @@ class Runner:
         delivered, errors = sink.delivered, sink.errors
         self.metrics.delivered.inc(max(0, delivered - self._delivered_seen))
         self.metrics.errors.inc(max(0, errors - self._errors_seen))
+        self.metrics.note_deliveries(delivered - self._delivered_seen, errors - self._errors_seen)
         self._delivered_seen, self._errors_seen = delivered, errors
         if not self.args.quiet:
             event_time = datetime.fromtimestamp(self._event_ms / 1000, tz=UTC).isoformat()
