@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sources=(packages/*/src services/*/src flink_jobs/src tests conftest.py)
-for extra in scripts/k8s scripts/pipeline bench airflow/src airflow/dags; do
+for extra in scripts/k8s scripts/pipeline scripts/contracts bench airflow/src airflow/dags; do
   [ -d "$extra" ] && sources+=("$extra")
 done
 scripts/uv.sh run mypy "${sources[@]}"
