@@ -2,17 +2,19 @@
 
 Fails naming the table and column when a column is added to one and not the others, when a typed
 column no longer stores the contract field of its name (or the extract function puts a value in
-the wrong column), or when a column's type or nullability cannot hold its contract field.
+the wrong column), when a column's type or nullability cannot hold its contract field, or when
+SQL in a migration reads a ``payload`` key that the table's contract does not have.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from scripts.contracts.bronze_columns import contract_field
-from scripts.contracts.bronze_ddl import Column, bronze_tables, parse_column
+from scripts.contracts.bronze_ddl import MIGRATIONS, Column, bronze_tables, parse_column
 from scripts.contracts.shapes import FieldShape, field_shape, field_value
 from streamflow.events import TOPICS, Topic
 from streamflow.events.examples import EXAMPLES
@@ -156,6 +158,23 @@ def test_dead_letters_table_holds_what_the_ingestor_writes() -> None:
     rest = [name for name, col in ddl.items() if name not in DEAD_LETTER_COLUMNS]
     unfilled = [n for n in rest if ddl[n].default is None and not ddl[n].nullable]
     assert not unfilled, f"bronze.dead_letters.{unfilled}: not null, no default, never written"
+
+
+def test_payload_keys_read_by_migrations_are_contract_fields() -> None:
+    # e.g. V030's trigger projects bronze.fraud_alerts payloads into app.alerts
+    by_table = {spec.table: spec.model for spec in SPECS.values()}
+    problems, reads = [], 0
+    for path in sorted(MIGRATIONS.glob("V*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        keys = re.findall(r"payload\s*->>?\s*'(\w+)'", sql)
+        models = [by_table[t] for t in set(re.findall(r"bronze\.(\w+)", sql)) if t in by_table]
+        for key in keys:
+            reads += 1
+            if not any(key in model.model_fields for model in models):
+                names = [m.__name__ for m in models] or "no bronze topic table"
+                problems.append(f"{path.name}: payload '{key}' is not a field of {names}")
+    assert reads, "no payload reads found in the migrations: has the layout changed?"
+    assert not problems, "\n".join(problems)
 
 
 def test_the_ddl_reader_applies_added_columns_and_refuses_other_alters(tmp_path: Path) -> None:
