@@ -9,16 +9,25 @@
 {%- endmacro %}
 
 {#- The reason a bronze transaction fails validation, or null when it is valid. Shared by
-    stg_transactions (keeps valid rows) and stg_transactions_rejects (keeps the others). -#}
+    stg_transactions (keeps valid rows) and stg_transactions_rejects (keeps the others).
+    The rules reading policy_* vars are the validation policy (streamflow.events.policy, mirrored
+    as generated vars, docs/adr/0059), with its reason codes: schema versions N and N-1 of the
+    contract, amount bounds, event time no earlier than the policy's and no further ahead than
+    its skew of the broker's append time (the Kafka timestamp, LogAppendTime on every topic; the
+    ingestion time for a row without one), so the verdict does not depend on ingestor lag. -#}
 {% macro transaction_reject_reason(alias='b') -%}
+    {%- set versions = var('policy_accepted_schema_versions')['Transaction'] -%}
     case
-        when {{ alias }}.schema_version <> 1 then 'unsupported_schema_version'
-        when {{ alias }}.amount <= 0 then 'amount_not_positive'
-        when {{ alias }}.amount > {{ var('max_amount') }} then 'amount_too_large'
+        when {{ alias }}.schema_version not in ({{ versions | join(', ') }})
+            then 'unsupported_schema_version'
+        when {{ alias }}.amount < {{ var('policy_amount_min') }} then 'amount_not_positive'
+        when {{ alias }}.amount > {{ var('policy_amount_max') }} then 'amount_too_large'
         when {{ alias }}.currency !~ '^[A-Z]{3}$' then 'bad_currency'
-        when {{ alias }}.event_time > {{ alias }}.ingested_at + interval '{{ var("max_clock_skew") }}'
+        when {{ alias }}.event_time > coalesce({{ alias }}.kafka_timestamp, {{ alias }}.ingested_at)
+                + interval '{{ var("policy_max_future_skew") }}'
             then 'event_time_in_future'
-        when {{ alias }}.event_time < timestamptz '2000-01-01 00:00:00+00' then 'event_time_too_old'
+        when {{ alias }}.event_time < timestamptz '{{ var("policy_earliest_event_time") }}'
+            then 'event_time_too_old'
         when btrim({{ alias }}.transaction_id) = '' or btrim({{ alias }}.customer_id) = ''
             or btrim({{ alias }}.card_id) = '' or btrim({{ alias }}.merchant_id) = ''
             or btrim({{ alias }}.store_id) = '' then 'missing_identifier'
