@@ -27,6 +27,7 @@ SHARED_LOCAL = Path(os.environ.get("STREAMFLOW_LOCAL_DIR", str(REPO / ".local"))
 KAFKA_JARS = SHARED_LOCAL / "lib" / "kafka"
 HAVE_PG = any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 HAVE_KAFKA = shutil.which("java") is not None and any(KAFKA_JARS.glob("kafka_2.13-*.jar"))
+HAVE_MLFLOW = (REPO / "envs" / "mlflow" / ".venv" / "bin" / "mlflow").is_file()
 
 
 def run(
@@ -67,6 +68,7 @@ def isolated() -> Iterator[dict[str, str]]:
         "STREAMFLOW_FLINK_UI_PORT",
         "STREAMFLOW_AIRFLOW_PORT",
         "STREAMFLOW_PROMETHEUS_PORT",
+        "STREAMFLOW_MLFLOW_PORT",
     ):
         env[var] = str(free_loopback_port())
     env.pop("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", None)
@@ -171,14 +173,70 @@ def test_shared_instances_are_reused_when_running() -> None:
     states = {
         line.split()[0]: line.split()
         for line in run("status.sh").stdout.splitlines()[1:]
-        if line.split()[0] in {"kafka", "postgres"}
+        if line.split()[0] in {"kafka", "postgres", "mlflow"}
     }
-    if any(cols[-2] != "running" for cols in states.values()):
-        pytest.skip("the shared local Kafka/PostgreSQL are not running (make up)")
+    if len(states) < 3 or any(cols[-2] != "running" for cols in states.values()):
+        pytest.skip("the shared local Kafka/PostgreSQL/MLflow are not running (make up)")
     res = run("up.sh", "all", "--no-bootstrap")
     assert res.returncode == 0, res.stderr
     assert "kafka: already running" in res.stdout
     assert "postgres: already running" in res.stdout
+    assert "mlflow: already running" in res.stdout
+
+
+def test_mlflow_needs_postgres_and_says_so(isolated: dict[str, str]) -> None:
+    res = run("mlflow.sh", "start", env=isolated)
+    assert res.returncode != 0
+    assert "PostgreSQL is not reachable" in res.stderr
+    assert "up.sh mlflow" in res.stderr
+    assert not port_listening(int(isolated["STREAMFLOW_MLFLOW_PORT"]))
+
+
+@pytest.mark.skipif(
+    not (HAVE_PG and HAVE_MLFLOW), reason="PostgreSQL or envs/mlflow missing (make setup)"
+)
+def test_mlflow_up_is_idempotent_and_down_frees_the_port(isolated: dict[str, str]) -> None:
+    import psycopg
+
+    first = run("up.sh", "mlflow", env=isolated, timeout=240)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "mlflow: ready on" in first.stdout
+    local = Path(isolated["STREAMFLOW_LOCAL_DIR"])
+    pid = (local / "run" / "mlflow.pid").read_text().split()[0]
+    second = run("up.sh", "mlflow", env=isolated)
+    assert second.returncode == 0, second.stderr
+    assert f"mlflow: already running (pid {pid})" in second.stdout
+
+    port = int(isolated["STREAMFLOW_MLFLOW_PORT"])
+    status = run("status.sh", env=isolated).stdout.splitlines()
+    assert [f"mlflow {port} running {pid}"] == [
+        " ".join(line.split()) for line in status if line.startswith("mlflow")
+    ]
+    # the backend store is the database the script created; the password is on no command line
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=int(isolated["STREAMFLOW_PG_PORT"]),
+        dbname="mlflow",
+        user="streamflow",
+        password="streamflow",
+    ) as conn:
+        row = conn.execute("select count(*) from registered_models").fetchone()
+    assert row == (0,)
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"--port\0{port}".encode() in cmdline:
+                assert b"streamflow@" not in cmdline
+                assert b"postgresql" not in cmdline
+
+    down = run("down.sh", env=isolated)
+    assert down.returncode == 0, down.stderr
+    assert "stopping mlflow" in down.stdout
+    assert not port_listening(port)
+    assert "stopped" in run("mlflow.sh", "status", env=isolated).stdout
 
 
 def _lib(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -1,8 +1,10 @@
-"""Wait for Kafka and PostgreSQL with a deadline, failing with an actionable message."""
+"""Wait for Kafka, PostgreSQL and HTTP services with a deadline, with an actionable message."""
 
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 
 import psycopg
 from confluent_kafka import KafkaException
@@ -48,4 +50,22 @@ def wait_for_postgres(pg: PostgresSettings, timeout_s: float = 30.0) -> None:
     raise NotReadyError(
         f"PostgreSQL at {pg.host}:{pg.port}/{pg.database} not ready after {timeout_s:.0f}s "
         f"({last}); is it running (make up) and are the STREAMFLOW_PG_* settings right?"
+    )
+
+
+def wait_for_http(url: str, timeout_s: float = 30.0) -> None:
+    """Return once ``url`` answers a GET with status 200 (e.g. MLflow's ``/health``)."""
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return
+                last = f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(getattr(exc, "reason", exc))
+        time.sleep(0.5)
+    raise NotReadyError(
+        f"{url} not ready after {timeout_s:.0f}s ({last}); is it running (make up)?"
     )

@@ -1,10 +1,11 @@
-"""Pytest fixtures for tests that need the real local Kafka and PostgreSQL.
+"""Pytest fixtures for tests that need the real local Kafka, PostgreSQL and MLflow registry.
 
 Loaded for every test through the repository's root ``conftest.py``. The session starts the
 infrastructure with the project's own script (``scripts/infra/up.sh``, which reuses running
 instances); each test then gets fresh, uniquely named topics and a fresh database cloned from a
-migrated template, so tests never see each other's data. :func:`headless_chromium` is how the
-console tests drive a browser.
+migrated template, so tests never see each other's data. The MLflow server (:func:`mlflow_url`)
+is started only by the tests that ask for it; they use registered model names of their own.
+:func:`headless_chromium` is how the console tests drive a browser.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from psycopg import sql
 
 from streamflow.platform.kafka import delete_topics, ensure_topics
 from streamflow.platform.migrations import migrate
-from streamflow.platform.readiness import wait_for_kafka, wait_for_postgres
+from streamflow.platform.readiness import wait_for_http, wait_for_kafka, wait_for_postgres
 from streamflow.platform.settings import (
     KafkaSettings,
     PostgresSettings,
@@ -67,11 +68,12 @@ def headless_chromium(profile_dir: Path) -> Iterator[BrowserContext]:
             browser.close()
 
 
-def _start_local_infra() -> None:
+def _start_local_infra(what: str = "core") -> None:
+    """``up.sh core``: PostgreSQL + Kafka + bootstrap; ``up.sh mlflow``: PostgreSQL + registry."""
     if os.environ.get("STREAMFLOW_TEST_EXTERNAL_INFRA") == "1":
         return
     script = REPO / "scripts" / "infra" / "up.sh"
-    subprocess.run([str(script)], check=True, cwd=REPO, timeout=600)  # noqa: S603
+    subprocess.run([str(script), what], check=True, cwd=REPO, timeout=600)  # noqa: S603
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,17 @@ def pg_admin_settings() -> PostgresSettings:
     settings = PostgresSettings()
     wait_for_postgres(settings, timeout_s=60)
     return settings
+
+
+@pytest.fixture(scope="session")
+def mlflow_url() -> str:
+    """The running local MLflow tracking server and model registry (started on first use)."""
+    _start_local_infra("mlflow")
+    host = os.environ.get("STREAMFLOW_HOST", "127.0.0.1")
+    port = os.environ.get("STREAMFLOW_MLFLOW_PORT", "55000")
+    url = f"http://{host}:{port}"
+    wait_for_http(f"{url}/health", timeout_s=60)
+    return url
 
 
 @pytest.fixture
