@@ -7,7 +7,8 @@ fitted trees are exported to the numpy-only model file the job and the backtest 
 is calibrated so the ``--calibration-low`` quantile of training rows maps to 0 and the
 ``--calibration-high`` quantile to 1. Usage::
 
-    python -m streamflow.scorer.train INPUT [--out models/anomaly-iforest.npz] [--trees 64]
+    python -m streamflow.scorer.train [iforest] INPUT [--out models/anomaly-iforest.npz] [--trees N]
+    python -m streamflow.scorer.train gbdt INPUT ...   (the supervised model: train_gbdt.py)
 """
 
 from __future__ import annotations
@@ -151,7 +152,16 @@ def fit(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make train", description=__doc__.split("\n")[0])
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["gbdt"]:
+        from streamflow.scorer.train_gbdt import main as train_gbdt
+
+        return train_gbdt(args_in[1:])
+    if args_in[:1] == ["iforest"]:  # without a subcommand: the Isolation Forest, as before
+        args_in = args_in[1:]
+    parser = argparse.ArgumentParser(
+        prog="make train ARGS='[iforest] ...'", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("input", type=Path, help="labelled CSV/Parquet file (generator output)")
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="model file")
     parser.add_argument("--trees", type=int, default=64)
@@ -161,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--include-fraud", action="store_true", help="fit on fraud rows too")
     parser.add_argument("--calibration-low", type=float, default=0.95)
     parser.add_argument("--calibration-high", type=float, default=0.9995)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     matrix, seen = sample_features(
         read_labelled(args.input), args.sample, args.seed, legit_only=not args.include_fraud
