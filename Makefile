@@ -12,7 +12,7 @@ help: ## list the targets
 setup: ## install everything needed (idempotent): apt packages, uv environments, Maven jars, Go check tools
 	@scripts/setup.sh
 
-up: setup ## start local Kafka (KRaft) and PostgreSQL on loopback, create topics, migrate
+up: setup ## start local Kafka (KRaft), PostgreSQL and the MLflow registry on loopback, create topics, migrate
 	@scripts/infra/up.sh
 
 down: ## stop everything started by this project
@@ -50,7 +50,7 @@ backtest: setup ## replay a labelled file: make backtest INPUT=f.parquet OUT=rep
 rules: setup ## inspect/publish rule sets: make rules ARGS="show|publish FILE|diff FILE"
 	@scripts/rules.sh $(ARGS)
 
-train: setup ## (re)train the ML anomaly model from a generator file
+train: setup ## train: ARGS="[iforest] FILE" (anomaly model) or ARGS="gbdt FILE ..." (registry + gate)
 	@scripts/train.sh $(ARGS)
 
 replay: setup ## re-ingest: make replay ARGS="dead-letters --since ..." or ARGS="topic T --from-offset N"
