@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
-scripts/infra/up.sh || exit 1
+scripts/infra/up.sh core || exit 1  # Kafka + PostgreSQL: no model registry needed
 summary=()
 failed=0
 stage() {  # stage NAME CMD...: run one stage, note its verdict and duration
