@@ -456,6 +456,8 @@ def run_sweep(
         "STREAMFLOW_API_WORKERS": str(args.workers),
         "STREAMFLOW_API_DB_POOL_MIN": "2",
         "STREAMFLOW_API_DB_POOL_MAX": str(args.pool_max),
+        # Metrics stay on, as deployed (multiprocess mode with several workers), on a free port.
+        "STREAMFLOW_API_METRICS_PORT": str(free_loopback_port()),
     }
     api = subprocess.Popen(
         [sys.executable, "-m", "streamflow.alert_api"],

@@ -197,6 +197,7 @@ def alert_api_process(base_env: dict[str, str], work: Path, port: int) -> Servic
     env = dict(base_env)
     env["STREAMFLOW_API_PORT"] = str(port)
     env["STREAMFLOW_API_HOST"] = "127.0.0.1"
+    env.setdefault("STREAMFLOW_API_METRICS_PORT", str(free_loopback_port()))
     return ServiceProcess(
         "alert-api", [str(MAIN_BIN / "streamflow-alert-api")], env, work / "alert-api.log"
     )

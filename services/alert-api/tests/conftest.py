@@ -80,7 +80,12 @@ def live_server(kafka_api_settings: Settings, service_env: dict[str, str]) -> It
     import httpx
 
     port = free_loopback_port()
-    env = {**os.environ, **service_env, "STREAMFLOW_API_PORT": str(port)}
+    env = {
+        **os.environ,
+        **service_env,
+        "STREAMFLOW_API_PORT": str(port),
+        "STREAMFLOW_API_METRICS_PORT": str(free_loopback_port()),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamflow.alert_api"],
         env=env,

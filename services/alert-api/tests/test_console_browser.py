@@ -35,7 +35,16 @@ def test_analyst_confirms_an_alert_in_the_console(
 
     with headless_chromium(tmp_path / "profile") as browser:
         page = browser.new_page()
-        page.goto(f"{live_server.url}/console")
+        # The page's Content-Security-Policy must not block any of its own script or style.
+        blocked: list[str] = []
+        page.on(
+            "console",
+            lambda msg: blocked.append(msg.text) if "Content Security" in msg.text else None,
+        )
+        loaded = page.goto(f"{live_server.url}/console")
+        assert loaded is not None
+        assert "script-src 'sha256-" in loaded.headers["content-security-policy"]
+        assert loaded.headers["x-frame-options"] == "DENY"
         page.fill("#api-key", keys.write)
         page.click("#save-key")
         row = page.locator(f'tr[data-alert-id="{alert.alert_id}"]')
@@ -52,6 +61,7 @@ def test_analyst_confirms_an_alert_in_the_console(
         expect(row).to_contain_text("confirmed_fraud")
         expect(page.locator("#notes")).to_contain_text("confirmed with the cardholder")
         page.screenshot(path=str(tmp_path / "console.png"))
+        assert blocked == []
 
     with psycopg.connect(settings.pg.dsn()) as conn:
         status = conn.execute(

@@ -74,6 +74,9 @@ def test_fast_path_matches_the_route(
         assert got.headers["content-type"] == want.headers["content-type"], path
         assert got.headers.get("www-authenticate") == want.headers.get("www-authenticate")
         assert got.content == want.content, path
+        for name in ("x-content-type-options", "x-frame-options", "referrer-policy"):
+            assert got.headers[name] == want.headers[name], (path, name)
+        assert got.headers["content-security-policy"] == want.headers["content-security-policy"]
         statuses.add(got.status_code)
     assert statuses == {200, 400, 401, 403, 422}
     # Follow a cursor made by the fast path through the route, and back.

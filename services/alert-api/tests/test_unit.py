@@ -18,7 +18,14 @@ from streamflow.alert_api.alert_query import (
     build_list_query,
     next_cursor,
 )
-from streamflow.alert_api.auth import ApiKey, KeyVerifier, RateLimiter, generate_key, hash_key
+from streamflow.alert_api.auth import (
+    ApiKey,
+    KeyVerifier,
+    RateLimiter,
+    generate_key,
+    hash_key,
+    lease_size,
+)
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.problems import ProblemError
 from streamflow.platform.settings import Profile
@@ -131,17 +138,102 @@ def test_stored_hash_is_hmac_sha256_hex() -> None:
     assert hash_key("sfk_abc", "pepper") == expected
 
 
-def test_rate_limiter_token_bucket() -> None:
+class SharedWindow:
+    """The PostgreSQL counter of V034, in memory (the database test: test_bounded_api.py)."""
+
+    def __init__(self, now: list[float]) -> None:
+        self.now = now
+        self.hits = 0
+        self.calls: list[tuple[str, int]] = []
+
+    async def hit(self, key_id: str, requests: int) -> tuple[int, float]:
+        self.calls.append((key_id, requests))
+        self.hits += requests
+        return self.hits, 60.0 - self.now[0] % 60.0
+
+
+async def test_rate_limiter_counts_in_the_shared_window_and_skips_exempt_keys() -> None:
     now = [0.0]
-    limiter = RateLimiter(default_per_minute=2, clock=lambda: now[0])
-    assert limiter.check(_key(None)) is None
-    assert limiter.check(_key(None)) is None
-    retry = limiter.check(_key(None))
-    assert retry == pytest.approx(30.0)
-    now[0] = 30.0
-    assert limiter.check(_key(None)) is None
-    for _ in range(1000):
-        assert limiter.check(ApiKey("bench", "b", frozenset(), 0)) is None
+    window = SharedWindow(now)
+    limiter = RateLimiter(window.hit, default_per_minute=2, clock=lambda: now[0])
+    assert await limiter.check(_key(None)) is None
+    assert await limiter.check(_key(None)) is None
+    assert await limiter.check(_key(None)) == pytest.approx(60.0)
+    assert window.calls == [("k1", 1)] * 3  # small budgets: counted request by request
+    # Refused locally until the window ends: no more round trips for a flooding key.
+    now[0] = 20.0
+    assert await limiter.check(_key(None)) == pytest.approx(40.0)
+    assert len(window.calls) == 3
+    now[0] = 61.0
+    window.hits = 0  # the next window
+    assert await limiter.check(_key(None)) is None
+    for _ in range(1000):  # exempt: never counted
+        assert await limiter.check(ApiKey("bench", "b", frozenset(), 0)) is None
+    assert len(window.calls) == 4
+
+
+async def test_rate_limiter_leases_a_share_of_large_budgets_and_never_exceeds_them() -> None:
+    now = [0.0]
+    window = SharedWindow(now)
+    worker_one = RateLimiter(window.hit, default_per_minute=600, clock=lambda: now[0])
+    worker_two = RateLimiter(window.hit, default_per_minute=600, clock=lambda: now[0])
+    assert lease_size(600) == 6
+    assert (lease_size(100_000), lease_size(150)) == (50, 1)
+    admitted = 0
+    for _ in range(400):
+        for worker in (worker_one, worker_two):
+            admitted += await worker.check(_key(None)) is None
+    assert admitted == 600  # the two workers together: exactly the budget
+    assert len(window.calls) <= 600 // 6 + 2  # one round trip per lease (plus the refusals)
+    assert all(requests == 6 for _, requests in window.calls)
+
+
+def test_throttle_per_address_spends_on_failures_and_refills() -> None:
+    from streamflow.alert_api.guard import AddressThrottle
+
+    now = [0.0]
+    throttle = AddressThrottle(burst=2, per_minute=6, clock=lambda: now[0], max_addresses=3)
+    assert throttle.retry_after("a") is None
+    throttle.spend("a")
+    assert throttle.retry_after("a") is None
+    throttle.spend("a")
+    assert throttle.retry_after("a") == pytest.approx(10.0)  # one token per 10 s
+    assert throttle.retry_after("b") is None  # other addresses are not affected
+    now[0] = 10.0
+    assert throttle.retry_after("a") is None
+    # A full table forgets the addresses whose buckets have refilled, keeps the throttled ones.
+    throttle.spend("a")
+    throttle.spend("a")
+    for address in ("b", "c"):
+        throttle.spend(address)
+    now[0] = 20.0
+    throttle.spend("d")
+    assert set(throttle._buckets) == {"a", "d"}  # b and c were full again: forgotten
+
+
+def test_console_csp_allows_exactly_its_inline_script_and_style() -> None:
+    from streamflow.alert_api.routes.console import content_security_policy, page
+
+    csp = content_security_policy()
+    html = page()
+    for tag in ("script", "style"):
+        body = html.split(f"<{tag}>", 1)[1].split(f"</{tag}>", 1)[0]
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"{tag}-src 'sha256-{digest}'" in csp
+    assert "unsafe" not in csp
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "connect-src 'self'" in csp
+
+
+def test_docs_follow_the_profile_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().docs_enabled
+    monkeypatch.setenv("STREAMFLOW_PROFILE", "prod")
+    monkeypatch.setenv("STREAMFLOW_PG_PASSWORD", "s3cret")
+    monkeypatch.setenv("STREAMFLOW_API_API_KEY_PEPPER", "a-real-secret")
+    assert not Settings().docs_enabled
+    monkeypatch.setenv("STREAMFLOW_API_DOCS", "true")
+    assert Settings().docs_enabled
 
 
 async def test_verifier_caches_until_ttl() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import shutil
 import sys
+import tempfile
 
 import uvicorn
 from fastapi import FastAPI
@@ -37,18 +40,40 @@ def main() -> None:
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(2) from None
-    uvicorn.run(
-        "streamflow.alert_api.__main__:factory",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-    )
+    multiprocess_dir = None
+    if settings.metrics_port and settings.workers > 1:
+        # Before prometheus_client is first imported here and in every (spawned) worker: their
+        # metrics go to files in this directory, which the /metrics server below sums.
+        multiprocess_dir = tempfile.mkdtemp(prefix="streamflow-alert-api-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiprocess_dir
+    try:
+        if settings.metrics_port:
+            from streamflow.alert_api.telemetry import serve_metrics
+
+            try:
+                serve_metrics(settings.metrics_host, settings.metrics_port, multiprocess_dir)
+            except OSError as exc:
+                print(
+                    f"cannot serve /metrics on {settings.metrics_host}:{settings.metrics_port} "
+                    f"(STREAMFLOW_API_METRICS_PORT; 0 turns it off): {exc}",
+                    file=sys.stderr,
+                )
+                raise SystemExit(2) from None
+        uvicorn.run(
+            "streamflow.alert_api.__main__:factory",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        if multiprocess_dir is not None:
+            shutil.rmtree(multiprocess_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Builds the FastAPI application: routers, auth state, problem details, CORS, metrics, and the
-list route's fast path (fast_path.py)."""
+"""Builds the FastAPI application: routers, auth state, problem details, CORS, metrics, the
+request guard (guard.py), the feedback outbox relay (outbox.py) and the list route's fast path
+(fast_path.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from streamflow.alert_api import problems
-from streamflow.alert_api.auth import HEADER, ApiKey, KeyVerifier, Lookup, RateLimiter
+from streamflow.alert_api.auth import (
+    HEADER,
+    HIT_SQL,
+    ApiKey,
+    Hit,
+    KeyVerifier,
+    Lookup,
+    RateLimiter,
+)
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
+from streamflow.alert_api.guard import AddressThrottle, Guard
 from streamflow.alert_api.outbox import OutboxRelay
 from streamflow.alert_api.routes import alerts, console, customers, health, stats
 from streamflow.alert_api.telemetry import MetricsMiddleware
@@ -47,6 +57,14 @@ def _lookup(db: Database) -> Lookup:
     return lookup
 
 
+def _hit(db: Database) -> Hit:
+    async def hit(key_id: str, requests: int) -> tuple[int, float]:
+        [(hits, window_left)] = await db.fetch(HIT_SQL, key_id, requests)
+        return int(hits), float(window_left)
+
+    return hit
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The application for ``settings`` (no I/O until the first request)."""
     db = Database(settings)
@@ -66,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                     await task
             await db.close()
 
+    docs = settings.docs_enabled
     app = AlertApi(
         # CORS headers come from CORSMiddleware, which the list's fast path would skip.
         fast_list=not settings.cors_origins,
@@ -74,16 +93,27 @@ def create_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         # FastAPI's native OpenTelemetry hooks re-check the global providers on every request;
-        # the API exports Prometheus metrics (/metrics) instead (ADR 0053).
+        # the API exports Prometheus metrics (its own port, telemetry.py) instead (ADR 0053).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # The documentation is a setting, off in the prod profile by default (ADR 0058).
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    verifier = KeyVerifier(
+        _lookup(db), settings.api_key_pepper.get_secret_value(), settings.key_cache_ttl_s
+    )
+    app.guard = Guard(
+        settings.max_body_bytes,
+        AddressThrottle(settings.unauth_burst, settings.unauth_per_minute),
+        verifier,
+        frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"}) if docs else frozenset(),
     )
     app.state.settings = settings
     app.state.db = db
     app.state.relay = relay
-    app.state.verifier = KeyVerifier(
-        _lookup(db), settings.api_key_pepper.get_secret_value(), settings.key_cache_ttl_s
-    )
-    app.state.rate_limiter = RateLimiter(settings.default_rate_limit_per_minute)
+    app.state.verifier = verifier
+    app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
     problems.install(app)
     for module in (alerts, customers, stats, health, console):
         app.include_router(module.router)

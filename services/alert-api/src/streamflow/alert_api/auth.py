@@ -6,7 +6,9 @@ cheap at thousands of requests per second; verified keys are also cached in-proc
 ``key_cache_ttl_s`` so revocation takes effect within that time (ADR 0051).
 
 401 = no key or an unknown/revoked key; 403 = a valid key without the route's scope;
-429 = the key's per-minute budget is spent (a token bucket per key and worker process).
+429 = the key's per-minute budget is spent (a fixed-window counter per key in PostgreSQL, shared
+by every worker and pod: ADR 0058). Failed authentication is also throttled per client address,
+before any lookup (guard.py).
 """
 
 from __future__ import annotations
@@ -59,37 +61,76 @@ class ApiKey:
     rate_limit_per_minute: int | None  # None: the default; 0: exempt
 
 
+Hit = Callable[[str, int], Awaitable[tuple[int, float]]]
+"""Counts ``n`` requests of a key: (requests in the current window, seconds until it ends)."""
+
+HIT_SQL = """
+insert into app.api_rate_limits as r (key_id, window_start, hits)
+values ($1, date_trunc('minute', now()), $2)
+on conflict (key_id) do update set
+    hits = case when r.window_start = excluded.window_start then r.hits + $2 else $2 end,
+    window_start = excluded.window_start
+returning hits, extract(epoch from r.window_start + interval '1 minute' - now())::float8
+"""
+"""One round trip: take ``$2`` requests of the key's one-minute window in PostgreSQL (V034)."""
+
+LEASE_SHARE = 100
+"""A worker leases at most 1/100 of a key's budget at a time..."""
+MAX_LEASE = 50
+"""...and at most 50 requests: keys of <= 199 requests a minute are counted request by request."""
+
+
+def lease_size(budget: int) -> int:
+    """How many requests of a ``budget``-per-minute key one round trip reserves."""
+    return max(1, min(MAX_LEASE, budget // LEASE_SHARE))
+
+
 @dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
+class _Lease:
+    tokens: int
+    until: float
+    exhausted: bool
 
 
 @dataclass
 class RateLimiter:
-    """Token buckets per key id (in-process: each worker enforces the budget on its share)."""
+    """Per-key budgets shared by every worker and pod: a fixed one-minute window per key, counted
+    in PostgreSQL by :data:`HIT_SQL` (ADR 0058).
 
+    A worker reserves :func:`lease_size` requests per round trip and spends them locally until
+    the window ends, so the window's total never exceeds the budget, and a busy key costs one
+    upsert per lease rather than per request. The price is that tokens another worker holds
+    unspent cannot be used here: near the limit, up to ``(workers - 1) * (lease - 1)`` requests
+    of the window may be refused early. Exempt keys (limit 0) never touch the database. A key
+    found over its budget is refused locally until its window ends.
+    """
+
+    hit: Hit
     default_per_minute: int
     clock: Callable[[], float] = time.monotonic
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _leases: dict[str, _Lease] = field(default_factory=dict)
 
-    def check(self, key: ApiKey) -> float | None:
+    async def check(self, key: ApiKey) -> float | None:
         """None if the request may go ahead, else the seconds until it may be retried."""
         limit = key.rate_limit_per_minute
         if limit == 0:
             return None
-        per_minute = float(limit if limit is not None else self.default_per_minute)
         now = self.clock()
-        bucket = self._buckets.get(key.key_id)
-        if bucket is None:
-            bucket = self._buckets[key.key_id] = _Bucket(per_minute, now)
-        rate = per_minute / 60.0
-        bucket.tokens = min(per_minute, bucket.tokens + (now - bucket.updated) * rate)
-        bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return None
-        return (1.0 - bucket.tokens) / rate
+        lease = self._leases.get(key.key_id)
+        if lease is not None and now < lease.until:
+            if lease.tokens > 0:
+                lease.tokens -= 1
+                return None
+            if lease.exhausted:
+                return lease.until - now
+        budget = limit if limit is not None else self.default_per_minute
+        size = lease_size(budget)
+        hits, window_left = await self.hit(key.key_id, size)
+        granted = max(0, min(size, budget - (hits - size)))
+        if len(self._leases) >= _CACHE_MAX:
+            self._leases.clear()
+        self._leases[key.key_id] = _Lease(max(0, granted - 1), now + window_left, granted == 0)
+        return window_left if granted == 0 else None
 
 
 Lookup = Callable[[str], Awaitable[ApiKey | None]]
@@ -110,6 +151,13 @@ class KeyVerifier:
         self._ttl = ttl_s
         self._clock = clock
         self._cache: dict[str, tuple[ApiKey, float]] = {}
+
+    def cached(self, key: str) -> ApiKey | None:
+        """The key's record if this process verified it recently (no database lookup)."""
+        if not key.startswith(KEY_PREFIX) or len(key) > 128:
+            return None
+        cached = self._cache.get(hash_key(key, self._pepper))
+        return cached[0] if cached is not None and cached[1] > self._clock() else None
 
     async def verify(self, key: str) -> ApiKey | None:
         """The key's record if it is known and not revoked, else None."""
@@ -154,7 +202,7 @@ async def check_key(state: State, key: str | None, scope: Scope) -> ApiKey:
         )
     if scope.value not in verified.scopes:
         raise ProblemError(403, f"this API key lacks the {scope.value} scope")
-    retry = state.rate_limiter.check(verified)
+    retry = await state.rate_limiter.check(verified)
     if retry is not None:
         raise ProblemError(
             429,

@@ -26,7 +26,37 @@ class Settings(ServiceSettings):
         default=30.0, ge=0, le=3600, description="How long a verified key is trusted in-process."
     )
     default_rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Requests per minute per key when the key sets none."
+        default=600,
+        ge=1,
+        description="Requests per minute per key when the key sets none (counted in PostgreSQL, "
+        "shared by every worker and pod).",
+    )
+    max_body_bytes: int = Field(
+        default=32_768,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body; a larger one is a 413 before it is read.",
+    )
+    unauth_burst: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications a client address may make in a burst (then 429).",
+    )
+    unauth_per_minute: int = Field(
+        default=60, ge=1, description="Failed authentications per minute an address regains."
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", min_length=1, description="Address of the Prometheus /metrics port."
+    )
+    metrics_port: int = Field(
+        default=9104,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics on its own port, not the API's (0: not served).",
+    )
+    docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json (default: yes, except in prod).",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default."
@@ -63,6 +93,11 @@ class Settings(ServiceSettings):
     outbox_retention_days: float = Field(
         default=7.0, gt=0, le=365, description="How long sent outbox rows are kept."
     )
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Whether the API documentation is served (``docs``, else not in the prod profile)."""
+        return self.docs if self.docs is not None else self.profile is not Profile.PROD
 
     @model_validator(mode="after")
     def _no_default_pepper_outside_local(self) -> Settings:

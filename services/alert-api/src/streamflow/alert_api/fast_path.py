@@ -13,6 +13,10 @@ request is counted in the same Prometheus metrics under the route template.
 Everything else — other methods (HEAD), other paths, and every request when CORS is configured
 (its headers come from CORSMiddleware) — goes through FastAPI unchanged; the declared route still
 serves those and documents the endpoint in OpenAPI.
+
+Every HTTP request, on either path, first passes the app's
+:class:`~streamflow.alert_api.guard.Guard` (body limit, throttling of failed authentication), and
+every response carries its security headers (ADR 0058).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from streamflow.alert_api.guard import Guard
 from streamflow.alert_api.routes.alert_list import answer
 from streamflow.alert_api.telemetry import observe
 
@@ -36,25 +41,33 @@ _JSON = b"application/json"
 
 
 class AlertApi(FastAPI):
-    """FastAPI, with ``GET /v1/alerts`` served by :func:`serve_alert_list`."""
+    """FastAPI behind the :class:`Guard`, with ``GET /v1/alerts`` served by
+    :func:`serve_alert_list`."""
 
-    def __init__(self, *, fast_list: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *, fast_list: bool = True, guard: Guard | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.fast_list = fast_list
+        self.guard = guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.fast_list
-            and scope["type"] == "http"
-            and scope["path"] == PATH
-            and scope["method"] == "GET"
-        ):
-            await serve_alert_list(self, scope, receive, send)
+        guard = self.guard
+        if scope["type"] != "http" or guard is None:
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        admitted = await guard.admit(scope, receive, send)
+        if admitted is None:  # refused (413, 429)
+            return
+        if self.fast_list and scope["path"] == PATH and scope["method"] == "GET":
+            await serve_alert_list(self, guard, scope, admitted, send)
+            return
+        await super().__call__(scope, admitted, guard.wrap_send(scope, send))
 
 
-async def serve_alert_list(app: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_alert_list(
+    app: FastAPI, guard: Guard, scope: Scope, receive: Receive, send: Send
+) -> None:
     """Answer one ``GET /v1/alerts`` request (see the module docstring)."""
     start = time.perf_counter()
     key: str | None = None
@@ -68,8 +81,10 @@ async def serve_alert_list(app: FastAPI, scope: Scope, receive: Receive, send: S
         body = await answer(app.state, key, query)
     except Exception as exc:  # every error goes to the app's own handler
         response = await _problem(app, Request(scope, receive), exc)
+        response.raw_headers.extend(guard.api_headers)
         await response(scope, receive, send)
         status = response.status_code
+        guard.observe(scope, status)
     else:
         await send(
             {
@@ -78,6 +93,7 @@ async def serve_alert_list(app: FastAPI, scope: Scope, receive: Receive, send: S
                 "headers": [
                     (b"content-length", str(len(body)).encode()),
                     (b"content-type", _JSON),
+                    *guard.api_headers,
                 ],
             }
         )

@@ -1,11 +1,18 @@
-"""Request metrics as a plain ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path)."""
+"""Request metrics as a plain ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path),
+served on a port of their own (``metrics_host``/``metrics_port``), never on the API's (ADR 0058).
+
+With several uvicorn workers the metrics are kept in prometheus_client's multiprocess mode: the
+supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, and its /metrics server
+sums every worker's counters and histograms (``__main__.py``).
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
@@ -65,3 +72,16 @@ def _route(scope: Scope) -> str:
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
+
+
+def serve_metrics(host: str, port: int, multiprocess_dir: str | None = None) -> Any:
+    """Serve /metrics on ``host:port`` from a daemon thread; the server (for ``shutdown()``).
+
+    ``multiprocess_dir``: the workers' metric files (several workers); None: this process's own.
+    """
+    registry: CollectorRegistry = REGISTRY
+    if multiprocess_dir is not None:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server

@@ -1,9 +1,8 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness and readiness (Prometheus metrics have their own port: telemetry.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter
 
 from streamflow.alert_api.deps import Db
 from streamflow.alert_api.models import Health
@@ -23,14 +22,3 @@ async def readyz(db: Db) -> Health:
     """PostgreSQL answers (503 with a problem body otherwise)."""
     await db.fetchval("select 1")
     return Health(status="ok")
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-)
-async def metrics() -> Response:
-    """Request counts and latencies in the Prometheus text format (this worker's)."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
