@@ -1,4 +1,4 @@
-"""A bounded API (ADR 0058), against the real PostgreSQL: 413 before parsing, 429 for floods of
+"""A bounded API (ADR 0090), against the real PostgreSQL: 413 before parsing, 429 for floods of
 failed authentication per address, per-key budgets shared by every worker, security headers on
 every response, docs behind a setting, /metrics on a port of its own."""
 

@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
         # FastAPI's native OpenTelemetry hooks re-check the global providers on every request;
         # the API exports Prometheus metrics (its own port, telemetry.py) instead (ADR 0053).
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        # The documentation is a setting, off in the prod profile by default (ADR 0058).
+        # The documentation is a setting, off in the prod profile by default (ADR 0090).
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,

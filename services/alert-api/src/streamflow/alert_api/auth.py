@@ -7,7 +7,7 @@ cheap at thousands of requests per second; verified keys are also cached in-proc
 
 401 = no key or an unknown/revoked key; 403 = a valid key without the route's scope;
 429 = the key's per-minute budget is spent (a fixed-window counter per key in PostgreSQL, shared
-by every worker and pod: ADR 0058). Failed authentication is also throttled per client address,
+by every worker and pod: ADR 0090). Failed authentication is also throttled per client address,
 before any lookup (guard.py).
 """
 
@@ -95,7 +95,7 @@ class _Lease:
 @dataclass
 class RateLimiter:
     """Per-key budgets shared by every worker and pod: a fixed one-minute window per key, counted
-    in PostgreSQL by :data:`HIT_SQL` (ADR 0058).
+    in PostgreSQL by :data:`HIT_SQL` (ADR 0090).
 
     A worker reserves :func:`lease_size` requests per round trip and spends them locally until
     the window ends, so the window's total never exceeds the budget, and a busy key costs one

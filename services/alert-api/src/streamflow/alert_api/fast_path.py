@@ -16,7 +16,7 @@ serves those and documents the endpoint in OpenAPI.
 
 Every HTTP request, on either path, first passes the app's
 :class:`~streamflow.alert_api.guard.Guard` (body limit, throttling of failed authentication), and
-every response carries its security headers (ADR 0058).
+every response carries its security headers (ADR 0090).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every request passes before routing, and what every response carries (ADR 0058).
+"""What every request passes before routing, and what every response carries (ADR 0090).
 
 - **Body limit.** A request whose ``Content-Length`` exceeds ``max_body_bytes`` is answered 413
   before anything reads or parses it. A chunked body is read up to the limit first, then
@@ -108,7 +108,7 @@ class AddressThrottle:
 
 
 def client_address(scope: Scope) -> str:
-    """The peer's address (behind a proxy, the proxy's: see ADR 0058)."""
+    """The peer's address (behind a proxy, the proxy's: see ADR 0090)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 

@@ -1,5 +1,5 @@
 """Request metrics as a plain ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path),
-served on a port of their own (``metrics_host``/``metrics_port``), never on the API's (ADR 0058).
+served on a port of their own (``metrics_host``/``metrics_port``), never on the API's (ADR 0090).
 
 With several uvicorn workers the metrics are kept in prometheus_client's multiprocess mode: the
 supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, and its /metrics server

@@ -2,7 +2,7 @@
 
 The page carries one inline ``<style>`` and one inline ``<script>``; its Content-Security-Policy
 allows exactly those two (by SHA-256, computed from the page), requests to this origin, and
-nothing else: no other script, style, frame, form target or base URL (ADR 0058).
+nothing else: no other script, style, frame, form target or base URL (ADR 0090).
 """
 
 from __future__ import annotations
