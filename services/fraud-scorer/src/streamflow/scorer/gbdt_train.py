@@ -148,6 +148,6 @@ def fit_random_forest(
     from sklearn.ensemble import RandomForestClassifier
 
     forest = RandomForestClassifier(
-        n_estimators=100, max_depth=20, n_jobs=1, random_state=seed, min_samples_leaf=1
+        n_estimators=100, max_depth=20, n_jobs=-1, random_state=seed, min_samples_leaf=1
     )
     return forest.fit(matrix, labels)
