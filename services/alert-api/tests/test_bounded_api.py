@@ -150,15 +150,23 @@ def test_security_headers_on_every_response(client: TestClient, keys: Keys) -> N
     console = client.get("/console")
     assert_secured(console, content_security_policy())
     assert "script-src 'sha256-" in console.headers["content-security-policy"]
-    for docs in ("/docs", "/redoc"):
-        assert_secured(client.get(docs), DOCS_CSP.decode())
+    assert_secured(client.get("/docs"), DOCS_CSP.decode())
+    # The vendored Swagger UI (routes/docs.py): no CDN, so the page allows scripts from 'self' only.
+    assert "script-src 'self';" in DOCS_CSP.decode()
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "docs-init.js", "LICENSE"):
+        response = client.get(f"/docs/assets/{asset}")
+        assert response.status_code == 200, asset
+        assert_secured(response, api)
+    assert_problem(client.get("/docs/assets/docs.html"), 404)
+    assert_problem(client.get("/docs/assets/..%2Fconsole.html"), 404)
+    assert_problem(client.get("/redoc"), 404)  # only Swagger UI is vendored (ADR 0091)
 
 
 def test_docs_are_a_setting_off_in_prod(api_settings: Settings) -> None:
     prod = api_settings.model_copy(update={"profile": Profile.PROD, "docs": None})
     assert not prod.docs_enabled
     with TestClient(create_app(prod), raise_server_exceptions=False) as client:
-        for path in ("/docs", "/redoc", "/openapi.json"):
+        for path in ("/docs", "/docs/assets/swagger-ui-bundle.js", "/redoc", "/openapi.json"):
             assert_problem(client.get(path), 404)
         assert client.get("/healthz").status_code == 200
     enabled = prod.model_copy(update={"docs": True})

@@ -28,6 +28,7 @@ from streamflow.alert_api.fast_path import AlertApi
 from streamflow.alert_api.guard import AddressThrottle, Guard
 from streamflow.alert_api.outbox import OutboxRelay
 from streamflow.alert_api.routes import alerts, console, customers, health, stats
+from streamflow.alert_api.routes import docs as docs_route
 from streamflow.alert_api.telemetry import MetricsMiddleware
 
 DESCRIPTION = """
@@ -95,9 +96,10 @@ def create_app(settings: Settings) -> FastAPI:
         # FastAPI's native OpenTelemetry hooks re-check the global providers on every request;
         # the API exports Prometheus metrics (its own port, telemetry.py) instead (ADR 0053).
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        # The documentation is a setting, off in the prod profile by default (ADR 0090).
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # The documentation is a setting, off in the prod profile by default (ADR 0090); its
+        # page is routes/docs.py, Swagger UI from vendored assets, no CDN (ADR 0091).
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
     verifier = KeyVerifier(
@@ -107,7 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.max_body_bytes,
         AddressThrottle(settings.unauth_burst, settings.unauth_per_minute),
         verifier,
-        frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"}) if docs else frozenset(),
+        frozenset({docs_route.PAGE}) if docs else frozenset(),
     )
     app.state.settings = settings
     app.state.db = db
@@ -117,6 +119,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     for module in (alerts, customers, stats, health, console):
         app.include_router(module.router)
+    if docs:
+        app.include_router(docs_route.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

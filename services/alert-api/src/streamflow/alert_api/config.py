@@ -56,7 +56,7 @@ class Settings(ServiceSettings):
     )
     docs: bool | None = Field(
         default=None,
-        description="Serve /docs, /redoc and /openapi.json (default: yes, except in prod).",
+        description="Serve /docs and /openapi.json (default: yes, except in prod).",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default."

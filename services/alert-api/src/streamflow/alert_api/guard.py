@@ -14,8 +14,9 @@
   - ``X-Frame-Options: DENY``.
   - ``Referrer-Policy: no-referrer``.
   - ``Content-Security-Policy``: ``default-src 'none'; frame-ancestors 'none'`` for JSON. The
-    console route sets its own policy (routes/console.py). The docs pages get only
-    ``frame-ancestors 'none'``, because Swagger UI and ReDoc load their scripts from a CDN.
+    console route sets its own policy (routes/console.py). The docs page (routes/docs.py) gets
+    scripts and styles from 'self' only: Swagger UI is vendored, nothing comes from a CDN
+    (ADR 0091).
 
 :class:`~streamflow.alert_api.fast_path.AlertApi` calls :meth:`Guard.admit` for every HTTP
 request. The FastAPI path gets :meth:`Guard.wrap_send`; the list's fast path adds
@@ -43,7 +44,12 @@ _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 _CSP = b"content-security-policy"
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = b"frame-ancestors 'none'"
+# Swagger UI's stylesheet draws its icons as data: SVGs; its calls go to /openapi.json and,
+# with "Try it out", to this API: all 'self'.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
