@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the warehouse DAGs once, in order, with `airflow dags test` (no scheduler needed):
-# dbt_staging -> dbt_marts -> dbt_quality (and maintenance with --maintenance).
+# dbt_staging -> dbt_marts -> dbt_quality (and maintenance with --maintenance); `--dag NAME...`
+# runs just those (e.g. `--dag model_training`: training examples, then train and gate).
 # Airflow's metadata DB is SQLite under $AIRFLOW_HOME; dbt's manifest is (re)built first so DAGs
 # render from it. Targets the STREAMFLOW_PG_* database (default: the local `streamflow`).
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$WAREHOUSE_REPO"
 
 dags=(dbt_staging dbt_marts dbt_quality)
 if [[ "${1:-}" == "--maintenance" ]]; then dags+=(maintenance); fi
+if [[ "${1:-}" == "--dag" ]]; then shift; dags=("$@"); fi
 
 echo "[warehouse] dbt parse (manifest for Cosmos rendering)"
 (cd "$STREAMFLOW_DBT_PROJECT_DIR" && "$WAREHOUSE_DBT" parse --quiet)

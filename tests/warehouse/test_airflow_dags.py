@@ -54,7 +54,7 @@ def test_every_dag_imports_and_renders_one_task_per_model(
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["import_errors"] == {}
     dags = report["dags"]
-    assert set(dags) == {"dbt_staging", "dbt_marts", "dbt_quality", "maintenance"}
+    assert set(dags) == {"dbt_staging", "dbt_marts", "dbt_quality", "maintenance", "model_training"}
 
     staging = _manifest_models(dbt_manifest, "models/staging")
     assert {f"staging.{m}_model_build" for m in staging} | {"silver_ready"} == set(
@@ -67,6 +67,12 @@ def test_every_dag_imports_and_renders_one_task_per_model(
     }
     assert expected == set(dags["dbt_marts"]["tasks"])
     assert set(dags["dbt_quality"]["tasks"]) == {"source_freshness", "dbt_test"}
+    assert set(dags["model_training"]["tasks"]) == {
+        "training_cutoff",
+        "examples.stg_transactions_model_build",
+        "examples.training_examples_model_build",
+        "train",
+    }
     assert set(dags["maintenance"]["tasks"]) == {
         "bronze_retention",
         "vacuum_analyze",

@@ -80,15 +80,26 @@ def render_config(
     )
 
 
-def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None = None) -> Any:
-    """A Cosmos task group of the selected models in the current DAG, one task per model."""
+def dbt_task_group(
+    group_id: str,
+    select: list[str],
+    exclude: list[str] | None = None,
+    dbt_vars: dict[str, str] | None = None,
+) -> Any:
+    """A Cosmos task group of the selected models in the current DAG, one task per model.
+
+    ``dbt_vars`` become ``--vars`` of every task (values may be Jinja templates).
+    """
+    operator_args: dict[str, Any] = {"append_env": True}
+    if dbt_vars:
+        operator_args["vars"] = dbt_vars
     return DbtTaskGroup(
         group_id=group_id,
         project_config=project_config(),
         profile_config=profile_config(),
         execution_config=execution_config(),
         render_config=render_config(select, exclude=exclude),
-        operator_args={"append_env": True},
+        operator_args=operator_args,
     )
 
 
