@@ -2,7 +2,9 @@
 # make demo: the whole pipeline on the local stack, then a printed summary and reports/demo.html.
 #   Kafka + PostgreSQL -> fraud scorer (PyFlink MiniCluster) -> ingestor -> alert API, Prometheus;
 #   the generator streams several simulated days (with chargebacks and some malformed events);
-#   once everything is landed, the Airflow DAGs build silver and gold; then the report.
+#   once everything is landed, the Airflow DAGs build silver and gold; then the report; then one
+#   retrain cycle of the supervised model (scripts/pipeline/demo_retrain.py: registry versions, the
+#   promotion decision, precision/recall before and after).
 # Services keep running afterwards (open the URLs printed at the end) until `make down`.
 # Each run uses a new generator seed (transaction ids are per seed), so re-running adds a new batch.
 # Knobs: STREAMFLOW_DEMO_COUNT (40000), STREAMFLOW_DEMO_RATE (450/s), STREAMFLOW_DEMO_DAYS (5),
@@ -71,5 +73,9 @@ step "summary (also in reports/demo.html)"
 labels=("$DEMO_DIR"/labels-*.parquet)
 scripts/uv.sh run --no-sync python scripts/pipeline/demo_report.py \
   --labels "$DEMO_DIR/labels-$seed.parquet" --out reports/demo.html
+step "retrain cycle: supervised model trained, gated and recorded in the MLflow registry"
+scripts/uv.sh run --no-sync python scripts/pipeline/demo_retrain.py || \
+  echo "(the retrain cycle failed; the pipeline above is unaffected)"
+
 printf '\nDemo finished in %ss (run %s, %s labels files so far). Services keep running: make down stops them.\n' \
   "$((SECONDS - started))" "$run" "${#labels[@]}"
