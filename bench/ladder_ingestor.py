@@ -1,0 +1,308 @@
+"""The ingestor's reference ladder: client + server CPU per row and rows/s of each write rung.
+
+Run by ``bench/ladder.py`` (main env) against the local PostgreSQL (``make up``), in a throwaway
+migrated database. The same ``--rows`` transaction records (``bench/ingestor.py``'s payload, as
+Kafka records in memory: no broker in this ladder) are written by one connection in the
+ingestor's batches (``batch_max_records``, one transaction each), with more work per rung:
+
+- ``raw_copy``: the payloads alone, COPY text into a one-column ``text`` table, no index.
+- ``validation``: + the ingestor's record parsing and validation (``parse_records``: the
+  contract, the typed columns) and its COPY text encoder; bronze's columns, payload as ``text``.
+- ``jsonb``: + the payload column as ``jsonb`` (bronze.transactions' columns, no index).
+- ``+ <index>``: one rung per index of ``bronze.transactions``, cumulative, in the DDL's order
+  (read from the migrated database, so the ladder follows the DDL).
+- ``merge``: + the ingestor's merge path into the real ``bronze.transactions``: COPY into its
+  per-session staging table, then ``insert ... on conflict do nothing`` (what a re-read batch
+  takes; a first read COPYs straight into bronze, which is the all-indexes rung).
+
+CPU per row = this process's CPU (the client: parsing, encoding, asyncpg) + the CPU of the
+connection's PostgreSQL backend process from /proc (the server: COPY parsing, jsonb, indexes,
+WAL records), over the rung, divided by the rows. The server's shared background processes
+(WAL writer, checkpointer, autovacuum) serve every database of the server and are left out.
+Each rung starts on an empty table; the 1-minute load average is checked before it
+(``bench/load_gate.py``: above 1.0, wait up to 5 minutes, then measure anyway, marked loaded).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingestor import _TX, drop_database  # noqa: E402
+from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
+from bench.scorer_flink import tree_cpu_s  # noqa: E402
+from streamflow.events import Topic  # noqa: E402
+from streamflow.ingestor.config import Settings  # noqa: E402
+from streamflow.ingestor.copy_text import encode_rows  # noqa: E402
+from streamflow.ingestor.records import parse_records  # noqa: E402
+from streamflow.ingestor.tables import SPECS  # noqa: E402
+
+# The ingestor's own staging table and merge statement (its re-read path).
+from streamflow.ingestor.writer import _merge_sql, _prepare_connection  # noqa: E402
+from streamflow.platform.migrations import migrate  # noqa: E402
+from streamflow.platform.settings import PostgresSettings  # noqa: E402
+
+SPEC = SPECS[Topic.TRANSACTIONS_RAW]
+SCHEMA = "ladder"
+PARTITIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A consumed Kafka record, as much of it as the ingestor reads."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int | None
+    key: bytes | None
+    value: bytes | None
+
+
+def records(count: int) -> list[Record]:
+    """``count`` transactions.raw records with ``bench/ingestor.py``'s payloads."""
+    now_ms = int(time.time() * 1000)
+    out = []
+    for i in range(count):
+        customer = f"C{i % 997:04d}"
+        value = _TX.replace("TXID", f"tx-{i:09d}").replace("CUST", customer).encode()
+        out.append(
+            Record(
+                str(Topic.TRANSACTIONS_RAW),
+                i % PARTITIONS,
+                i // PARTITIONS,
+                now_ms + i // 1000,
+                customer.encode(),
+                value,
+            )
+        )
+    return out
+
+
+def raw_copy_text(batch: Sequence[Record]) -> bytes:
+    """The payloads as COPY text, one per line (they hold no tab, newline or backslash)."""
+    values = [r.value or b"" for r in batch]
+    data = b"\n".join(values) + b"\n"
+    if data.count(b"\n") != len(values) or any(c in data for c in (b"\t", b"\\", b"\r")):
+        return encode_rows([(v.decode("utf-8"),) for v in values])  # COPY's escapes, if ever
+    return data
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung: its table, how a batch becomes COPY text, and how the text is written."""
+
+    name: str
+    what: str
+    table: str
+    columns: tuple[str, ...]
+    encode: Callable[[Sequence[Record]], bytes]
+    write: Callable[[asyncpg.Connection, Rung, bytes], Awaitable[None]] | None = None
+
+
+@cache
+def max_payload_bytes() -> int:
+    """The ingestor's payload limit (its settings, read once)."""
+    return Settings().max_payload_bytes
+
+
+def validated_text(batch: Sequence[Record]) -> bytes:
+    """The ingestor's work on a batch: parse and validate, then its COPY text encoder."""
+    parsed = parse_records(SPEC, batch, max_payload_bytes())
+    if parsed.dead:
+        msg = f"{len(parsed.dead)} records rejected: {parsed.dead[0]}"
+        raise RuntimeError(msg)
+    return encode_rows(parsed.rows)
+
+
+async def copy_into(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
+    """COPY text into the rung's table (as the ingestor's writer does into bronze)."""
+    schema, table = rung.table.split(".")
+    await conn.copy_to_table(
+        table,
+        schema_name=schema,
+        columns=list(rung.columns),
+        source=memoryview(data),
+        format="text",
+    )
+
+
+async def copy_and_merge(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
+    """The ingestor's merge path: COPY into its staging table, insert what is new into bronze."""
+    await conn.copy_to_table(
+        f"stage_{SPEC.table}",
+        schema_name="pg_temp",
+        columns=list(rung.columns),
+        source=memoryview(data),
+        format="text",
+    )
+    await conn.execute(_merge_sql(SPEC.table, rung.columns))
+
+
+def index_definitions(pg: PostgresSettings) -> list[tuple[str, str]]:
+    """``(index name, definition)`` of every index of bronze.transactions, in creation order."""
+    with psycopg.connect(pg.dsn()) as conn:
+        rows = conn.execute(
+            "select c.relname, pg_get_indexdef(i.indexrelid) from pg_index i "
+            "join pg_class c on c.oid = i.indexrelid "
+            "where i.indrelid = 'bronze.transactions'::regclass order by i.indexrelid"
+        ).fetchall()
+    return [(str(name), str(definition)) for name, definition in rows]
+
+
+def on_table(definition: str, table: str) -> str:
+    """An index definition of bronze.transactions, moved to ``table`` (same columns, unnamed)."""
+    unique = definition.startswith("CREATE UNIQUE INDEX")
+    using = definition[definition.index(" USING ") :]
+    return f"create {'unique ' if unique else ''}index on {table}{using}"
+
+
+def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
+    """Every rung with the DDL that creates its empty table (none for ``merge``: bronze's own)."""
+    columns = SPEC.columns
+    like = "(like bronze.transactions including defaults)"
+    ladder: list[tuple[Rung, list[str]]] = [
+        (
+            Rung(
+                "raw_copy",
+                "raw COPY of the payload (text), no index",
+                f"{SCHEMA}.raw",
+                ("payload",),
+                raw_copy_text,
+            ),
+            [f"create table {SCHEMA}.raw (payload text not null)"],
+        ),
+        (
+            Rung(
+                "validation",
+                "+ the ingestor's parsing/validation, typed columns",
+                f"{SCHEMA}.validated",
+                columns,
+                validated_text,
+            ),
+            [
+                f"create table {SCHEMA}.validated {like}",
+                f"alter table {SCHEMA}.validated alter column payload type text",
+            ],
+        ),
+        (
+            Rung("jsonb", "+ payload as jsonb", f"{SCHEMA}.jsonb", columns, validated_text),
+            [f"create table {SCHEMA}.jsonb {like}"],
+        ),
+    ]
+    indexes: list[str] = []
+    for n, (name, definition) in enumerate(index_definitions(pg), start=1):
+        table = f"{SCHEMA}.idx{n}"
+        indexes.append(definition)
+        ddl = [f"create table {table} {like}", *(on_table(d, table) for d in indexes)]
+        what = f"+ index {name}: {definition[definition.index(' USING ') + 7 :]}"
+        ladder.append((Rung(f"+{name}", what, table, columns, validated_text), ddl))
+    merge = Rung(
+        "merge",
+        "+ the merge path: COPY into staging, insert ... on conflict do nothing into bronze",
+        "bronze.transactions",
+        columns,
+        validated_text,
+        copy_and_merge,
+    )
+    ladder.append((merge, []))
+    return ladder
+
+
+async def measure(
+    conn: asyncpg.Connection, rung: Rung, rows: Sequence[Record], batch: int
+) -> dict[str, Any]:
+    """Write ``rows`` in batches of ``batch`` (one transaction each); the rung's figures."""
+    write = rung.write or copy_into
+    rung.encode(rows[:batch])  # warm the client path up (first calls); nothing is written
+    backend = conn.get_server_pid()
+    client0, server0, t0 = time.process_time(), tree_cpu_s(backend), time.perf_counter()
+    for start in range(0, len(rows), batch):
+        data = rung.encode(rows[start : start + batch])
+        async with conn.transaction():
+            await write(conn, rung, data)
+    wall = time.perf_counter() - t0
+    client, server = time.process_time() - client0, tree_cpu_s(backend) - server0
+    landed = await conn.fetchval(f"select count(*) from {rung.table}")  # noqa: S608 - our names
+    if landed != len(rows):
+        msg = f"{rung.name}: {landed} rows landed in {rung.table}, expected {len(rows)}"
+        raise RuntimeError(msg)
+    n = len(rows)
+    return {
+        "what": rung.what,
+        "table": rung.table,
+        "rows": n,
+        "seconds": round(wall, 3),
+        "rows_per_s": round(n / wall, 1),
+        "client_cpu_us_per_row": round(client / n * 1e6, 2),
+        "server_cpu_us_per_row": round(server / n * 1e6, 2),
+        "cpu_us_per_row": round((client + server) / n * 1e6, 2),
+    }
+
+
+def with_ratios(rungs: dict[str, dict[str, Any]], base: str = "raw_copy") -> None:
+    """Add each rung's CPU per row and rows/s as a ratio to the raw-COPY rung's."""
+    ref = rungs.get(base, {})
+    for figures in rungs.values():
+        for key, ratio_key in (
+            ("cpu_us_per_row", "cpu_per_row_vs_raw_copy"),
+            ("rows_per_s", "rows_per_s_vs_raw_copy"),
+        ):
+            value, ref_value = figures.get(key), ref.get(key)
+            figures[ratio_key] = round(value / ref_value, 2) if value and ref_value else None
+
+
+async def run(
+    rows: int, load_limit: float = LOAD_LIMIT, load_wait_s: float = MAX_WAIT_S
+) -> dict[str, Any]:
+    """The whole ingestor ladder in a throwaway database; the result document."""
+    admin = PostgresSettings()
+    db = f"ladder_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin.dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(db)))
+    pg = admin.model_copy(update={"database": db})
+    batch = Settings().batch_max_records
+    result: dict[str, Any] = {"rows_per_rung": rows, "batch_rows": batch, "rungs": {}}
+    try:
+        migrate(pg.dsn())
+        data = records(rows)
+        conn = await asyncpg.connect(pg.dsn())
+        try:
+            await conn.execute(f"create schema {SCHEMA}")
+            await _prepare_connection(conn)
+            for rung, ddl in rungs_and_ddl(pg):
+                for statement in ddl:
+                    await conn.execute(statement)
+                gate = wait_for_quiet(
+                    load_limit, load_wait_s, say=lambda text: print(text, file=sys.stderr)
+                )
+                print(f"==> ladder {rung.name} (load {gate['load_before']})", file=sys.stderr)
+                figures = await measure(conn, rung, data, batch)
+                figures.update(
+                    load_before=gate["load_before"],
+                    load_waited_s=gate["waited_s"],
+                    loaded=gate["loaded"],
+                )
+                result["rungs"][rung.name] = figures
+                if rung.table.startswith(f"{SCHEMA}."):
+                    await conn.execute(f"drop table {rung.table}")  # keep the server small
+        finally:
+            await conn.close()
+    finally:
+        drop_database(admin, db)
+    with_ratios(result["rungs"])
+    result["loaded"] = any(r["loaded"] for r in result["rungs"].values())
+    return result

@@ -1,0 +1,231 @@
+"""The scorer ladder's rung jobs: ``python bench/ladder_job.py --rung L0..L5`` (PyFlink env).
+
+Every rung reads ``transactions.raw`` through the job's own customer-keyed Java source and writes
+``Row(customer_id, value)`` to ``transactions.scored`` through the job's own exactly-once keyed
+sink, in an environment built exactly as the real job builds its own (``environment_settings``
++ ``build_environment``: thread mode, RocksDB, 2 s exactly-once checkpoints, bundle sizes). Only
+the work in between grows (docs/adr/0081-reference-ladder.md):
+
+- L0: no Python at all: the source's ``Row(key, value)`` straight into the sink.
+- L1: + one Python ``KeyedProcessFunction`` (keyed by customer in the JVM, as the job is) that
+  reads and writes one bytes ``ValueState`` (the job's descriptor and TTL) and forwards the value.
+- L2: + the core's decode and validation (``validate_transaction``).
+- L3: + the whole scoring core: state from bytes, ``score_transaction_json`` with the job's
+  rules and model, state to bytes; the scored record is the only output.
+- L4: the real ``ScoreTransactions`` with its broadcast rules/feedback inputs and every side
+  output: alerts and dead letters to their real sinks, the window feed to a discarding sink.
+- L5: the real job (``fraud_job.build_pipeline``: L4 + the Flink SQL store windows and
+  ``metrics.realtime``).
+
+Settings come from the environment, as for the real job (``STREAMFLOW_SCORER_*``,
+``STREAMFLOW_TOPIC_*``, ...); ``bench/ladder_scorer.py`` sets them and runs one rung per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pyflink.common import Row, Types
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.connectors.base import DeliveryGuarantee, Sink
+from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.state import ValueStateDescriptor
+
+from streamflow.events import ContractError, RuleSet
+from streamflow.flink_jobs import fraud_job
+from streamflow.flink_jobs import functions as fn
+from streamflow.flink_jobs.connectors import customer_keyed
+from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
+
+# The real job's own source and sink builders, so every rung reads and writes exactly as it does.
+from streamflow.flink_jobs.fraud_job import _sink as job_sink
+from streamflow.flink_jobs.fraud_job import _source as job_source
+from streamflow.flink_jobs.job_config import environment_settings
+from streamflow.platform.settings import load_settings
+from streamflow.scorer.config import AlertDelivery, Settings
+from streamflow.scorer.core import (
+    AnomalyModel,
+    CustomerState,
+    load_model,
+    score_transaction_json,
+    validate_transaction,
+)
+
+RUNGS = ("L0", "L1", "L2", "L3", "L4", "L5")
+DISCARDING_SINK = "org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink"
+NO_MERCHANT_RISK = 0.0
+"""What the real job computes for a merchant without feedback (the bench sends none)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _customer_state() -> ValueStateDescriptor:
+    """The real job's customer state: one pickled-bytes value with the job's TTL."""
+    descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
+    descriptor.enable_time_to_live(fn.customer_state_ttl())
+    return descriptor
+
+
+class TouchState(KeyedProcessFunction):  # type: ignore[misc]
+    """L1: read and write one bytes ``ValueState`` per event, forward the value."""
+
+    def __init__(self) -> None:
+        self._state: Any = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._state = runtime_context.get_state(_customer_state())
+
+    def process_element(self, value: str, ctx: Any) -> Iterator[Row]:
+        self._state.value()
+        self._state.update(value.encode("utf-8"))
+        yield Row(ctx.get_current_key(), value)
+
+
+class ValidateOnly(TouchState):
+    """L2: L1 + the core's decode and validation of the raw value."""
+
+    def __init__(self, max_future_seconds: int) -> None:
+        super().__init__()
+        self._max_future = timedelta(seconds=max_future_seconds)
+
+    def process_element(self, value: str, ctx: Any) -> Iterator[Row]:
+        self._state.value()
+        try:
+            txn = validate_transaction(value, _now(), self._max_future)
+        except ContractError:
+            return  # the bench sends valid transactions only; rejects would show as missing
+        self._state.update(value.encode("utf-8"))
+        yield Row(txn.customer_id, value)
+
+
+class ScoreCoreOnly(TouchState):
+    """L3: L2 + the whole scoring core (state from/to bytes); the scored record only."""
+
+    def __init__(self, rules: RuleSet, settings: Settings) -> None:
+        super().__init__()
+        self._rules = rules
+        self._model_path = settings.model_path
+        self._max_future = timedelta(seconds=settings.max_future_seconds)
+        self._model: AnomalyModel | None = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        super().open(runtime_context)
+        self._model = load_model(self._model_path)
+
+    def process_element(self, value: str, ctx: Any) -> Iterator[Row]:
+        now = _now()
+        try:
+            txn = validate_transaction(value, now, self._max_future)
+        except ContractError:
+            return
+        stored = self._state.value()
+        before = CustomerState.from_bytes(stored) if stored is not None else None
+        after, out = score_transaction_json(
+            before, txn, self._rules, NO_MERCHANT_RISK, self._model, now
+        )
+        self._state.update(after.to_bytes())
+        yield Row(txn.customer_id, out.scored)
+
+
+def _keyed_transactions(env: StreamExecutionEnvironment, settings: Settings) -> Any:
+    return customer_keyed(job_source(env, settings, settings.topics.transactions_raw, keyed=True))
+
+
+def _scored_sink(settings: Settings) -> Any:
+    exactly_once = DeliveryGuarantee.EXACTLY_ONCE
+    return job_sink(settings, settings.topics.transactions_scored, "customer_id", exactly_once)
+
+
+def _side_output_job(env: StreamExecutionEnvironment, settings: Settings) -> None:
+    """L4: ``fraud_job.build_pipeline`` without the store windows (the feed is discarded)."""
+    topics = settings.topics
+    control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
+    rules = job_source(env, settings, topics.fraud_rules).map(
+        lambda raw: (fn.RULES, raw), output_type=control_type
+    )
+    feedback = job_source(env, settings, topics.fraud_feedback).map(
+        lambda raw: (fn.FEEDBACK, raw), output_type=control_type
+    )
+    scorer = fn.ScoreTransactions(
+        topics.transactions_raw,
+        topics.fraud_rules,
+        topics.fraud_feedback,
+        fn.initial_rules(settings.rules_file, settings.blacklist_file),
+        settings.model_path,
+        settings.max_future_seconds,
+    )
+    scored = (
+        _keyed_transactions(env, settings)
+        .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
+        .process(scorer, output_type=fn.SCORED_TYPE)
+        .name("score")
+    )
+    exactly_once = DeliveryGuarantee.EXACTLY_ONCE
+    alerts = (
+        exactly_once
+        if settings.alert_delivery is AlertDelivery.EXACTLY_ONCE
+        else DeliveryGuarantee.AT_LEAST_ONCE
+    )
+    scored.sink_to(_scored_sink(settings))
+    scored.get_side_output(fn.ALERT_TAG).sink_to(
+        job_sink(settings, topics.fraud_alerts, "alert_id", alerts)
+    )
+    scored.get_side_output(fn.DLQ_TAG).sink_to(
+        job_sink(settings, topics.dlq, "source_topic", exactly_once)
+    )
+    scored.get_side_output(fn.WINDOW_TAG).sink_to(Sink(DISCARDING_SINK))
+
+
+def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -> None:
+    """Add rung ``rung``'s sources, operators and sinks to ``env``."""
+    if rung == "L5":
+        fraud_job.build_pipeline(env, settings)
+        return
+    if rung == "L4":
+        _side_output_job(env, settings)
+        return
+    if rung == "L0":
+        job_source(env, settings, settings.topics.transactions_raw, keyed=True).sink_to(
+            _scored_sink(settings)
+        )
+        return
+    function: TouchState
+    if rung == "L1":
+        function = TouchState()
+    elif rung == "L2":
+        function = ValidateOnly(settings.max_future_seconds)
+    elif rung == "L3":
+        rules = fn.initial_rules(settings.rules_file, settings.blacklist_file)
+        function = ScoreCoreOnly(rules, settings)
+    else:
+        msg = f"unknown rung {rung!r} (one of {', '.join(RUNGS)})"
+        raise ValueError(msg)
+    scored = (
+        _keyed_transactions(env, settings)
+        .process(function, output_type=fn.SCORED_TYPE)
+        .name(f"ladder-{rung}")
+    )
+    scored.sink_to(_scored_sink(settings))
+
+
+def main() -> None:
+    """Build and run one rung from the environment's settings (never restores a checkpoint)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rung", choices=RUNGS, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings(Settings)
+    flink = environment_settings(settings, FlinkEnvironmentSettings.from_env(), None)
+    env = build_environment(flink)
+    build_rung(env, settings, args.rung)
+    env.execute(f"{settings.job_name}-ladder-{args.rung}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""The scorer's reference ladder: job CPU per event and events/s of rungs L0-L5 (PyFlink env).
+
+``bench/ladder.py`` runs this in the PyFlink environment; alone:
+``PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/ladder_scorer.py --out F``.
+
+One transactions topic is pre-loaded once (the transactions of ``bench/scorer_flink.py``, same
+customers, blacklist and event-time spacing); then every rung (``bench/ladder_job.py``) runs as a
+job process of its own, on fresh output topics and a fresh consumer group, so it reads the same
+records from the start. Throughput is timed on what a read_committed consumer sees on
+``transactions.scored``, from the moment the first ``--mark`` share (10%) of ``--events`` is
+visible to the moment all ``--events`` are: the job's start-up and its JIT warm-up fall before
+the mark. Job CPU per event is the CPU (user + system) of the job's whole process tree over the
+same window, from /proc (``scorer_flink.tree_cpu_s``), divided by the records that became
+visible in it.
+
+Records become visible only when a checkpoint commits (every 2 s), in bursts, so a window must
+span several commits of a busy job. The topic holds ``--preload-factor`` (2) times the most
+records any rung times, so the window ends on a commit while the job is still busy: had it ended
+on the topic's last record, it would include the idle wait for the final checkpoint (up to 2.5 s,
+a large share of a fast rung's window). L0, the JVM alone, is several times faster than the
+Python rungs, so it times ``--l0-factor`` (5) times ``--events`` records. Each rung reports its
+window, the commits in it and ``input_exhausted`` (true: that idle wait is in the window).
+
+Before each rung the 1-minute load average is checked (``bench/load_gate.py``): above 1.0 the
+bench waits up to 5 minutes, then measures anyway and marks the rung ``loaded``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+
+from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
+from bench.scorer_flink import tree_cpu_s, txn  # noqa: E402
+from streamflow.events import Topic, encode, encode_key  # noqa: E402
+from streamflow.events.topics import TOPICS  # noqa: E402
+from streamflow.platform.kafka import (  # noqa: E402
+    consumer_config,
+    delete_topics,
+    ensure_topics,
+    producer_config,
+)
+from streamflow.platform.settings import KafkaSettings, TopicSettings  # noqa: E402
+from streamflow.scorer.config import Settings as ScorerSettings  # noqa: E402
+
+JOB = ROOT / "bench" / "ladder_job.py"
+RUNGS = ("L0", "L1", "L2", "L3", "L4", "L5")
+CUSTOMERS = 5000
+WHAT = {
+    "L0": "JVM only: customer-keyed Kafka source -> exactly-once keyed sink",
+    "L1": "+ key by customer (JVM), one Python keyed function: a bytes ValueState read + write",
+    "L2": "+ the core's decode and validation (validate_transaction)",
+    "L3": "+ the whole scoring core (state from/to bytes, score_transaction_json), main output",
+    "L4": "+ every side output: the real ScoreTransactions, broadcast inputs, alert/DLQ sinks",
+    "L5": "the real job (fraud_job.build_pipeline: + store windows in Flink SQL, metrics sink)",
+}
+COMMIT_GAP_S = 0.5
+"""Records arriving after a pause this long belong to a new checkpoint's commit."""
+
+
+@dataclass
+class Mark:
+    """A moment of the visible output: when, the job tree's CPU then, records seen by then."""
+
+    at: float
+    cpu_s: float
+    seen: int
+
+
+def free_port() -> int:
+    """A free local TCP port (for the rung job's Prometheus reporter)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def preload(kafka: KafkaSettings, topic: str, events: int) -> float:
+    """Produce ``events`` transactions as ``bench/scorer_flink.py`` does; seconds it took."""
+    started = time.monotonic()
+    producer = Producer(producer_config(kafka, "ladder-bench"))
+    # 0.5 s of event time apart, all in the past (the scorer dead-letters future ones).
+    start = datetime.now(UTC) - timedelta(seconds=events * 0.5 + 3600)
+    for i in range(events):
+        t = txn(i, start + timedelta(milliseconds=i * 500), CUSTOMERS)
+        while True:
+            try:
+                producer.produce(topic, key=encode_key(t.key()), value=encode(t))
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if i % 10_000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+    return time.monotonic() - started
+
+
+def watch(
+    consumer: Consumer,
+    total: int,
+    job: subprocess.Popen[bytes],
+    mark_share: float,
+    limit_s: float,
+) -> tuple[Mark, Mark, int]:
+    """Consume until ``total`` records are visible; the marks at ``mark_share`` and at ``total``.
+
+    Also counts the commits (bursts of visible records) after the first mark.
+    """
+    seen = 0
+    start: Mark | None = None
+    last_arrival = 0.0
+    commits = 0
+    deadline = time.monotonic() + limit_s
+    while seen < total:
+        if time.monotonic() > deadline:
+            msg = f"only {seen} of {total} records visible after {limit_s:.0f} s"
+            raise TimeoutError(msg)
+        if job.poll() is not None:
+            msg = f"the rung's job exited with {job.returncode} after {seen} records"
+            raise RuntimeError(msg)
+        good = [m for m in consumer.consume(10_000, timeout=0.2) if m.error() is None]
+        if not good:
+            continue
+        now = time.monotonic()
+        seen += len(good)
+        if start is not None and now - last_arrival > COMMIT_GAP_S:
+            commits += 1
+        last_arrival = now
+        if start is None and seen >= total * mark_share:
+            start = Mark(now, tree_cpu_s(job.pid), seen)
+    end = Mark(last_arrival, tree_cpu_s(job.pid), seen)
+    assert start is not None
+    return start, end, commits
+
+
+def run_rung(  # noqa: PLR0917 - the rung's whole context
+    rung: str,
+    kafka: KafkaSettings,
+    raw_topic: str,
+    events: int,
+    preloaded: int,
+    rules: Path,
+    work: Path,
+    mark_share: float,
+) -> dict[str, Any]:
+    """Run one rung's job on fresh output topics; its figures."""
+    suffix = f"{uuid.uuid4().hex[:8]}-{rung.lower()}"
+    names = {f: f"ladder-{suffix}.{d}" for f, d in TopicSettings().model_dump().items()}
+    topics = TopicSettings().model_copy(update={**names, "transactions_raw": raw_topic})
+    outputs = [spec for spec in TOPICS.values() if spec.topic is not Topic.TRANSACTIONS_RAW]
+    ensure_topics(kafka, topics, outputs)
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update({f"STREAMFLOW_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()})
+    env.update(
+        {
+            "STREAMFLOW_SCORER_GROUP_ID": f"ladder-{suffix}",
+            "STREAMFLOW_SCORER_TRANSACTIONAL_ID_PREFIX": f"ladder-{suffix}",
+            "STREAMFLOW_SCORER_CHECKPOINT_DIR": (work / f"ckpt-{rung}").as_uri(),
+            "STREAMFLOW_SCORER_RESTORE": "none",
+            "STREAMFLOW_SCORER_RULES_FILE": str(rules),
+            "STREAMFLOW_SCORER_METRICS_PORT": str(free_port()),
+            "STREAMFLOW_FLINK_LOG_DIR": str(work / f"logs-{rung}"),
+        }
+    )
+    scored = Consumer(consumer_config(kafka, f"ladder-read-{suffix}"))
+    partitions = TOPICS[Topic.TRANSACTIONS_SCORED].partitions
+    scored.assign([TopicPartition(topics.transactions_scored, p, 0) for p in range(partitions)])
+    log = work / f"job-{rung}.log"
+    started = time.monotonic()
+    job = subprocess.Popen(  # noqa: S603 - this interpreter running our own rung job
+        [sys.executable, str(JOB), "--rung", rung],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        start, end, commits = watch(scored, events, job, mark_share, limit_s=1800)
+    except (RuntimeError, TimeoutError) as exc:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        msg = f"rung {rung}: {exc}\n--- {log} (tail) ---\n{tail}"
+        raise RuntimeError(msg) from exc
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGTERM)
+        job.wait(timeout=60)
+        scored.close()
+        delete_topics(kafka, [topics.name(spec.topic) for spec in outputs])
+    counted = end.seen - start.seen
+    window = end.at - start.at
+    return {
+        "what": WHAT[rung],
+        "visible": end.seen,
+        "first_visible_after_s": round(start.at - started, 1),
+        "measured_events": counted,
+        "window_s": round(window, 2),
+        "commits_in_window": commits,
+        "input_exhausted": end.seen >= preloaded,
+        "events_per_s": round(counted / window, 1) if window > 0 and counted else None,
+        "job_cpu_us_per_event": (
+            round((end.cpu_s - start.cpu_s) / counted * 1e6, 1) if counted else None
+        ),
+        "job_cpu_cores": round((end.cpu_s - start.cpu_s) / window, 2) if window > 0 else None,
+    }
+
+
+def with_ratios(rungs: dict[str, dict[str, Any]], base: str = "L1") -> None:
+    """Add each rung's CPU per event and events/s as a ratio to rung ``base``'s."""
+    ref = rungs.get(base, {})
+    for figures in rungs.values():
+        for key, ratio_key in (
+            ("job_cpu_us_per_event", "cpu_per_event_vs_L1"),
+            ("events_per_s", "events_per_s_vs_L1"),
+        ):
+            value, ref_value = figures.get(key), ref.get(key)
+            figures[ratio_key] = round(value / ref_value, 2) if value and ref_value else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=200_000, help="records timed per rung")
+    parser.add_argument("--l0-factor", type=float, default=5.0, help="L0 times events x this")
+    parser.add_argument("--preload-factor", type=float, default=2.0, help="topic = most x this")
+    parser.add_argument("--rungs", default=",".join(RUNGS), help="comma-separated, e.g. L0,L1")
+    parser.add_argument("--mark", type=float, default=0.1, help="share before the timing starts")
+    parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)
+    parser.add_argument("--load-wait-s", type=float, default=MAX_WAIT_S)
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
+    args = parser.parse_args()
+    rungs = [r.strip() for r in args.rungs.split(",") if r.strip()]
+    unknown = sorted(set(rungs) - set(RUNGS))
+    if unknown:
+        parser.error(f"unknown rungs {unknown}")
+    kafka = KafkaSettings()
+    work = Path(tempfile.mkdtemp(prefix="ladder-scorer-"))
+    rules = work / "rules.json"
+    blacklisted = [f"B{c:05d}" for c in range(0, CUSTOMERS, 100)]  # as bench/scorer_flink.py
+    rules.write_text(json.dumps({"version": 1, "blacklist": {"customer_ids": blacklisted}}))
+    raw = TopicSettings(transactions_raw=f"ladder-{uuid.uuid4().hex[:8]}.transactions.raw")
+    ensure_topics(kafka, raw, [TOPICS[Topic.TRANSACTIONS_RAW]])
+    scorer = ScorerSettings()
+    timed = {r: round(args.events * args.l0_factor) if r == "L0" else args.events for r in rungs}
+    preloaded = round(max(timed.values()) * max(1.0, args.preload_factor))
+    result: dict[str, Any] = {
+        "events_per_rung": args.events,
+        "events_L0": timed.get("L0"),
+        "preloaded": preloaded,
+        "mark_share": args.mark,
+        "execution_mode": scorer.execution_mode,
+        "state_backend": scorer.state_backend,
+        "checkpoint_interval_ms": scorer.checkpoint_interval_ms,
+        "bundle_size": scorer.bundle_size,
+        "bundle_time_ms": scorer.bundle_time_ms,
+        "model_loaded": scorer.model_path is not None and scorer.model_path.is_file(),
+        "rungs": {},
+    }
+    try:
+        result["preload_s"] = round(preload(kafka, raw.transactions_raw, preloaded), 1)
+        for rung in rungs:
+            gate = wait_for_quiet(
+                args.load_limit, args.load_wait_s, say=lambda text: print(text, file=sys.stderr)
+            )
+            print(f"==> ladder {rung} (load {gate['load_before']})", file=sys.stderr)
+            figures = run_rung(
+                rung, kafka, raw.transactions_raw, timed[rung], preloaded, rules, work, args.mark
+            )
+            figures.update(
+                load_before=gate["load_before"],
+                load_waited_s=gate["waited_s"],
+                loaded=gate["loaded"],
+                load_at_end=round(os.getloadavg()[0], 2),
+            )
+            result["rungs"][rung] = figures
+            print(json.dumps({rung: figures}), file=sys.stderr)
+    finally:
+        delete_topics(kafka, [raw.transactions_raw])
+    with_ratios(result["rungs"])
+    result["loaded"] = any(r["loaded"] for r in result["rungs"].values())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
