@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.exceptions import AirflowSkipException
 from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from streamflow.orchestration import training
 from streamflow.orchestration.alerts import on_failure
