@@ -56,6 +56,9 @@ transaction.state.log.num.partitions=10
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# The scorer's exactly-once sinks open transactions with a 1 h timeout (docs/adr/0092); the
+# broker refuses a producer whose timeout exceeds this maximum (default 15 min).
+transaction.max.timeout.ms=3600000
 delete.topic.enable=true
 
 # Small machine: few threads, bounded retention.

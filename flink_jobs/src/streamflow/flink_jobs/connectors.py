@@ -10,8 +10,11 @@ serializer, which only looks at the first field, and the value as UTF-8 text.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 from pyflink.common.serialization import SerializationSchema, SimpleStringSchema
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import DataStream, KeyedStream
@@ -27,6 +30,8 @@ from pyflink.datastream.formats.json import JsonRowSerializationSchema
 from pyflink.java_gateway import get_gateway
 
 from streamflow.platform.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
 
 
 def client_properties(kafka: KafkaSettings) -> dict[str, str]:
@@ -101,6 +106,39 @@ def _value_column_schema() -> SerializationSchema:
     jvm = get_gateway().jvm
     wrapper = jvm.org.apache.flink.python.util.PythonConnectorUtils.SecondColumnSerializationSchema
     return SerializationSchema(wrapper(SimpleStringSchema()._j_serialization_schema))
+
+
+def transaction_timeout_ms(kafka: KafkaSettings, wanted_ms: int, timeout_s: float = 10.0) -> int:
+    """``wanted_ms``, or the broker's lower ``transaction.max.timeout.ms`` with a warning.
+
+    The broker refuses a producer whose transaction timeout exceeds its maximum (InitProducerId
+    fails and the job cannot start). The shipped broker configs allow the scorer's timeout (tests
+    check it, docs/adr/0092); a broker started with an older config (one started before the
+    change, read-only setting until it restarts) still runs, covering only shorter outages.
+    When the broker cannot be asked (unreachable, no DescribeConfigs right), ``wanted_ms``.
+    """
+    try:
+        admin = AdminClient(kafka.client_config())
+        brokers = admin.list_topics(timeout=timeout_s).brokers
+        if not brokers:
+            return wanted_ms
+        resource = ConfigResource("broker", str(min(brokers)))
+        entries = admin.describe_configs([resource])[resource].result(timeout=timeout_s)
+        allowed = int(entries["transaction.max.timeout.ms"].value)
+    except (KafkaException, KeyError, TypeError, ValueError) as exc:
+        log.info("broker transaction.max.timeout.ms unknown (%s); using %d ms", exc, wanted_ms)
+        return wanted_ms
+    if allowed >= wanted_ms:
+        return wanted_ms
+    log.warning(
+        "broker allows transaction.max.timeout.ms=%d < the scorer's %d ms: using %d ms, so a "
+        "scorer outage longer than that loses data; restart the broker with the current "
+        "config (scripts/infra/kafka.sh, docs/adr/0092)",
+        allowed,
+        wanted_ms,
+        allowed,
+    )
+    return allowed
 
 
 def keyed_sink(  # noqa: PLR0917

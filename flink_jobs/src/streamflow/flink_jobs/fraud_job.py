@@ -23,6 +23,7 @@ from streamflow.flink_jobs.connectors import (
     customer_keyed,
     kafka_source,
     keyed_sink,
+    transaction_timeout_ms,
 )
 from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.flink_jobs.job_config import environment_settings, restore_path
@@ -45,7 +46,14 @@ def _source(
     return env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}", type_info)
 
 
-def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee) -> Any:
+def _sink(
+    settings: Settings,
+    topic: str,
+    key: str,
+    guarantee: DeliveryGuarantee,
+    timeout_ms: int | None = None,
+) -> Any:
+    """A keyed sink; ``timeout_ms`` (default: the setting) is its transaction timeout."""
     suffix = topic.replace(".", "-")
     return keyed_sink(
         settings.kafka,
@@ -53,7 +61,7 @@ def _sink(settings: Settings, topic: str, key: str, guarantee: DeliveryGuarantee
         key,
         guarantee,
         f"{settings.transactional_id_prefix}-{suffix}",
-        settings.kafka_transaction_timeout_ms,
+        settings.kafka_transaction_timeout_ms if timeout_ms is None else timeout_ms,
     )
 
 
@@ -83,17 +91,20 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")
     )
+    timeout_ms = transaction_timeout_ms(settings.kafka, settings.kafka_transaction_timeout_ms)
     alert_guarantee = (
         exactly_once
         if settings.alert_delivery is AlertDelivery.EXACTLY_ONCE
         else DeliveryGuarantee.AT_LEAST_ONCE
     )
-    scored.sink_to(_sink(settings, topics.transactions_scored, "customer_id", exactly_once))
+    scored.sink_to(
+        _sink(settings, topics.transactions_scored, "customer_id", exactly_once, timeout_ms)
+    )
     scored.get_side_output(fn.ALERT_TAG).sink_to(
-        _sink(settings, topics.fraud_alerts, "alert_id", alert_guarantee)
+        _sink(settings, topics.fraud_alerts, "alert_id", alert_guarantee, timeout_ms)
     )
     scored.get_side_output(fn.DLQ_TAG).sink_to(
-        _sink(settings, topics.dlq, "source_topic", exactly_once)
+        _sink(settings, topics.dlq, "source_topic", exactly_once, timeout_ms)
     )
     store_windows(
         env,
@@ -101,7 +112,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         WINDOW_LEVELS,
         settings.watermark_out_of_orderness_ms,
         fn.METRICS_TYPE,
-    ).sink_to(_sink(settings, topics.metrics_realtime, "store_id", exactly_once))
+    ).sink_to(_sink(settings, topics.metrics_realtime, "store_id", exactly_once, timeout_ms))
 
 
 def main() -> None:

@@ -88,7 +88,13 @@ class Settings(ServiceSettings):
     )
     blacklist_file: Path | None = Field(default=None, description="Blacklist JSON for defaults.")
     alert_delivery: AlertDelivery = AlertDelivery.AT_LEAST_ONCE
-    kafka_transaction_timeout_ms: int = Field(default=300_000, ge=10_000)
+    kafka_transaction_timeout_ms: int = Field(
+        default=3_600_000,
+        ge=10_000,
+        description="Kafka transaction timeout of the exactly-once sinks: the longest scorer or "
+        "broker outage that loses nothing (docs/adr/0092); at most the broker's "
+        "transaction.max.timeout.ms (scripts/infra/kafka.sh, the Strimzi Kafka CR).",
+    )
     metrics_port: int = Field(default=9102, ge=1, le=65535)
     jvm_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="MiniCluster heap.")
     managed_memory: str = Field(default="128m", pattern=r"^\d+[mg]$")
