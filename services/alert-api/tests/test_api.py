@@ -104,7 +104,7 @@ def test_list_deduplicates_filters_and_pages(
         ({"since": "yesterday"}, 422, "query.since"),
         ({"since": "2026-11-01T12:00:00"}, 422, "query.since"),
         ({"customer_id": "x'; drop"}, 422, "query.customer_id"),
-        ({"cursor": "garbage"}, 400, "cursor"),
+        ({"cursor": "garbage"}, 422, "query.cursor"),  # outside the published pattern
     ],
 )
 def test_bad_filters_name_the_field(
@@ -153,6 +153,13 @@ def test_list_route_documents_every_filter(client: TestClient) -> None:
         "cursor",
     ]
     assert operation["security"] == [{"APIKeyHeader": []}]
+    # The schema states every limit the route enforces (issue #21): the page size setting, the
+    # cursor's exact shape.
+    schemas = {p["name"]: p["schema"]["anyOf"][0] for p in operation["parameters"][-2:]}
+    assert schemas["limit"]["maximum"] == 200
+    assert schemas["limit"]["minimum"] == 1
+    assert schemas["cursor"]["pattern"].startswith("^(?:[no]")
+    assert schemas["cursor"]["maxLength"] == 87
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert page == {"$ref": "#/components/schemas/AlertPage"}
 

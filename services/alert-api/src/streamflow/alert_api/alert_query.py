@@ -1,23 +1,20 @@
 """The ``GET /v1/alerts`` query: filters, sort orders and keyset cursors, always parameterised.
 
 A cursor is the sort key of the last row sent (value + alert_id) and the sort it belongs to,
-base64url-encoded JSON; the next page is the rows strictly after it in the same order, so pages
-stay stable while alerts arrive and cost the same however deep (no OFFSET).
+as plain text of one regular pattern (:class:`Cursor`); the next page is the rows strictly after
+it in the same order, so pages stay stable while alerts arrive and cost the same however deep
+(no OFFSET).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
-
-import orjson
 
 from streamflow.alert_api.models import AlertStatus
 from streamflow.alert_api.problems import ProblemError
@@ -55,40 +52,51 @@ class AlertFilters:
     severity: str | None = None
 
 
+_SORT_CODE = {
+    SortOrder.NEWEST: "n",
+    SortOrder.OLDEST: "o",
+    SortOrder.HIGHEST_SCORE: "h",
+    SortOrder.LOWEST_SCORE: "l",
+}
+_CODE_SORT = {code: sort for sort, code in _SORT_CODE.items()}
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+CURSOR_PATTERN = rf"^(?:[no][0-9]{{1,16}}|[hl][0-9]{{1,16}}(?:\.[0-9]{{1,32}})?)_{_UUID}$"
+"""Every string of this pattern is a cursor the list accepts (the OpenAPI schema states it)."""
+CURSOR_MAX_LENGTH = 1 + 16 + 1 + 32 + 1 + 36
+_CURSOR = re.compile(CURSOR_PATTERN)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SCORE_PLACES = Decimal(1).scaleb(-32)
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Position after the last row of a page."""
+    """Position after the last row of a page, in the sort that made it.
+
+    Its text is ``<sort code><value>_<alert id>``: ``n``/``o`` (newest/oldest first) with
+    ``detected_at`` as microseconds since 1970, ``h``/``l`` (highest/lowest score first) with the
+    score as a decimal. Any text of :data:`CURSOR_PATTERN` is a valid position, so the schema can
+    say exactly what is accepted (issue #21); the page follows the cursor's sort.
+    """
 
     sort: SortOrder
     value: datetime | float
     alert_id: uuid.UUID
 
     def encode(self) -> str:
-        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
-        return encode_cursor(self.sort, value, str(self.alert_id))
+        return encode_cursor(self.sort, self.value, str(self.alert_id))
 
     @classmethod
-    def decode(cls, token: str, sort: SortOrder) -> Cursor:
-        """Parse a cursor made for ``sort``; anything else is a 400 naming ``cursor``."""
-        try:
-            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if raw["s"] != sort.value:
-                raise ProblemError(400, "cursor was made for another sort order", field="cursor")
-            alert_id = uuid.UUID(str(raw["id"]))
-            value: datetime | float
-            if sort.column == "detected_at":
-                value = datetime.fromisoformat(str(raw["v"]))
-                if value.tzinfo is None:
-                    raise ValueError("naive timestamp")
-            else:
-                value = float(raw["v"])
-                if not 0.0 <= value <= 1.0:
-                    raise ValueError("score out of range")
-        except ProblemError:
-            raise
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-            raise ProblemError(400, "malformed cursor", field="cursor") from exc
-        return cls(sort, value, alert_id)
+    def decode(cls, token: str) -> Cursor:
+        """Parse a cursor; text outside :data:`CURSOR_PATTERN` is a 400 naming ``cursor``."""
+        if _CURSOR.fullmatch(token) is None:
+            raise ProblemError(400, "malformed cursor", field="cursor")
+        text, alert_id = token[1:].split("_", 1)
+        sort = _CODE_SORT[token[0]]
+        # At most 16 digits of microseconds: before the year 2287, in datetime's range.
+        time = sort.column == "detected_at"
+        value: datetime | float = _EPOCH + int(text) * _MICROSECOND if time else float(text)
+        return cls(sort, value, uuid.UUID(alert_id))
 
 
 _SUMMARY_HEAD = (
@@ -199,10 +207,29 @@ def build_list_query(
     return sql, args
 
 
-def encode_cursor(sort: SortOrder, value: str | float, alert_id: str) -> str:
-    """The token of a :class:`Cursor` (``value``: a score, or an ISO 8601 timestamp)."""
-    raw = orjson.dumps({"s": sort.value, "v": value, "id": alert_id})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(sort: SortOrder, value: datetime | str | float, alert_id: str) -> str:
+    """The text of a :class:`Cursor` (``value``: a score, or a timestamp, maybe RFC 3339 text)."""
+    if sort.column == "detected_at":
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(when, datetime), value
+        text = str(max(0, (when - _EPOCH) // _MICROSECOND))
+    else:
+        text = _score_text(float(value), up=sort.descending)  # type: ignore[arg-type]
+    return f"{_SORT_CODE[sort]}{text}_{alert_id}"
+
+
+def _score_text(score: float, *, up: bool) -> str:
+    """The score in positional decimal (exact, shortest), at most 32 decimals.
+
+    A score below 1e-16 with more decimals is rounded towards the rows already sent (``up`` for
+    a descending page): the next page may repeat a row, never skip one.
+    """
+    exact = Decimal(repr(score))
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -32:
+        exact = exact.quantize(_SCORE_PLACES, ROUND_CEILING if up else ROUND_FLOOR)
+    text = format(exact, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def next_cursor(rows: list[Any], sort: SortOrder, limit: int) -> str | None:

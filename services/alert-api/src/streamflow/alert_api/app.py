@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,7 +28,7 @@ from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
 from streamflow.alert_api.guard import AddressThrottle, Guard
 from streamflow.alert_api.outbox import OutboxRelay
-from streamflow.alert_api.routes import alerts, console, customers, health, stats
+from streamflow.alert_api.routes import alert_list, alerts, console, customers, health, stats
 from streamflow.alert_api.routes import docs as docs_route
 from streamflow.alert_api.telemetry import MetricsMiddleware
 
@@ -64,6 +65,16 @@ def _hit(db: Database) -> Hit:
         return int(hits), float(window_left)
 
     return hit
+
+
+def _declare_limits(app: FastAPI, settings: Settings) -> None:
+    """The published schema states the limits of this deployment's settings (issue #21)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return alert_list.declare_page_size(generate(), settings.page_size_max)
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -116,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.relay = relay
     app.state.verifier = verifier
     app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
+    _declare_limits(app, settings)
     problems.install(app)
     for module in (alerts, customers, stats, health, console):
         app.include_router(module.router)

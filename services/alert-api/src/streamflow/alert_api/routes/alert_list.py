@@ -12,6 +12,7 @@ so they become the same 422 problem details.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ import orjson
 from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.datastructures import State
 
 from streamflow.alert_api import alert_query as q
@@ -30,14 +31,31 @@ from streamflow.alert_api.db import Database
 from streamflow.alert_api.models import AlertStatus
 from streamflow.alert_api.problems import ProblemError
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _rfc3339(value: object) -> object:
+    # pydantic alone also takes unix times ("0.5") and a space for the T, which the schema's
+    # date-time format does not; without an offset it is the 422 of _check_naive.
+    if isinstance(value, str) and _RFC3339.fullmatch(value) is None:
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-01T12:00:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
+"""A date-time exactly as the schema's ``format: date-time`` says."""
+
+LIMIT_CEILING = 1000
+"""The model's bound of ``limit``; the schema and the API use the setting ``page_size_max``."""
+
 
 class AlertListParams(BaseModel):
     """The query of ``GET /v1/alerts`` (unknown parameters are ignored, as before)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    since: datetime | None = Field(default=None, description="detected_at >= this (ISO 8601).")
-    until: datetime | None = Field(default=None, description="detected_at < this (ISO 8601).")
+    since: Timestamp | None = Field(default=None, description="detected_at >= this (RFC 3339).")
+    until: Timestamp | None = Field(default=None, description="detected_at < this (RFC 3339).")
     customer_id: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=q.IDENT, description="Customer."
     )
@@ -52,10 +70,21 @@ class AlertListParams(BaseModel):
     severity: str | None = Field(
         default=None, pattern="^(low|medium|high|critical)$", description="Severity band."
     )
-    sort: q.SortOrder = Field(default=q.SortOrder.NEWEST, description="Order (- = descending).")
-    limit: int | None = Field(default=None, ge=1, le=1000, description="Page size (capped).")
+    sort: q.SortOrder = Field(
+        default=q.SortOrder.NEWEST,
+        description="Order (- = descending); with a cursor, the cursor's own order.",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=LIMIT_CEILING,
+        description="Page size (default `page_size_default`; the schema states `page_size_max`).",
+    )
     cursor: str | None = Field(
-        default=None, max_length=512, description="next_cursor of the previous page."
+        default=None,
+        max_length=q.CURSOR_MAX_LENGTH,
+        pattern=q.CURSOR_PATTERN,
+        description="next_cursor of the previous page (it carries its sort order).",
     )
 
 
@@ -104,8 +133,8 @@ async def page(db: Database, settings: Settings, params: AlertListParams) -> byt
         status=params.status.value if params.status else None,
         severity=params.severity,
     )
-    sort = params.sort
-    after = q.Cursor.decode(params.cursor, sort) if params.cursor is not None else None
+    after = q.Cursor.decode(params.cursor) if params.cursor is not None else None
+    sort = after.sort if after is not None else params.sort
     sql, args = q.build_list_query(filters, sort, after, size)
     rows = await db.fetch(sql, *args)
     body = {
@@ -119,6 +148,16 @@ async def page(db: Database, settings: Settings, params: AlertListParams) -> byt
 def _check_naive(value: datetime | None, field: str) -> None:
     if value is not None and value.tzinfo is None:
         raise ProblemError(422, "timestamp needs a timezone (e.g. Z)", field=field)
+
+
+def declare_page_size(schema: dict[str, Any], page_size_max: int) -> dict[str, Any]:
+    """``schema`` (the app's OpenAPI) stating this deployment's ``limit`` maximum."""
+    for parameter in schema["paths"]["/v1/alerts"]["get"]["parameters"]:
+        if parameter["name"] == "limit":
+            for branch in parameter["schema"].get("anyOf", [parameter["schema"]]):
+                if branch.get("type") == "integer":
+                    branch["maximum"] = page_size_max
+    return schema
 
 
 class AlertListRoute(APIRoute):
