@@ -17,7 +17,7 @@ from streamflow.scorer.promotion import (
     known_compromised_cards,
 )
 from streamflow.scorer.registry import ModelVersion, RegistryError, artifact_path
-from streamflow.scorer.train_gbdt import parse_duration
+from streamflow.scorer.train_gbdt import build_dataset, parse_duration
 
 
 def _metrics(ap: float, alerts: float = 10.0) -> EvalMetrics:
@@ -178,3 +178,27 @@ def test_model_version_from_json() -> None:
     assert v.version == "2"
     assert v.tags == {"rejected": "why"}
     assert v.aliases == ("champion",)
+
+
+class _Rows:
+    """The replayed rows build_dataset reads: one a day for 50 days, every fifth a fraud."""
+
+    def __init__(self) -> None:
+        self.epoch = [float(day * DAY_S) for day in range(50)]
+        self.label = [1 if day % 5 == 0 else 0 for day in range(50)]
+        self.card = [f"K{day}" for day in range(50)]
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def matrix(self, start: int, stop: int) -> np.ndarray:
+        return np.zeros((stop - start, 2))
+
+
+@pytest.mark.parametrize(("complete", "eval_to_day"), [(False, 42), (True, 49)])
+def test_labels_complete_evaluates_on_the_files_last_week(complete: bool, eval_to_day: int) -> None:
+    loop = argparse.Namespace(rows=_Rows())
+    data = build_dataset(loop, 28 * DAY_S, 7 * DAY_S, 7 * DAY_S, 1, labels_complete=complete)  # type: ignore[arg-type]
+    assert data.split.eval_to == eval_to_day * DAY_S
+    assert data.split.eval_from == (eval_to_day - 7) * DAY_S
+    assert len(data.train_labels) == 28

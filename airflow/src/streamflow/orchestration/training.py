@@ -95,7 +95,11 @@ def export_examples(dsn: str, cutoff: str, path: Path) -> int:
 
 
 def trainer_command(cfg: TrainingConfig, examples: Path) -> list[str]:
-    """The trainer's command line: the examples, the registry, the label delay, extra options."""
+    """The trainer's command line: the examples, the registry, the label delay, extra options.
+
+    ``--feedback-delay`` (the maturity) times the labels in the point-in-time features;
+    ``--labels-complete`` makes the evaluation week the examples' last one.
+    """
     return [
         str(cfg.python),
         "-m",
@@ -106,6 +110,8 @@ def trainer_command(cfg: TrainingConfig, examples: Path) -> list[str]:
         cfg.registry_url,
         "--feedback-delay",
         f"{cfg.label_maturity_days}d",
+        # every example is at least the maturity old at the cut-off: its label is final
+        "--labels-complete",
         *cfg.extra_args,
     ]
 

@@ -105,14 +105,21 @@ def build_dataset(
     feedback_delay_s: float,
     eval_s: float,
     min_frauds: int,
+    *,
+    labels_complete: bool = False,
 ) -> Dataset:
-    """Cut the replayed rows of ``loop`` into training and evaluation sets."""
+    """Cut the replayed rows of ``loop`` into training and evaluation sets.
+
+    ``labels_complete``: every row's label is final (a warehouse export of matured transactions),
+    so the evaluation week ends at the last event instead of ``feedback_delay_s`` before it.
+    """
     rows = loop.rows
     if len(rows) == 0:
         raise TrainingDataError("the file holds no usable rows")
     epochs = np.asarray(rows.epoch, dtype=np.float64)
     labels = np.asarray(rows.label, dtype=np.int64)
-    split = TimeSplit.at_end(float(epochs.max()), train_window_s, feedback_delay_s, eval_s)
+    split_delay_s = 0.0 if labels_complete else feedback_delay_s
+    split = TimeSplit.at_end(float(epochs.max()), train_window_s, split_delay_s, eval_s)
     lo, mid, hi = np.searchsorted(epochs, [split.train_from, split.eval_from, split.eval_to])
     lo, mid, hi = int(lo), int(mid), int(hi)
     train_labels = labels[lo:mid]
@@ -196,6 +203,8 @@ class TrainOptions:
     feedback_delay: str = "7d"
     eval_days: float = 7.0
     min_frauds: int = 20
+    labels_complete: bool = False
+    """The file's labels are final at its end (matured warehouse examples): see build_dataset."""
     params: GbdtParams = field(default_factory=GbdtParams)
     gate: GateConfig = field(default_factory=GateConfig)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
@@ -247,6 +256,7 @@ def replay(options: TrainOptions, rules: RuleSet, anomaly: AnomalyModel | None) 
         options.feedback_delay_s,
         options.eval_days * DAY_S,
         options.min_frauds,
+        labels_complete=options.labels_complete,
     )
     return Replayed(
         data,
@@ -454,6 +464,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--train-window", default="28d", help="training window before the eval week")
     p.add_argument("--feedback-delay", default="7d", help="label delay, e.g. 7d, 36h")
     p.add_argument("--eval-days", type=float, default=7.0, help="evaluation window in days")
+    p.add_argument(
+        "--labels-complete",
+        action="store_true",
+        help="every label in the file is final (matured warehouse examples): evaluate on its "
+        "last week instead of the week ending --feedback-delay before its end",
+    )
     p.add_argument("--margin", type=float, default=0.01, help="AP gain needed over the champion")
     p.add_argument(
         "--max-alerts-per-1000",
@@ -499,6 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             feedback_delay=args.feedback_delay,
             eval_days=args.eval_days,
             min_frauds=args.min_frauds,
+            labels_complete=args.labels_complete,
             params=GbdtParams(trees=args.trees, seed=args.seed),
             gate=GateConfig(args.margin, args.max_alerts_per_1000),
             registry=RegistrySettings(url=args.registry, model_name=args.model_name),
