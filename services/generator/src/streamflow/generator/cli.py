@@ -297,6 +297,7 @@ class Runner:
         self._progress_sent = 0
         self._delivered_seen = 0
         self._errors_seen = 0
+        self._resent_seen = 0
         self._event_ms = 0
 
     def log(self, message: str) -> None:
@@ -461,16 +462,22 @@ class Runner:
         self._progress_sent, self._last_progress = self._sent, now
         self.metrics.rate.set(rate)
         self.metrics.event_time.set(self._event_ms / 1000)
-        delivered, errors = sink.delivered, sink.errors
+        delivered, errors, resent = sink.delivered, sink.errors, sink.resent
         self.metrics.delivered.inc(max(0, delivered - self._delivered_seen))
         self.metrics.errors.inc(max(0, errors - self._errors_seen))
-        self.metrics.note_deliveries(delivered - self._delivered_seen, errors - self._errors_seen)
+        self.metrics.resent.inc(max(0, resent - self._resent_seen))
+        # a timed-out (re-sent) record is a failed delivery for readiness: the broker is away
+        self.metrics.note_deliveries(
+            delivered - self._delivered_seen,
+            errors - self._errors_seen + resent - self._resent_seen,
+        )
         self._delivered_seen, self._errors_seen = delivered, errors
+        self._resent_seen = resent
         if not self.args.quiet:
             event_time = datetime.fromtimestamp(self._event_ms / 1000, tz=UTC).isoformat()
             self.log(
                 f"[generator] sent={self._sent} rate={rate:,.0f}/s delivered={delivered} "
-                f"errors={errors} malformed={self.counts['malformed']} "
+                f"errors={errors} resent={resent} malformed={self.counts['malformed']} "
                 f"feedback={self.counts['feedback']} event_time={event_time}"
             )
 
@@ -488,6 +495,7 @@ class Runner:
         }
         if sink is not None:
             summary |= {"delivered": sink.delivered, "errors": sink.errors, "unflushed": unflushed}
+            summary["resent"] = sink.resent
         print(json.dumps(summary), flush=True)
         if sink is not None and (sink.errors or unflushed):
             self.log(

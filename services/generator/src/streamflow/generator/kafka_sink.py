@@ -2,7 +2,13 @@
 
 Record timestamps are left to the producer (produce time), so topic retention never drops
 back-dated event-time history. A broker that is down at start is retried with exponential
-backoff and reported; one that goes away later shows up as delivery errors in the progress line.
+backoff and reported. One that goes away later loses nothing: a record whose delivery timed out
+(``message.timeout.ms``) is produced again, for as long as the run lasts, and counted as re-sent.
+When a record times out, the records queued behind it are taken back too (purged and re-queued in
+their original order), so the re-sent ones keep their order per key (a record in flight when the
+broker went away is the exception: it can time out later and land after newer ones).
+Re-sending makes delivery at-least-once: a record that timed out while in flight may already have
+been written (which stages dedupe on ``transaction_id``: ``services/generator/README.md``).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +25,9 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from streamflow.events.topics import TOPICS, Topic
 from streamflow.generator.config import Settings
 from streamflow.platform.kafka import ensure_topics, producer_config
+
+RESEND_CODES = frozenset({KafkaError._MSG_TIMED_OUT, KafkaError._PURGE_QUEUE})
+"""Delivery errors after which the record is produced again (besides retriable errors)."""
 
 
 class BrokerUnavailableError(RuntimeError):
@@ -50,7 +60,11 @@ class KafkaSink:
         self.producer = Producer(config)
         self.sent = 0
         self.errors = 0
+        self.resent = 0
         self.last_error = ""
+        # (topic, value, key) of records to produce again, oldest first
+        self._resend: deque[tuple[str, bytes | None, bytes | None]] = deque()
+        self._purge = False
         self.stop_requested: Callable[[], bool] = lambda: False
 
     def _on_error(self, err: KafkaError) -> None:
@@ -62,12 +76,44 @@ class KafkaSink:
     @property
     def delivered(self) -> int:
         """Records acknowledged by the cluster so far."""
-        return self.sent - self.errors - len(self.producer)
+        return self.sent - self.errors - self.pending
 
-    def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
-        if err is not None:
+    @property
+    def pending(self) -> int:
+        """Records neither acknowledged nor failed for good (queued, in flight, to re-send)."""
+        return len(self.producer) + len(self._resend)
+
+    def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
+        if err is None:
+            return
+        self.last_error = err.str()
+        if not err.fatal() and (err.code() in RESEND_CODES or err.retriable()):
+            if err.code() == KafkaError._MSG_TIMED_OUT:
+                self._purge = True
+            self._resend.append((msg.topic(), msg.value(), msg.key()))
+        else:
             self.errors += 1
-            self.last_error = err.str()
+
+    def _requeue(self) -> None:
+        """Produce again what timed out (delivery callbacks run only inside poll/flush)."""
+        if self._purge:
+            self._purge = False
+            # The records queued behind a timed-out one would be delivered before it: take them
+            # back (their callbacks append them after it) so per-key order holds.
+            self.producer.purge(in_queue=True, in_flight=False, blocking=True)
+            self.producer.poll(0)
+        produce, poll = self.producer.produce, self.producer.poll
+        while self._resend:
+            topic, value, key = self._resend[0]
+            try:
+                produce(topic, value, key)
+            except BufferError:
+                poll(0.05)
+                if self.stop_requested():
+                    return
+                continue
+            self._resend.popleft()
+            self.resent += 1
 
     def connect(self, topics: Sequence[Topic]) -> None:
         """Wait for the cluster (backoff 0.5 s doubling to 8 s), then create missing topics."""
@@ -99,6 +145,7 @@ class KafkaSink:
         """Queue every record (waiting while the local queue is full); returns how many."""
         produce, poll = self.producer.produce, self.producer.poll
         sent = 0
+        requeue = self._requeue
         for value, key in zip(values, keys, strict=True):
             while True:
                 try:
@@ -106,17 +153,27 @@ class KafkaSink:
                     break
                 except BufferError:
                     poll(0.05)
+                    requeue()
                     if self.stop_requested():
                         self.sent += sent
                         return sent
             sent += 1
             if sent % 2000 == 0:
                 poll(0)
+                requeue()
         poll(0)
+        requeue()
         self.sent += sent
         return sent
 
     def flush(self, timeout_s: float = 30.0) -> int:
-        """Wait for outstanding acknowledgements; returns how many are still unacknowledged."""
-        remaining: int = self.producer.flush(timeout_s)
-        return remaining
+        """Wait for outstanding acknowledgements, re-sending what times out meanwhile; returns
+        how many are still unacknowledged after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._requeue()
+            remaining = deadline - time.monotonic()
+            if not self.pending or remaining <= 0:
+                break
+            self.producer.flush(min(remaining, 1.0))
+        return self.pending

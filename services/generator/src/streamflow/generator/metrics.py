@@ -40,6 +40,11 @@ class GeneratorMetrics:
         self.errors = Counter(
             "streamflow_generator_delivery_errors", "Records that failed.", registry=self.registry
         )
+        self.resent = Counter(
+            "streamflow_generator_records_resent",
+            "Records produced again after their delivery timed out (broker outage).",
+            registry=self.registry,
+        )
         self.rate = Gauge(
             "streamflow_generator_rate_per_second", "Recent send rate.", registry=self.registry
         )
