@@ -123,7 +123,11 @@ def test_records_timed_out_in_an_outage_are_resent_once_in_key_order(
     assert sink.flush(60) == 0
 
     kafka_script(own_broker, "stop")
-    sink.send(topic, *records(BEFORE, DURING))
+    half = DURING // 2
+    sink.send(topic, *records(BEFORE, half))
+    # the second half is still queued when the first times out: it must go back behind it
+    time.sleep(settings.delivery_timeout_s / 2)
+    sink.send(topic, *records(BEFORE + half, DURING - half))
     # down for several message timeouts: the records time out, are re-sent, time out again...
     assert sink.flush(7.0) == DURING
     assert sink.resent >= DURING
@@ -143,5 +147,38 @@ def test_records_timed_out_in_an_outage_are_resent_once_in_key_order(
         seq = r["seq"]
         assert isinstance(seq, int)
         per_key[r["customer_id"]].append(seq)
+    for key, seqs in per_key.items():
+        assert seqs == sorted(seqs), key
+
+
+@pytest.mark.slow
+def test_records_queued_behind_a_timed_out_one_are_resent_after_it(
+    own_broker: dict[str, str],
+) -> None:
+    """Half the records time out while the other half, sent later, are still queued; the broker
+    is back before the second half's own timeout. Re-sending only the timed-out half would
+    deliver it after the second half: per-key order broken."""
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{own_broker['STREAMFLOW_KAFKA_PORT']}")
+    timeout_s = 20.0
+    settings = Settings(kafka=kafka, delivery_timeout_s=timeout_s, linger_ms=5)
+    topic = settings.topics.name(Topic.TRANSACTIONS_RAW)
+    sink = KafkaSink(settings, log=lambda _msg: None)
+    sink.connect([Topic.TRANSACTIONS_RAW])
+    kafka_script(own_broker, "stop")
+    half = DURING // 2
+    sink.send(topic, *records(0, half))
+    time.sleep(timeout_s / 2)
+    sink.send(topic, *records(half, DURING - half))
+    while sink.resent < half:  # the first half has timed out (and the second was taken back)
+        sink.flush(0.5)
+    kafka_script(own_broker, "start")
+    assert sink.flush(120) == 0
+    assert sink.errors == 0
+
+    got = read_topic(kafka, topic, DURING)
+    assert sorted(int(str(r["seq"])) for r in got) == list(range(DURING))
+    per_key: dict[object, list[int]] = defaultdict(list)
+    for r in got:
+        per_key[r["customer_id"]].append(int(str(r["seq"])))
     for key, seqs in per_key.items():
         assert seqs == sorted(seqs), key
