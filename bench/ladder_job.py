@@ -12,8 +12,9 @@ the work in between grows (docs/adr/0081-reference-ladder.md):
 - L2: + the core's decode and validation (``validate_transaction``).
 - L3: + the whole scoring core: state from bytes, ``score_transaction_json`` with the job's
   rules and model, state to bytes; the scored record is the only output.
-- L4: the real ``ScoreTransactions`` with its broadcast rules/feedback inputs and every side
-  output: alerts and dead letters to their real sinks, the window feed to a discarding sink.
+- L4: the real job's wiring (``fraud_job.build_pipeline``) with its store windows swapped for a
+  discarding sink: the real ``ScoreTransactions`` with its broadcast rules/feedback inputs and
+  every side output, alerts and dead letters to their real sinks, the window feed discarded.
 - L5: the real job (``fraud_job.build_pipeline``: L4 + the Flink SQL store windows and
   ``metrics.realtime``).
 
@@ -28,6 +29,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from pyflink.common import Row, Types
 from pyflink.datastream import StreamExecutionEnvironment
@@ -38,7 +40,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from streamflow.events import ContractError, RuleSet
 from streamflow.flink_jobs import fraud_job
 from streamflow.flink_jobs import functions as fn
-from streamflow.flink_jobs.connectors import customer_keyed
+from streamflow.flink_jobs.connectors import customer_keyed, transaction_timeout_ms
 from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
 
 # The real job's own source and sink builders, so every rung reads and writes exactly as it does.
@@ -46,7 +48,7 @@ from streamflow.flink_jobs.fraud_job import _sink as job_sink
 from streamflow.flink_jobs.fraud_job import _source as job_source
 from streamflow.flink_jobs.job_config import environment_settings
 from streamflow.platform.settings import load_settings
-from streamflow.scorer.config import AlertDelivery, Settings
+from streamflow.scorer.config import Settings
 from streamflow.scorer.core import (
     AnomalyModel,
     CustomerState,
@@ -138,48 +140,27 @@ def _keyed_transactions(env: StreamExecutionEnvironment, settings: Settings) -> 
 
 
 def _scored_sink(settings: Settings) -> Any:
+    """The job's exactly-once ``transactions.scored`` sink, with the job's transaction timeout."""
+    timeout_ms = transaction_timeout_ms(settings.kafka, settings.kafka_transaction_timeout_ms)
     exactly_once = DeliveryGuarantee.EXACTLY_ONCE
-    return job_sink(settings, settings.topics.transactions_scored, "customer_id", exactly_once)
+    return job_sink(
+        settings, settings.topics.transactions_scored, "customer_id", exactly_once, timeout_ms
+    )
 
 
-def _side_output_job(env: StreamExecutionEnvironment, settings: Settings) -> None:
-    """L4: ``fraud_job.build_pipeline`` without the store windows (the feed is discarded)."""
-    topics = settings.topics
-    control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
-    rules = job_source(env, settings, topics.fraud_rules).map(
-        lambda raw: (fn.RULES, raw), output_type=control_type
-    )
-    feedback = job_source(env, settings, topics.fraud_feedback).map(
-        lambda raw: (fn.FEEDBACK, raw), output_type=control_type
-    )
-    scorer = fn.ScoreTransactions(
-        topics.transactions_raw,
-        topics.fraud_rules,
-        topics.fraud_feedback,
-        fn.initial_rules(settings.rules_file, settings.blacklist_file),
-        settings.model_path,
-        settings.max_future_seconds,
-    )
-    scored = (
-        _keyed_transactions(env, settings)
-        .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
-        .process(scorer, output_type=fn.SCORED_TYPE)
-        .name("score")
-    )
-    exactly_once = DeliveryGuarantee.EXACTLY_ONCE
-    alerts = (
-        exactly_once
-        if settings.alert_delivery is AlertDelivery.EXACTLY_ONCE
-        else DeliveryGuarantee.AT_LEAST_ONCE
-    )
-    scored.sink_to(_scored_sink(settings))
-    scored.get_side_output(fn.ALERT_TAG).sink_to(
-        job_sink(settings, topics.fraud_alerts, "alert_id", alerts)
-    )
-    scored.get_side_output(fn.DLQ_TAG).sink_to(
-        job_sink(settings, topics.dlq, "source_topic", exactly_once)
-    )
-    scored.get_side_output(fn.WINDOW_TAG).sink_to(Sink(DISCARDING_SINK))
+class _DiscardedWindows:
+    """What the store windows are in L4: the feed went to a discarding sink, nothing is left."""
+
+    def sink_to(self, sink: Any) -> None:
+        """The job's ``metrics.realtime`` sink is never added."""
+
+
+def _discard_windows(
+    env: Any, feed: Any, sizes_seconds: tuple[int, ...], out_of_orderness_ms: int, output_type: Any
+) -> Any:
+    """L4's stand-in for ``store_windows``: the window feed (a side output) is discarded."""
+    feed.sink_to(Sink(DISCARDING_SINK))
+    return _DiscardedWindows()
 
 
 def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -> None:
@@ -188,7 +169,9 @@ def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -
         fraud_job.build_pipeline(env, settings)
         return
     if rung == "L4":
-        _side_output_job(env, settings)
+        # The real wiring, so L4 follows the job; only the store windows are swapped out.
+        with patch.object(fraud_job, "store_windows", _discard_windows):
+            fraud_job.build_pipeline(env, settings)
         return
     if rung == "L0":
         job_source(env, settings, settings.topics.transactions_raw, keyed=True).sink_to(

@@ -68,7 +68,7 @@ WHAT = {
     "L1": "+ key by customer (JVM), one Python keyed function: a bytes ValueState read + write",
     "L2": "+ the core's decode and validation (validate_transaction)",
     "L3": "+ the whole scoring core (state from/to bytes, score_transaction_json), main output",
-    "L4": "+ every side output: the real ScoreTransactions, broadcast inputs, alert/DLQ sinks",
+    "L4": "+ every side output: the real job's wiring with its store windows discarded",
     "L5": "the real job (fraud_job.build_pipeline: + store windows in Flink SQL, metrics sink)",
 }
 COMMIT_GAP_S = 0.5
