@@ -47,7 +47,7 @@ from bench.scorer_flink import tree_cpu_s  # noqa: E402
 from streamflow.events import Topic  # noqa: E402
 from streamflow.ingestor.config import Settings  # noqa: E402
 from streamflow.ingestor.copy_text import encode_rows  # noqa: E402
-from streamflow.ingestor.records import parse_records  # noqa: E402
+from streamflow.ingestor.records import PlainRecord, parse_records  # noqa: E402
 from streamflow.ingestor.tables import SPECS  # noqa: E402
 
 # The ingestor's own staging table and merge statement (its re-read path).
@@ -60,19 +60,7 @@ SCHEMA = "ladder"
 PARTITIONS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A consumed Kafka record, as much of it as the ingestor reads."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int | None
-    key: bytes | None
-    value: bytes | None
-
-
-def records(count: int) -> list[Record]:
+def records(count: int) -> list[PlainRecord]:
     """``count`` transactions.raw records with ``bench/ingestor.py``'s payloads."""
     now_ms = int(time.time() * 1000)
     out = []
@@ -80,7 +68,7 @@ def records(count: int) -> list[Record]:
         customer = f"C{i % 997:04d}"
         value = _TX.replace("TXID", f"tx-{i:09d}").replace("CUST", customer).encode()
         out.append(
-            Record(
+            PlainRecord(
                 str(Topic.TRANSACTIONS_RAW),
                 i % PARTITIONS,
                 i // PARTITIONS,
@@ -92,7 +80,7 @@ def records(count: int) -> list[Record]:
     return out
 
 
-def raw_copy_text(batch: Sequence[Record]) -> bytes:
+def raw_copy_text(batch: Sequence[PlainRecord]) -> bytes:
     """The payloads as COPY text, one per line (they hold no tab, newline or backslash)."""
     values = [r.value or b"" for r in batch]
     data = b"\n".join(values) + b"\n"
@@ -109,7 +97,7 @@ class Rung:
     what: str
     table: str
     columns: tuple[str, ...]
-    encode: Callable[[Sequence[Record]], bytes]
+    encode: Callable[[Sequence[PlainRecord]], bytes]
     write: Callable[[asyncpg.Connection, Rung, bytes], Awaitable[None]] | None = None
 
 
@@ -119,7 +107,7 @@ def max_payload_bytes() -> int:
     return Settings().max_payload_bytes
 
 
-def validated_text(batch: Sequence[Record]) -> bytes:
+def validated_text(batch: Sequence[PlainRecord]) -> bytes:
     """The ingestor's work on a batch: parse and validate, then its COPY text encoder."""
     parsed = parse_records(SPEC, batch, max_payload_bytes())
     if parsed.dead:
@@ -223,7 +211,7 @@ def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
 
 
 async def measure(
-    conn: asyncpg.Connection, rung: Rung, rows: Sequence[Record], batch: int
+    conn: asyncpg.Connection, rung: Rung, rows: Sequence[PlainRecord], batch: int
 ) -> dict[str, Any]:
     """Write ``rows`` in batches of ``batch`` (one transaction each); the rung's figures."""
     write = rung.write or copy_into

@@ -46,7 +46,7 @@ from streamflow.generator.feedback import FeedbackQueue
 from streamflow.generator.refdb import _rows as reference_rows  # the rows seed_reference writes
 from streamflow.generator.reference import build_reference
 from streamflow.generator.scenarios import ScenarioConfig
-from streamflow.ingestor.records import parse_records
+from streamflow.ingestor.records import PlainRecord, parse_records
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, SPECS
 from streamflow.scorer.core import (
     CustomerState,
@@ -72,28 +72,16 @@ LATE_LEGIT = 2  # early legit transactions held back for the late batch (plus on
 REF_ORDER = ("merchants", "stores", "customers", "cards", "products")
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A Kafka record as the ingestor sees it (the ``KafkaRecord`` protocol)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int | None
-    key: bytes | None
-    value: bytes | None
-
-
 @dataclass
 class Topics:
     """Every record produced, per topic, in production order; offsets assigned on append."""
 
-    records: dict[Topic, list[Record]] = field(default_factory=dict)
+    records: dict[Topic, list[PlainRecord]] = field(default_factory=dict)
 
     def send(self, topic: Topic, value: bytes, key: bytes | None, when: datetime) -> None:
         log = self.records.setdefault(topic, [])
         millis = int(when.timestamp() * 1000)
-        log.append(Record(topic.value, 0, len(log), millis, key, value))
+        log.append(PlainRecord(topic.value, 0, len(log), millis, key, value))
 
 
 @dataclass
@@ -238,7 +226,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _landed(records: Iterable[Record], topic: Topic) -> tuple[list[list[str]], list[list[str]]]:
+def _landed(
+    records: Iterable[PlainRecord], topic: Topic
+) -> tuple[list[list[str]], list[list[str]]]:
     """(bronze rows, ingestor dead-letter rows) of ``records``, as the ingestor writes them."""
     parsed = parse_records(SPECS[topic], records, MAX_PAYLOAD_BYTES)
     return (

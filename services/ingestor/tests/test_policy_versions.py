@@ -8,14 +8,13 @@ warehouse sees the N-1 rows as such.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
 from pydantic import Field
 
 from streamflow.events import Topic, Transaction, encode, examples, policy
-from streamflow.ingestor.records import RecordRejectedError, parse_records, validate
+from streamflow.ingestor.records import PlainRecord, RecordRejectedError, parse_records, validate
 from streamflow.ingestor.tables import SPECS, TableSpec
 
 
@@ -33,16 +32,6 @@ _V1 = SPECS[Topic.TRANSACTIONS_RAW]
 _V2 = TableSpec(_V1.topic, _V1.table, _TransactionV2, _V1.typed_columns, _V1.extract)
 
 
-@dataclass(frozen=True)
-class _Rec:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int | None
-    key: bytes | None
-    value: bytes | None
-
-
 def _payload(version: int, **extra: object) -> bytes:
     data = json.loads(encode(examples.transaction()))
     return json.dumps({**data, **extra, "schema_version": version}).encode()
@@ -53,7 +42,9 @@ def test_current_and_previous_versions_land_with_the_version_the_producer_wrote(
     current = _payload(2, loyalty_tier="gold")
     previous = _payload(1)  # v1 shape: no loyalty_tier, upgraded by the contract
     batch = parse_records(
-        _V2, [_Rec("t", 0, i, None, None, v) for i, v in enumerate([current, previous])], 10_000
+        _V2,
+        [PlainRecord("t", 0, i, None, None, v) for i, v in enumerate([current, previous])],
+        10_000,
     )
     assert batch.dead == []
     assert [row[-2] for row in batch.rows] == [2, 1]  # schema_version column
@@ -84,6 +75,6 @@ def test_versions_outside_the_policy_are_dead_letters_with_the_policy_reason(
     with pytest.raises(RecordRejectedError) as info:
         validate(_V2, value, 10_000)
     assert info.value.error_type == policy.UNSUPPORTED_SCHEMA_VERSION
-    batch = parse_records(_V2, [_Rec("t", 0, 0, None, None, value)], 10_000)
+    batch = parse_records(_V2, [PlainRecord("t", 0, 0, None, None, value)], 10_000)
     assert batch.rows == []
     assert [d[6] for d in batch.dead] == [policy.UNSUPPORTED_SCHEMA_VERSION]

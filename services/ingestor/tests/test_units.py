@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +17,7 @@ from streamflow.ingestor.logs import JsonFormatter, configure_logging
 from streamflow.ingestor.metrics import Metrics
 from streamflow.ingestor.records import (
     ParsedBatch,
+    PlainRecord,
     RecordRejectedError,
     kafka_time,
     parse_records,
@@ -25,17 +25,6 @@ from streamflow.ingestor.records import (
 )
 from streamflow.ingestor.tables import SPECS
 from streamflow.ingestor.writer import _inserted, _transient
-
-
-@dataclass(frozen=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int | None
-    key: bytes | None
-    value: bytes | None
-
 
 EXAMPLES = {
     Topic.TRANSACTIONS_RAW: examples.transaction(),
@@ -99,7 +88,9 @@ def test_a_timestamp_beyond_year_9999_is_missing_not_a_crash() -> None:
     spec = SPECS[Topic.TRANSACTIONS_RAW]
     value = encode(EXAMPLES[Topic.TRANSACTIONS_RAW])
     batch = parse_records(
-        spec, [Rec("t", 0, 1, 2**62, None, value), Rec("t", 0, 2, 2**62, None, b"x")], 10_000
+        spec,
+        [PlainRecord("t", 0, 1, 2**62, None, value), PlainRecord("t", 0, 2, 2**62, None, b"x")],
+        10_000,
     )
     assert [r[3] for r in batch.rows] == [None]
     assert [d[3] for d in batch.dead] == [None]
@@ -108,7 +99,7 @@ def test_a_timestamp_beyond_year_9999_is_missing_not_a_crash() -> None:
 def test_a_dead_letter_reason_quoting_a_nul_is_stored_escaped() -> None:
     spec = SPECS[Topic.TRANSACTIONS_RAW]
     value = encode(EXAMPLES[Topic.TRANSACTIONS_RAW])[:-1] + b',"a\\u0000b":1}'
-    [dead] = parse_records(spec, [Rec("t", 0, 1, None, b"\x00", value)], 10_000).dead
+    [dead] = parse_records(spec, [PlainRecord("t", 0, 1, None, b"\x00", value)], 10_000).dead
     assert dead[4:7] == (b"\x00", value, "contract")
     assert "a\\u0000b: Extra inputs are not permitted" in dead[7]
     assert "\x00" not in dead[7]
@@ -118,9 +109,9 @@ def test_parse_records_splits_rows_and_dead_letters_and_tracks_offsets() -> None
     spec = SPECS[Topic.TRANSACTIONS_RAW]
     good = encode(examples.transaction())
     records = [
-        Rec("t", 0, 10, 1_700_000_000_000, b"k", good),
-        Rec("t", 0, 11, None, None, b"{bad"),
-        Rec("t", 1, 3, -1, b"k", b"y" * 100_000),
+        PlainRecord("t", 0, 10, 1_700_000_000_000, b"k", good),
+        PlainRecord("t", 0, 11, None, None, b"{bad"),
+        PlainRecord("t", 1, 3, -1, b"k", b"y" * 100_000),
     ]
     batch = parse_records(spec, records, 50_000)
     assert len(batch) == 3
@@ -232,7 +223,7 @@ def test_parse_records_dead_letters_exactly_what_validate_rejects(value: bytes |
     spec = SPECS[Topic.TRANSACTIONS_RAW]
     with pytest.raises(RecordRejectedError) as info:
         validate(spec, value, 1000)
-    batch = parse_records(spec, [Rec("t", 0, 5, None, None, value)], 1000)
+    batch = parse_records(spec, [PlainRecord("t", 0, 5, None, None, value)], 1000)
     assert batch.rows == []
     assert [(d[6], d[7]) for d in batch.dead] == [(info.value.error_type, str(info.value))]
     assert batch.next_offsets == {("t", 0): 6}

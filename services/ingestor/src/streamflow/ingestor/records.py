@@ -56,6 +56,18 @@ class KafkaRecord(Protocol):
     def value(self) -> bytes | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PlainRecord:
+    """A :class:`KafkaRecord` as plain values (a dead letter read back, a fixture, a bench)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int | None
+    key: bytes | None
+    value: bytes | None
+
+
 @dataclass(slots=True)
 class ParsedBatch:
     """Rows ready for one database transaction and the offsets to commit after it."""

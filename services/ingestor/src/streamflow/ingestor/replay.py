@@ -23,7 +23,7 @@ from streamflow.events import Topic
 from streamflow.ingestor.app import make_consumer, make_writer
 from streamflow.ingestor.config import Settings
 from streamflow.ingestor.metrics import Metrics
-from streamflow.ingestor.records import ParsedBatch, parse_records
+from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records
 from streamflow.ingestor.tables import SPECS, TableSpec
 from streamflow.ingestor.writer import BronzeWriter, WriteResult, write_batch
 
@@ -53,18 +53,6 @@ class ReplaySummary:
         self.duplicates += result.duplicates
         self.dead_letters += result.dead_letters
         self.by_topic[topic] = self.by_topic.get(topic, 0) + result.inserted
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    """A dead letter read back, shaped like a Kafka record for :func:`parse_records`."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int | None
-    key: bytes | None
-    value: bytes | None
 
 
 def resolve_topic(settings: Settings, name: str) -> Topic:
@@ -106,9 +94,9 @@ async def replay_dead_letters(
                 break
             last = rows[-1]
             after = (last["kafka_topic"], last["kafka_partition"], last["kafka_offset"])
-            groups: dict[str, list[_Stored]] = {}
+            groups: dict[str, list[PlainRecord]] = {}
             for r in rows:
-                stored = _Stored(
+                stored = PlainRecord(
                     r["kafka_topic"],
                     r["kafka_partition"],
                     r["kafka_offset"],
