@@ -155,6 +155,17 @@ write_pid() {
   printf '%s\n%s\n' "$2" "$st" >"$(pid_file "$1")"
 }
 
+# A pid-file service's status: "running PID" (exit 0) or "stopped" (exit 3, as LSB scripts do).
+pid_status() {
+  local pid
+  if pid="$(read_pid "$1")"; then
+    echo "running $pid"
+  else
+    echo "stopped"
+    return 3
+  fi
+}
+
 # read_pid NAME: print the tracked pid if that very process is alive; else clean up, return 1.
 read_pid() {
   local f pid st now

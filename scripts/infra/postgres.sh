@@ -175,14 +175,7 @@ stop() {
   fi
 }
 
-status() {
-  if pid="$(read_pid "$NAME")"; then
-    echo "running $pid"
-  else
-    echo "stopped"
-    return 3
-  fi
-}
+status() { pid_status "$NAME"; }
 
 case "${1:-}" in
   start) start ;;
