@@ -374,8 +374,9 @@ def _scorer_ladder(scorer: dict[str, Any] | None) -> list[str]:
         return ["", "Scorer ladder: not measured in this run.", ""]
     lines = [
         "",
-        f"Scorer: one job process per rung, {scorer.get('events_per_rung', 0):,} records timed "
-        f"({scorer.get('events_L0') or 0:,} for L0) from the {scorer.get('mark_share', 0.1):.0%} "
+        "Scorer: one job process per rung, timing "
+        + ", ".join(f"{r} {n:,}" for r, n in (scorer.get("events_timed") or {}).items())
+        + f" records from the {scorer.get('mark_share', 0.1):.0%} "
         "mark (start-up and warm-up excluded) as a read_committed consumer sees them, i.e. at "
         "checkpoint commits (a window of fewer than 3 is marked coarse); job CPU = the job's "
         "process tree, from /proc. "

@@ -17,12 +17,11 @@ Records become visible only when a checkpoint commits (every 2 s), in bursts, so
 span several commits of a busy job. The topic holds ``--preload-factor`` (2) times the most
 records any rung times, so the window ends on a commit while the job is still busy: had it ended
 on the topic's last record, it would include the idle wait for the final checkpoint (up to 2.5 s,
-a large share of a fast rung's window). L0, the JVM alone, is several times faster than the
-Python rungs, so it times ``--l0-factor`` (5) times ``--events`` records. Each rung reports its
-window, the commits in it and ``input_exhausted`` (true: that idle wait is in the window).
-
-Before each rung the 1-minute load average is checked (``bench/load_gate.py``): above 1.0 the
-bench waits up to 5 minutes, then measures anyway and marks the rung ``loaded``.
+a large share of a fast rung's window). The fast rungs time more records (``--scale``: L0 5x,
+L1 3x, L2 2x ``--events``), so that their windows, too, span several commits after the JVM's
+warm-up: at 20,000 records L1 and L2 were over within one commit of the mark, still warming up
+(L1 then cost more CPU per event than L2). Each rung reports its window, the commits in it and
+``input_exhausted`` (true: that idle wait is in the window).
 """
 
 from __future__ import annotations
@@ -238,7 +237,9 @@ def with_ratios(rungs: dict[str, dict[str, Any]], base: str = "L1") -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="records timed per rung")
-    parser.add_argument("--l0-factor", type=float, default=5.0, help="L0 times events x this")
+    parser.add_argument(
+        "--scale", default="L0=5,L1=3,L2=2", help="records timed per rung = events x this"
+    )
     parser.add_argument("--preload-factor", type=float, default=2.0, help="topic = most x this")
     parser.add_argument("--rungs", default=",".join(RUNGS), help="comma-separated, e.g. L0,L1")
     parser.add_argument("--mark", type=float, default=0.1, help="share before the timing starts")
@@ -258,11 +259,12 @@ def main() -> int:
     raw = TopicSettings(transactions_raw=f"ladder-{uuid.uuid4().hex[:8]}.transactions.raw")
     ensure_topics(kafka, raw, [TOPICS[Topic.TRANSACTIONS_RAW]])
     scorer = ScorerSettings()
-    timed = {r: round(args.events * args.l0_factor) if r == "L0" else args.events for r in rungs}
+    scale = {k.strip(): float(v) for k, v in (p.split("=") for p in args.scale.split(",") if p)}
+    timed = {r: round(args.events * scale.get(r, 1.0)) for r in rungs}
     preloaded = round(max(timed.values()) * max(1.0, args.preload_factor))
     result: dict[str, Any] = {
         "events_per_rung": args.events,
-        "events_L0": timed.get("L0"),
+        "events_timed": timed,
         "preloaded": preloaded,
         "mark_share": args.mark,
         "execution_mode": scorer.execution_mode,
