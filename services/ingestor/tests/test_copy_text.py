@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_units import EXAMPLES, Rec  # type: ignore[import-not-found]
+from test_units import EXAMPLES  # type: ignore[import-not-found]
 
 from streamflow.events import Topic, encode, examples
 from streamflow.ingestor.copy_text import NULL, encode_rows, field_text, row_text
-from streamflow.ingestor.records import kafka_time, parse_records
+from streamflow.ingestor.records import PlainRecord, kafka_time, parse_records
 from streamflow.ingestor.tables import SPECS
 
 _T = datetime(2026, 11, 1, 14, 30, 0, 123456, tzinfo=UTC)
@@ -49,7 +49,7 @@ def test_fast_path_matches_the_careful_path(row: tuple[Any, ...]) -> None:
 def test_every_spec_example_encodes_like_the_careful_path() -> None:
     rows = []
     for topic, event in EXAMPLES.items():
-        record = Rec("t", 0, 7, 1_700_000_000_000, None, encode(event))
+        record = PlainRecord("t", 0, 7, 1_700_000_000_000, None, encode(event))
         batch = parse_records(SPECS[topic], [record], 1 << 20)
         assert len(batch.rows) == 1, topic
         rows.append(batch.rows[0])
@@ -68,6 +68,6 @@ def test_kafka_time_remembers_its_text() -> None:
 def test_parse_records_shares_one_timestamp_per_millisecond() -> None:
     spec = SPECS[Topic.TRANSACTIONS_RAW]
     value = encode(examples.transaction())
-    recs = [Rec("t", 0, i, 1_700_000_000_000, None, value) for i in range(3)]
+    recs = [PlainRecord("t", 0, i, 1_700_000_000_000, None, value) for i in range(3)]
     rows = parse_records(spec, recs, 10_000).rows
     assert rows[0][3] is rows[2][3]

@@ -21,11 +21,11 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_units import EXAMPLES, Rec  # type: ignore[import-not-found]
+from test_units import EXAMPLES  # type: ignore[import-not-found]
 
 from streamflow.events import Topic, encode
 from streamflow.events.dead_letters import MAX_PAYLOAD_BYTES
-from streamflow.ingestor.records import ParsedBatch, parse_records
+from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records
 from streamflow.ingestor.tables import SPECS, TableSpec
 from streamflow.ingestor.writer import BronzeWriter, WriteResult, _prepare_connection, write_batch
 from streamflow.platform.settings import PostgresSettings
@@ -80,12 +80,12 @@ def _values(topic: Topic) -> st.SearchStrategy[bytes | None]:
     )
 
 
-def _records(topic: Topic) -> st.SearchStrategy[list[Rec]]:
+def _records(topic: Topic) -> st.SearchStrategy[list[PlainRecord]]:
     record = st.tuples(
         st.none() | st.binary(max_size=300),
         _values(topic),
         st.none() | st.integers(min_value=-5, max_value=2**62),
-    ).map(lambda kvt: Rec(f"t-{topic.value}", 0, next(_offsets), kvt[2], kvt[0], kvt[1]))
+    ).map(lambda kvt: PlainRecord(f"t-{topic.value}", 0, next(_offsets), kvt[2], kvt[0], kvt[1]))
     return st.lists(record, min_size=1, max_size=6)
 
 
@@ -103,7 +103,7 @@ async def _connect(pg: PostgresSettings) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def _landed(conn: asyncpg.Connection, spec: TableSpec, rec: Rec) -> list[str]:
+async def _landed(conn: asyncpg.Connection, spec: TableSpec, rec: PlainRecord) -> list[str]:
     """Where the record's coordinates are: the names of the tables holding them."""
     where = "kafka_topic = $1 and kafka_partition = $2 and kafka_offset = $3"
     found = []
@@ -121,13 +121,15 @@ async def _landed(conn: asyncpg.Connection, spec: TableSpec, rec: Rec) -> list[s
 @PROPERTY
 @given(BATCHES)
 async def test_any_records_land_once_as_rows_or_dead_letters_with_exact_bytes(
-    pg_settings: PostgresSettings, batch: tuple[TableSpec, list[Rec]]
+    pg_settings: PostgresSettings, batch: tuple[TableSpec, list[PlainRecord]]
 ) -> None:
     async with _connect(pg_settings) as conn:
         await _check_records(conn, *batch)
 
 
-async def _check_records(conn: asyncpg.Connection, spec: TableSpec, recs: list[Rec]) -> None:
+async def _check_records(
+    conn: asyncpg.Connection, spec: TableSpec, recs: list[PlainRecord]
+) -> None:
     result = await write_batch(conn, spec, parse_records(spec, recs, MAX_BYTES))
     assert result.unstored == ()
     assert result.inserted + result.dead_letters == len(recs)
@@ -223,10 +225,10 @@ async def test_a_dead_letter_refused_even_in_minimal_form_is_spooled(
         await admin.close()
     valid = encode(EXAMPLES[Topic.TRANSACTIONS_RAW])
     recs = [
-        Rec("raw", 0, 12, None, b"k", b"{x"),
-        Rec("raw", 0, 13, 1_700_000_000_000, b"\x00\xff", b'{"a\\u0000": "\xff"}'),
-        Rec("raw", 0, 14, None, None, b"[[["),
-        Rec("raw", 0, 15, None, None, valid),
+        PlainRecord("raw", 0, 12, None, b"k", b"{x"),
+        PlainRecord("raw", 0, 13, 1_700_000_000_000, b"\x00\xff", b'{"a\\u0000": "\xff"}'),
+        PlainRecord("raw", 0, 14, None, None, b"[[["),
+        PlainRecord("raw", 0, 15, None, None, valid),
     ]
     spool = tmp_path / "spool" / "dead-letters.jsonl"
     writer = _writer(pg_settings.dsn(), spool)
@@ -267,7 +269,7 @@ async def test_an_unwritable_spool_holds_the_batch_back(
     writer._on_retry = lambda _table, exc: retries.append(exc)
     await writer.start()
     try:
-        batch = parse_records(spec, [Rec("raw", 0, 1, None, None, b"{x")], MAX_BYTES)
+        batch = parse_records(spec, [PlainRecord("raw", 0, 1, None, None, b"{x")], MAX_BYTES)
         result = await writer.write(spec, batch, lambda: len(retries) >= 2)
         assert result is None  # not written: the agent commits nothing
         assert all(isinstance(exc, OSError) for exc in retries)

@@ -8,10 +8,9 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
-from test_units import Rec  # type: ignore[import-not-found]
 
 from streamflow.events import Topic, encode, examples
-from streamflow.ingestor.records import ParsedBatch, parse_records
+from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records
 from streamflow.ingestor.tables import SPECS
 from streamflow.ingestor.writer import (
     BronzeWriter,
@@ -37,7 +36,8 @@ async def test_duplicates_merge_and_refused_rows_become_dead_letters(
     spec = SPECS[Topic.METRICS_REALTIME]
     ok = encode(examples.window_metrics())
     huge = encode(examples.window_metrics().model_copy(update={"amount_sum": Decimal("1e20")}))
-    recs = [Rec("m", 0, i, None, None, ok) for i in range(3)] + [Rec("m", 0, 3, None, None, huge)]
+    recs = [PlainRecord("m", 0, i, None, None, ok) for i in range(3)]
+    recs.append(PlainRecord("m", 0, 3, None, None, huge))
     writer = _writer(pg_settings.dsn())
     await writer.start()
     try:
@@ -52,8 +52,8 @@ async def test_duplicates_merge_and_refused_rows_become_dead_letters(
         rows = await writer.fetch("select error_type from bronze.dead_letters")
         assert [r["error_type"] for r in rows] == ["database_refused"]
         # Fresh rows plus a refused one: row-by-row from the direct COPY path too.
-        fresh = [Rec("m", 1, i, None, None, ok) for i in range(2)] + [
-            Rec("m", 1, 2, None, None, huge)
+        fresh = [PlainRecord("m", 1, i, None, None, ok) for i in range(2)] + [
+            PlainRecord("m", 1, 2, None, None, huge)
         ]
         result = await writer.write(spec, parse_records(spec, fresh, 10_000), lambda: False)
         assert result == WriteResult(2, 0, 1)
@@ -112,7 +112,7 @@ async def test_write_batch_with_only_dead_letters(pg_settings: PostgresSettings)
 
         await _prepare_connection(conn)
         spec = SPECS[Topic.TRANSACTIONS_RAW]
-        batch = parse_records(spec, [Rec("t", 0, 0, None, b"k", b"{x")], 1000)
+        batch = parse_records(spec, [PlainRecord("t", 0, 0, None, b"k", b"{x")], 1000)
         assert await write_batch(conn, spec, batch) == WriteResult(0, 0, 1)
         assert await write_batch(conn, spec, batch) == WriteResult(0, 1, 0)
         assert await write_batch(conn, spec, ParsedBatch()) == WriteResult(0, 0, 0)
@@ -133,7 +133,10 @@ async def test_text_copy_lands_awkward_values_exactly(pg_settings: PostgresSetti
         }
     )
     pretty = json.dumps(json.loads(encode(examples.dead_letter())), indent=2).encode()
-    recs = [Rec("d", 0, 0, None, None, encode(nasty)), Rec("d", 0, 1, 5, None, pretty)]
+    recs = [
+        PlainRecord("d", 0, 0, None, None, encode(nasty)),
+        PlainRecord("d", 0, 1, 5, None, pretty),
+    ]
     conn = await asyncpg.connect(pg_settings.dsn())
     try:
         from streamflow.ingestor.writer import _prepare_connection
