@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from streamflow.platform.settings import PostgresSettings
-from streamflow.scorer.registry import MODEL_FILE, MlflowRegistry
+from streamflow.scorer.registry import MlflowRegistry
 from tests.warehouse.helpers import REPO, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -27,13 +27,7 @@ def model_name(mlflow_url: str) -> Iterator[str]:
     """A registered model of this test's own; deleted with its model files afterwards."""
     name = f"test-demo-{uuid.uuid4().hex[:10]}"
     yield name
-    registry = MlflowRegistry(mlflow_url)
-    versions = registry.versions(name)
-    for version in versions:
-        registry.delete_artifact(f"{version.source}/{MODEL_FILE}")
-    if versions:
-        registry.delete_model(name)
-        registry.delete_experiment(registry.experiment_id(name))
+    MlflowRegistry(mlflow_url).purge(name)
 
 
 def test_demo_retrain_explains_its_input_and_prints_the_cycle(

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from streamflow.platform.settings import PostgresSettings
-from streamflow.scorer.registry import MODEL_FILE, MlflowRegistry
+from streamflow.scorer.registry import MlflowRegistry
 from tests.warehouse.helpers import REPO, warehouse_env
 from tests.warehouse.labelled_bronze import load_labelled
 
@@ -48,13 +48,7 @@ def model_name(mlflow_url: str) -> Iterator[str]:
     """A registered model of this test's own; deleted with its model files afterwards."""
     name = f"test-dag-{uuid.uuid4().hex[:10]}"
     yield name
-    registry = MlflowRegistry(mlflow_url)
-    versions = registry.versions(name)
-    for version in versions:
-        registry.delete_artifact(f"{version.source}/{MODEL_FILE}")
-    if versions:
-        registry.delete_model(name)
-        registry.delete_experiment(registry.experiment_id(name))
+    MlflowRegistry(mlflow_url).purge(name)
 
 
 def _dags_test(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

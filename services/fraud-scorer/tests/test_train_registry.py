@@ -71,11 +71,7 @@ def model_name(mlflow_url: str) -> Iterator[str]:
     """A registered model of this test's own; deleted with its runs' model files afterwards."""
     name = f"test-gbdt-{uuid.uuid4().hex[:10]}"
     yield name
-    registry = MlflowRegistry(mlflow_url)
-    for version in registry.versions(name):
-        registry.delete_artifact(f"{version.source}/{MODEL_FILE}")
-    registry.delete_model(name)
-    registry.delete_experiment(registry.experiment_id(name))
+    MlflowRegistry(mlflow_url).purge(name)
 
 
 @pytest.fixture(scope="module")

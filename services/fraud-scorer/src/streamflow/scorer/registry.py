@@ -330,3 +330,12 @@ class MlflowRegistry:
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an experiment deleted (test clean-up)."""
         self._json("POST", "/experiments/delete", {"experiment_id": experiment_id})
+
+    def purge(self, name: str) -> None:
+        """Delete ``name`` with its versions' model files and its experiment (test clean-up)."""
+        versions = self.versions(name)
+        for version in versions:
+            self.delete_artifact(f"{version.source}/{MODEL_FILE}")
+        if versions:
+            self.delete_model(name)
+            self.delete_experiment(self.experiment_id(name))
