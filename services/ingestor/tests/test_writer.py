@@ -37,7 +37,7 @@ async def test_duplicates_merge_and_refused_rows_become_dead_letters(
     ok = encode(examples.window_metrics())
     huge = encode(examples.window_metrics().model_copy(update={"amount_sum": Decimal("1e20")}))
     recs = [PlainRecord("m", 0, i, None, None, ok) for i in range(3)]
-    recs.append(PlainRecord("m", 0, 3, None, None, huge))
+    recs.append(PlainRecord("m", 0, 3, None, b"store-1", huge))
     writer = _writer(pg_settings.dsn())
     await writer.start()
     try:
@@ -49,14 +49,22 @@ async def test_duplicates_merge_and_refused_rows_become_dead_letters(
         # A value the column cannot hold: only that row becomes a dead letter.
         mixed = await writer.write(spec, parse_records(spec, recs, 10_000), lambda: False)
         assert mixed == WriteResult(0, 3, 1)
-        rows = await writer.fetch("select error_type from bronze.dead_letters")
-        assert [r["error_type"] for r in rows] == ["database_refused"]
-        # Fresh rows plus a refused one: row-by-row from the direct COPY path too.
+        rows = await writer.fetch(
+            "select error_type, record_key, raw_value from bronze.dead_letters"
+        )
+        # ... with the record's own key and value, byte for byte
+        assert [tuple(r) for r in rows] == [("database_refused", b"store-1", huge)]
+        # Fresh rows plus a refused one: row-by-row from the direct COPY path too; an empty key
+        # stays an empty key (not NULL).
         fresh = [PlainRecord("m", 1, i, None, None, ok) for i in range(2)] + [
-            PlainRecord("m", 1, 2, None, None, huge)
+            PlainRecord("m", 1, 2, None, b"", huge)
         ]
         result = await writer.write(spec, parse_records(spec, fresh, 10_000), lambda: False)
         assert result == WriteResult(2, 0, 1)
+        [key] = await writer.fetch(
+            "select record_key from bronze.dead_letters where kafka_partition = 1"
+        )
+        assert key["record_key"] == b""
     finally:
         await writer.close()
 

@@ -74,6 +74,8 @@ class ParsedBatch:
 
     rows: list[Row] = field(default_factory=list)
     dead: list[Row] = field(default_factory=list)
+    keys: list[bytes | None] = field(default_factory=list)
+    """The Kafka key of each of ``rows``: a row the database refuses keeps it as a dead letter."""
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     copy_text: bytes | None = None  # ``rows`` as COPY text, built once (retries reuse it)
 
@@ -206,7 +208,7 @@ def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: in
     (and their reasons) are exactly what :func:`validate` decides.
     """
     batch = ParsedBatch()
-    rows, dead, offsets = batch.rows, batch.dead, batch.next_offsets
+    rows, dead, keys, offsets = batch.rows, batch.dead, batch.keys, batch.next_offsets
     times: dict[int | None, datetime | None] = {}
     model = spec.model
     check = model.__pydantic_validator__.validate_json
@@ -234,6 +236,7 @@ def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: in
             except KeyError:
                 when = times[ms] = kafka_time(ms)
             rows.append((record.topic, record.partition, record.offset, when, *typed))
+            keys.append(record.key)
         tp = (record.topic, record.partition)
         offset = record.offset + 1
         if offsets.get(tp, 0) < offset:

@@ -129,7 +129,7 @@ async def _land_reprocessed(
     async def attempt() -> WriteResult:
         assert writer._pool is not None
         async with writer._pool.acquire() as conn, conn.transaction():
-            result = await write_batch(conn, spec, ParsedBatch(rows=parsed.rows))
+            result = await write_batch(conn, spec, ParsedBatch(rows=parsed.rows, keys=parsed.keys))
             ok = [(r[0], r[1], r[2]) for r in parsed.rows]
             await conn.executemany(
                 "update bronze.dead_letters set reprocessed_at = now() "

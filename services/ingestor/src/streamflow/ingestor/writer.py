@@ -134,7 +134,7 @@ async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBa
         if batch.rows:
             if batch.copy_text is None:
                 batch.copy_text = encode_rows(batch.rows)
-            inserted = await _land_rows(conn, spec, batch.rows, batch.copy_text, dead)
+            inserted = await _land_rows(conn, spec, batch, dead)
         if dead:
             dead_inserted = await _land_dead_letters(conn, dead, unstored)
     duplicates = len(batch) - inserted - dead_inserted - len(unstored)
@@ -187,9 +187,10 @@ def minimal_dead_letter(row: Row, refused: BaseException) -> Row:
 
 
 async def _land_rows(
-    conn: asyncpg.Connection, spec: TableSpec, rows: list[Row], data: bytes, dead: list[Row]
+    conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBatch, dead: list[Row]
 ) -> int:
     """COPY straight into bronze; on a duplicate (a re-read after a crash) merge via staging."""
+    rows, data = batch.rows, batch.copy_text or b""
     try:
         async with conn.transaction():
             await _copy_text(conn, "bronze", spec.table, spec.columns, data)
@@ -197,23 +198,25 @@ async def _land_rows(
     except asyncpg.UniqueViolationError:
         pass
     except ROW_ERRORS:
-        return await _row_by_row(conn, spec, rows, dead)
+        return await _row_by_row(conn, spec, batch, dead)
     try:
         async with conn.transaction():
             await _copy_text(conn, "pg_temp", f"stage_{spec.table}", spec.columns, data)
             status: str = await conn.execute(_merge_sql(spec.table, spec.columns))
             return _inserted(status)
     except ROW_ERRORS:
-        return await _row_by_row(conn, spec, rows, dead)
+        return await _row_by_row(conn, spec, batch, dead)
 
 
 async def _row_by_row(
-    conn: asyncpg.Connection, spec: TableSpec, rows: list[Row], dead: list[Row]
+    conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBatch, dead: list[Row]
 ) -> int:
-    """Insert rows one at a time; a row the database refuses becomes a dead letter."""
+    """Insert rows one at a time; a row the database refuses becomes a dead letter (its Kafka
+    key and raw value kept exactly)."""
     sql = _insert_one_sql(spec.table, spec.columns)
     inserted = 0
-    for row in rows:
+    keys = batch.keys + [None] * (len(batch.rows) - len(batch.keys))
+    for row, key in zip(batch.rows, keys, strict=True):
         try:
             async with conn.transaction():
                 status: str = await conn.execute(sql, *row)
@@ -226,7 +229,7 @@ async def _row_by_row(
             payload = row[-1]
             raw = payload.encode("utf-8") if isinstance(payload, str) else None
             reason = storable_text(str(exc), MAX_ERROR_MESSAGE_CHARS)
-            dead.append((*row[:4], None, raw, "database_refused", reason))
+            dead.append((*row[:4], key, raw, "database_refused", reason))
     return inserted
 
 
