@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # StreamFlow local PostgreSQL: a private cluster (Debian's server binaries, initdb/pg_ctl) under
 # $LOCAL_DIR/postgres, listening on 127.0.0.1:$STREAMFLOW_PG_PORT only, with role and database
-# 'streamflow' (password from STREAMFLOW_PG_PASSWORD; scram-sha-256 over TCP).
+# 'streamflow' (the owner and migrator) and the per-service login roles streamflow_ingestor,
+# streamflow_api, streamflow_generator and streamflow_warehouse (docs/adr/0105), all with the
+# password from STREAMFLOW_PG_PASSWORD (scram-sha-256 over TCP).
 # Usage: scripts/infra/postgres.sh {start|stop|status}
 #   start  idempotent: initdb once, start (or reuse), wait ready, ensure role + database
 #   stop   pg_ctl stop -m fast
@@ -113,7 +115,22 @@ ensure_role_and_db() {
 \getenv pw _SF_PG_PW
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'user')
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
-ALTER ROLE :"user" WITH LOGIN CREATEDB PASSWORD :'pw';
+-- The owner is also the migrator: V040 creates the per-service roles and hands silver/gold/ops to
+-- the warehouse role, which takes CREATEROLE (docs/adr/0105).
+ALTER ROLE :"user" WITH LOGIN CREATEDB CREATEROLE PASSWORD :'pw';
+-- The per-service roles (docs/adr/0105) log in with the local password, like the owner; their
+-- privileges come from migration V040, per database. Created here too so that a service can
+-- log in before the first migration of a fresh cluster.
+SELECT format('CREATE ROLE %I NOLOGIN', r)
+  FROM unnest(ARRAY['streamflow_ingestor', 'streamflow_api', 'streamflow_generator',
+                    'streamflow_warehouse']) AS r
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L', r, :'pw')
+  FROM unnest(ARRAY['streamflow_ingestor', 'streamflow_api', 'streamflow_generator',
+                    'streamflow_warehouse']) AS r \gexec
+SELECT format('GRANT %I TO %I', r, :'user')
+  FROM unnest(ARRAY['streamflow_warehouse']) AS r
+  WHERE NOT pg_has_role(:'user', r, 'member') \gexec
 -- Test fixtures and benches drop their throwaway databases WITH (FORCE), which must end the
 -- sessions other (non-superuser) roles such as the API's still hold there.
 GRANT pg_signal_backend TO :"user";

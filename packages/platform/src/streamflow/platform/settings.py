@@ -2,8 +2,10 @@
 
 Infra settings use the ``STREAMFLOW_KAFKA_*``, ``STREAMFLOW_PG_*`` and ``STREAMFLOW_TOPIC_*``
 prefixes; each service's own ``Settings`` subclasses :class:`ServiceSettings` with its own prefix
-(``STREAMFLOW_<SERVICE>_``) and nests these. Load one with :func:`load_settings`, which turns a
-validation error into a :class:`SettingsError` naming the environment variables at fault.
+(``STREAMFLOW_<SERVICE>_``) and nests these. ``STREAMFLOW_PG_USER`` is the owner (migrator) role; a
+service that declares ``pg_user`` (``STREAMFLOW_<SERVICE>_PG_USER``) connects as its own role. Load
+one with :func:`load_settings`, which turns a validation error into a :class:`SettingsError` naming
+the environment variables at fault.
 """
 
 from __future__ import annotations
@@ -71,15 +73,23 @@ class PostgresSettings(BaseSettings):
     user: str = Field(default="streamflow", min_length=1)
     password: SecretStr = SecretStr(LOCAL_PG_PASSWORD)
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    sslrootcert: str | None = Field(
+        default=None, description="CA file that verify-ca/verify-full check the server against."
+    )
 
     def dsn(self, database: str | None = None) -> str:
         """A ``postgresql://`` URL usable by psycopg and asyncpg."""
         password = quote(self.password.get_secret_value(), safe="")
         name = quote(database or self.database, safe="")
+        ca = f"&sslrootcert={quote(self.sslrootcert, safe='/')}" if self.sslrootcert else ""
         return (
             f"postgresql://{quote(self.user, safe='')}:{password}@{self.host}:{self.port}/{name}"
-            f"?sslmode={self.sslmode}"
+            f"?sslmode={self.sslmode}{ca}"
         )
+
+    def as_role(self, user: str, password: SecretStr | None = None) -> PostgresSettings:
+        """The same server and database as another login role (its password, else this one)."""
+        return self.model_copy(update={"user": user, "password": password or self.password})
 
 
 class TopicSettings(BaseSettings):
@@ -92,6 +102,7 @@ class TopicSettings(BaseSettings):
     fraud_alerts: str = Topic.FRAUD_ALERTS.value
     fraud_feedback: str = Topic.FRAUD_FEEDBACK.value
     fraud_rules: str = Topic.FRAUD_RULES.value
+    fraud_models: str = Topic.FRAUD_MODELS.value
     metrics_realtime: str = Topic.METRICS_REALTIME.value
     dlq: str = Topic.DLQ.value
 
@@ -117,6 +128,12 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_local(self) -> ServiceSettings:
+        # A service with a PostgreSQL role of its own (a ``pg_user`` field, ADR 0105) connects as
+        # that role, unless the caller handed it explicit ``pg`` settings (tools, some tests).
+        role = getattr(self, "pg_user", None)
+        if isinstance(role, str) and "pg" not in self.model_fields_set:
+            password = getattr(self, "pg_password", None)
+            self.pg = self.pg.as_role(role, password if isinstance(password, SecretStr) else None)
         local_password = self.pg.password.get_secret_value() == LOCAL_PG_PASSWORD
         if self.profile is not Profile.LOCAL and local_password:
             raise ValueError(

@@ -15,6 +15,15 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_API_", extra="ignore")
 
+    pg_user: str = Field(
+        default="streamflow_api",
+        min_length=1,
+        description="Its own PostgreSQL login role (ADR 0105); STREAMFLOW_PG_USER is the owner's.",
+    )
+    pg_password: SecretStr | None = Field(
+        default=None, description="That role's password; unset: STREAMFLOW_PG_PASSWORD."
+    )
+
     host: str = Field(default="127.0.0.1", min_length=1, description="Address to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
     workers: int = Field(default=1, ge=1, le=32, description="uvicorn worker processes.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from streamflow.platform.settings import ServiceSettings
@@ -12,6 +12,15 @@ class Settings(ServiceSettings):
     """Operational knobs; what to generate is given on the command line."""
 
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_GENERATOR_", extra="ignore")
+
+    pg_user: str = Field(
+        default="streamflow_generator",
+        min_length=1,
+        description="Its own PostgreSQL login role (ADR 0105); STREAMFLOW_PG_USER is the owner's.",
+    )
+    pg_password: SecretStr | None = Field(
+        default=None, description="That role's password; unset: STREAMFLOW_PG_PASSWORD."
+    )
 
     client_id: str = Field(default="streamflow-generator", min_length=1)
     metrics_host: str = Field(default="127.0.0.1", min_length=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from streamflow.ingestor.spool import default_spool_path
@@ -15,6 +15,15 @@ class Settings(ServiceSettings):
     """Everything the ingestor reads from the environment."""
 
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_INGESTOR_", extra="ignore")
+
+    pg_user: str = Field(
+        default="streamflow_ingestor",
+        min_length=1,
+        description="Its own PostgreSQL login role (ADR 0105); STREAMFLOW_PG_USER is the owner's.",
+    )
+    pg_password: SecretStr | None = Field(
+        default=None, description="That role's password; unset: STREAMFLOW_PG_PASSWORD."
+    )
 
     group_id: str = Field(
         default="streamflow-ingestor", min_length=1, description="Consumer group."
