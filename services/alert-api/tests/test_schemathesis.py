@@ -77,8 +77,10 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
         for method, operation in operations.items():
             if not operation.get("security"):
                 continue
-            url = live_server.url + path.replace("{alert_id}", alert_id).replace(
-                "{customer_id}", "C1"
+            url = live_server.url + (
+                path.replace("{alert_id}", alert_id)
+                .replace("{customer_id}", "C1")
+                .replace("{case_id}", "1")
             )
             body = {"verdict": "confirmed_fraud"} if method == "post" else None
             other = keys.read if _SCOPES[method] == "alerts:write" else keys.write_only
@@ -91,8 +93,18 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
     assert sorted(checked) == [
         "GET /v1/alerts",
         "GET /v1/alerts/{alert_id}",
+        "GET /v1/cases",
+        "GET /v1/cases/{case_id}",
         "GET /v1/customers/{customer_id}/risk",
         "GET /v1/metrics/realtime",
+        "GET /v1/queues",
+        "GET /v1/search",
         "GET /v1/stats",
+        "POST /v1/alerts/bulk-feedback",
         "POST /v1/alerts/{alert_id}/feedback",
+        "POST /v1/cases",
+        "POST /v1/cases/{case_id}/alerts",
+        "POST /v1/cases/{case_id}/assign",
+        "POST /v1/cases/{case_id}/close",
+        "POST /v1/cases/{case_id}/state",
     ]

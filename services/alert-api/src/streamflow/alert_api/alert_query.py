@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -47,6 +48,7 @@ class AlertFilters:
     customer_id: str | None = None
     merchant_id: str | None = None
     min_score: float | None = None
+    max_score: float | None = None
     rule_id: str | None = None
     status: str | None = None
     severity: str | None = None
@@ -167,29 +169,13 @@ def build_list_query(
     whose plan does depend on a parameter (a time range against the score sort) still gets
     custom plans (plan_cache_mode ``auto``).
     """
-    where: list[str] = []
     args: list[Any] = []
 
     def param(value: Any) -> str:
         args.append(value)
         return f"${len(args)}"
 
-    if filters.since is not None:
-        where.append(f"detected_at >= {param(filters.since)}")
-    if filters.until is not None:
-        where.append(f"detected_at < {param(filters.until)}")
-    if filters.customer_id is not None:
-        where.append(f"customer_id = {param(filters.customer_id)}")
-    if filters.merchant_id is not None:
-        where.append(f"merchant_id = {param(filters.merchant_id)}")
-    if filters.min_score is not None:
-        where.append(f"score >= {_score(filters.min_score)}")
-    if filters.rule_id is not None:
-        where.append(f"rule_ids @> array[{_word(filters.rule_id)}]::text[]")
-    if filters.status is not None:
-        where.append(f"status = {_word(filters.status, STATUSES)}")
-    if filters.severity is not None:
-        where.append(f"severity = {_word(filters.severity, SEVERITIES)}")
+    where = _conditions(filters, param)
     column = sort.column  # from the enum, never from the request text
     direction = "desc" if sort.descending else "asc"
     if cursor is not None:
@@ -205,6 +191,45 @@ def build_list_query(
     # PostgreSQL re-sort every page (Incremental Sort) instead of reading the index in order.
     sql += f" order by a.{column} {direction}, a.alert_id {direction} limit {int(limit) + 1}"
     return sql, args
+
+
+def _conditions(filters: AlertFilters, param: Callable[[Any], str]) -> list[str]:
+    """The WHERE conditions of ``filters`` (see :func:`build_list_query` for what is inlined)."""
+    where: list[str] = []
+    if filters.since is not None:
+        where.append(f"detected_at >= {param(filters.since)}")
+    if filters.until is not None:
+        where.append(f"detected_at < {param(filters.until)}")
+    if filters.customer_id is not None:
+        where.append(f"customer_id = {param(filters.customer_id)}")
+    if filters.merchant_id is not None:
+        where.append(f"merchant_id = {param(filters.merchant_id)}")
+    if filters.min_score is not None:
+        where.append(f"score >= {_score(filters.min_score)}")
+    if filters.max_score is not None:
+        where.append(f"score <= {_score(filters.max_score)}")
+    if filters.rule_id is not None:
+        where.append(f"rule_ids @> array[{_word(filters.rule_id)}]::text[]")
+    if filters.status is not None:
+        where.append(f"status = {_word(filters.status, STATUSES)}")
+    if filters.severity is not None:
+        where.append(f"severity = {_word(filters.severity, SEVERITIES)}")
+    return where
+
+
+def build_count_query(filters: AlertFilters) -> tuple[str, list[Any]]:
+    """SQL and parameters counting the alerts of ``filters`` per status (the queues)."""
+    args: list[Any] = []
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = _conditions(filters, param)
+    sql = "select status, count(*) as alerts from app.alerts a"
+    if where:
+        sql += " where " + " and ".join(where)
+    return sql + " group by status", args
 
 
 def encode_cursor(sort: SortOrder, value: datetime | str | float, alert_id: str) -> str:

@@ -28,7 +28,17 @@ from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
 from streamflow.alert_api.guard import AddressThrottle, Guard
 from streamflow.alert_api.outbox import OutboxRelay
-from streamflow.alert_api.routes import alert_list, alerts, console, customers, health, stats
+from streamflow.alert_api.routes import (
+    alert_list,
+    alerts,
+    cases,
+    console,
+    customers,
+    health,
+    queues,
+    search,
+    stats,
+)
 from streamflow.alert_api.routes import docs as docs_route
 from streamflow.alert_api.telemetry import MetricsMiddleware
 
@@ -129,7 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
     _declare_limits(app, settings)
     problems.install(app)
-    for module in (alerts, customers, stats, health, console):
+    for module in (alerts, queues, search, cases, customers, stats, health, console):
         app.include_router(module.router)
     if docs:
         app.include_router(docs_route.router)

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from streamflow.events import AnalystVerdict
 
 _ALERT_ID = "0b8c9a52-4f0e-5d1c-9a3b-7e2f1d6c4a10"
+TEXT_PATTERN = r"^[^\u0000]*$"
+"""Free text: anything but NUL, which PostgreSQL text and jsonb cannot hold."""
+
+
+_SUMMARY_EXAMPLE: JsonDict = {
+    "alert_id": _ALERT_ID,
+    "transaction_id": "tx-000001",
+    "customer_id": "C0001",
+    "merchant_id": "M0042",
+    "amount": "4800.00",
+    "score": 0.82,
+    "severity": "high",
+    "status": "new",
+    "rule_ids": ["FR-001"],
+    "rules_version": 1,
+    "event_time": "2026-11-01T14:30:00Z",
+    "detected_at": "2026-11-01T14:30:00.150000Z",
+}
 
 
 class AlertStatus(StrEnum):
@@ -24,26 +44,7 @@ class AlertStatus(StrEnum):
 class AlertSummary(BaseModel):
     """One alert in a list."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "alert_id": _ALERT_ID,
-                    "transaction_id": "tx-000001",
-                    "customer_id": "C0001",
-                    "merchant_id": "M0042",
-                    "amount": "4800.00",
-                    "score": 0.82,
-                    "severity": "high",
-                    "status": "new",
-                    "rule_ids": ["FR-001"],
-                    "rules_version": 1,
-                    "event_time": "2026-11-01T14:30:00Z",
-                    "detected_at": "2026-11-01T14:30:00.150000Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUMMARY_EXAMPLE]})
 
     alert_id: str = Field(description="Deterministic alert id (uuid).")
     transaction_id: str = Field(description="The alerted transaction.")
@@ -113,6 +114,7 @@ class AlertDetail(AlertSummary):
     transaction: TransactionView | None = Field(description="Null if not landed (yet).")
     notes: list[Note] = Field(description="Oldest first.")
     status_updated_at: datetime | None = Field(description="When the status last changed.")
+    case_id: int | None = Field(default=None, description="The case holding the alert, if any.")
 
 
 class FeedbackIn(BaseModel):
@@ -124,7 +126,9 @@ class FeedbackIn(BaseModel):
     )
 
     verdict: AnalystVerdict = Field(description="confirmed_fraud or false_positive.")
-    note: str | None = Field(default=None, max_length=2000, description="Free text.")
+    note: str | None = Field(
+        default=None, max_length=2000, pattern=TEXT_PATTERN, description="Free text."
+    )
 
 
 class FeedbackOut(BaseModel):
@@ -230,3 +234,307 @@ class Health(BaseModel):
     """Liveness or readiness."""
 
     status: Literal["ok"]
+
+
+BULK_MAX = 200
+"""Most alerts one bulk verdict may name (the schema states it)."""
+
+
+class BulkFeedbackIn(BaseModel):
+    """One verdict for a selection of alerts; each alert is judged as a single verdict would be."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "alert_ids": [_ALERT_ID, "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e"],
+                    "verdict": "false_positive",
+                    "note": "known merchant test charges",
+                }
+            ]
+        },
+    )
+
+    alert_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=BULK_MAX,
+        description=f"The selection (1 to {BULK_MAX} alert ids; a repeated id counts once).",
+    )
+    verdict: AnalystVerdict = Field(description="confirmed_fraud or false_positive.")
+    note: str | None = Field(
+        default=None, max_length=2000, pattern=TEXT_PATTERN, description="Free text, per alert."
+    )
+
+
+class BulkItem(BaseModel):
+    """The outcome for one alert of a bulk verdict."""
+
+    alert_id: str
+    status: int = Field(description="200 (stored or repeated), 404 (no such alert) or 409.")
+    feedback: FeedbackOut | None = Field(description="What was stored, if status is 200.")
+    detail: str | None = Field(description="Why not, otherwise.")
+
+
+class BulkFeedbackOut(BaseModel):
+    """Per alert, in the order given; every 200 is committed, every other changed nothing."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stored": 1,
+                    "repeated": 0,
+                    "refused": 1,
+                    "items": [
+                        {
+                            "alert_id": _ALERT_ID,
+                            "status": 200,
+                            "feedback": {
+                                "alert_id": _ALERT_ID,
+                                "status": "false_positive",
+                                "label": "legit",
+                                "topic": "fraud.feedback",
+                                "reported_at": "2026-11-01T14:35:00Z",
+                                "repeated": False,
+                                "verdict_changes": 0,
+                            },
+                            "detail": None,
+                        },
+                        {
+                            "alert_id": "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e",
+                            "status": 404,
+                            "feedback": None,
+                            "detail": "no alert 5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    stored: int = Field(description="Alerts whose verdict was stored (a new label queued).")
+    repeated: int = Field(description="Alerts that already had this verdict (nothing stored).")
+    refused: int = Field(description="Alerts refused (404 or 409).")
+    items: list[BulkItem]
+
+
+class QueueCounts(BaseModel):
+    """Alerts per queue (analyst status) under the request's filters."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"counts": {"new": 41, "confirmed_fraud": 7, "false_positive": 12}, "total": 60}
+            ]
+        }
+    )
+
+    counts: dict[AlertStatus, int] = Field(description="Every status, zero included.")
+    total: int
+
+
+SearchField = Literal["transaction_id", "customer_id", "merchant_id"]
+
+
+class SearchHit(AlertSummary):
+    """An alert found by a search, with what matched and where to open it."""
+
+    matched: list[SearchField] = Field(description="The fields equal to the search text.")
+    link: str = Field(description="The alert's resource path.")
+    case_id: int | None = Field(description="The case holding the alert, if any.")
+
+
+class SearchResult(BaseModel):
+    """Alerts whose transaction, customer or merchant id equals the search text, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "C0001",
+                    "items": [
+                        {
+                            **_SUMMARY_EXAMPLE,
+                            "matched": ["customer_id"],
+                            "link": f"/v1/alerts/{_ALERT_ID}",
+                            "case_id": None,
+                        }
+                    ],
+                    "truncated": False,
+                }
+            ]
+        }
+    )
+
+    query: str
+    items: list[SearchHit]
+    truncated: bool = Field(description="More alerts matched than ``limit``.")
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+"""Customer ids, assignees (a login or an e-mail address)."""
+CASE_ID_MAX = 2**63 - 1
+
+
+class CaseState(StrEnum):
+    """Where a case stands; the two closed states are final."""
+
+    OPEN = "open"
+    IN_REVIEW = "in_review"
+    CLOSED_FRAUD = "closed_fraud"
+    CLOSED_LEGIT = "closed_legit"
+
+
+CaseAlertIds = Annotated[
+    list[uuid.UUID],
+    Field(min_length=1, max_length=BULK_MAX, description=f"1 to {BULK_MAX} alert ids."),
+]
+Assignee = Annotated[
+    str | None,
+    Field(min_length=1, max_length=64, pattern=NAME_PATTERN, description="A login or e-mail."),
+]
+CaseNote = Annotated[
+    str | None,
+    Field(max_length=2000, pattern=TEXT_PATTERN, description="Free text."),
+]
+
+
+class CaseCreate(BaseModel):
+    """A new case of one customer's alerts (none of them in a case yet)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C0001",
+                    "alert_ids": [_ALERT_ID],
+                    "assignee": "alice",
+                    "note": "three high-value alerts in an hour",
+                }
+            ]
+        },
+    )
+
+    customer_id: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    alert_ids: CaseAlertIds
+    assignee: Assignee = None
+    note: CaseNote = None
+
+
+class CaseAlertsIn(BaseModel):
+    """Alerts to add to an open case (the case's customer's, in no case yet)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"alert_ids": [_ALERT_ID]}]}
+    )
+
+    alert_ids: CaseAlertIds
+
+
+class CaseAssign(BaseModel):
+    """Who works the case (null: nobody)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"assignee": "bob"}]})
+
+    assignee: Assignee = None
+
+
+class CaseStateIn(BaseModel):
+    """Move an open case into review or back (closing is ``/close``)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"state": "in_review"}]}
+    )
+
+    state: Literal["open", "in_review"]
+
+
+class CaseClose(BaseModel):
+    """Close the case: every alert of it gets the verdict of ``outcome`` (fraud: confirmed_fraud,
+    legit: false_positive) through the feedback outbox, in the same transaction."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "fraud", "note": "cardholder confirmed"}]},
+    )
+
+    outcome: Literal["fraud", "legit"]
+    note: CaseNote = None
+
+
+class CaseEvent(BaseModel):
+    """One entry of a case's audit trail (append-only)."""
+
+    event_id: int
+    at: datetime
+    actor: str = Field(description="Name of the API key that did it.")
+    action: Literal["created", "alerts_added", "assigned", "state_changed", "closed"]
+    detail: dict[str, Any]
+
+
+_CASE_EXAMPLE: JsonDict = {
+    "case_id": 7,
+    "customer_id": "C0001",
+    "assignee": "alice",
+    "state": "open",
+    "created_at": "2026-11-01T14:40:00Z",
+    "created_by": "analyst",
+    "updated_at": "2026-11-01T14:40:00Z",
+    "closed_at": None,
+    "age_seconds": 3600.0,
+    "alert_count": 3,
+}
+
+
+class CaseSummary(BaseModel):
+    """A case in a list."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CASE_EXAMPLE]})
+
+    case_id: int
+    customer_id: str
+    assignee: str | None
+    state: CaseState
+    created_at: datetime
+    created_by: str = Field(description="Name of the API key that opened it.")
+    updated_at: datetime
+    closed_at: datetime | None
+    age_seconds: float = Field(description="Since it was opened (until it was closed).")
+    alert_count: int
+
+
+class CaseDetail(CaseSummary):
+    """A case with its alerts and its audit trail."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_CASE_EXAMPLE,
+                    "alerts": [_SUMMARY_EXAMPLE],
+                    "events": [
+                        {
+                            "event_id": 1,
+                            "at": "2026-11-01T14:40:00Z",
+                            "actor": "analyst",
+                            "action": "created",
+                            "detail": {"alert_ids": [_ALERT_ID], "assignee": "alice"},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    alerts: list[AlertSummary] = Field(description="Newest first.")
+    events: list[CaseEvent] = Field(description="Oldest first.")
+
+
+class CasePage(BaseModel):
+    """A page of cases, newest first; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    items: list[CaseSummary]
+    next_cursor: str | None
+    limit: int

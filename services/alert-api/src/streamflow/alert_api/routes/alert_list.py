@@ -49,8 +49,8 @@ LIMIT_CEILING = 1000
 """The model's bound of ``limit``; the schema and the API use the setting ``page_size_max``."""
 
 
-class AlertListParams(BaseModel):
-    """The query of ``GET /v1/alerts`` (unknown parameters are ignored, as before)."""
+class FilterParams(BaseModel):
+    """The filters of ``GET /v1/alerts`` other than status (shared with ``GET /v1/queues``)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -63,13 +63,35 @@ class AlertListParams(BaseModel):
         default=None, min_length=1, max_length=64, pattern=q.IDENT, description="Merchant."
     )
     min_score: float | None = Field(default=None, ge=0, le=1, description="score >= this.")
+    max_score: float | None = Field(default=None, ge=0, le=1, description="score <= this.")
     rule_id: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=q.IDENT, description="Rule fired."
     )
-    status: AlertStatus | None = Field(default=None, description="Analyst status.")
     severity: str | None = Field(
         default=None, pattern="^(low|medium|high|critical)$", description="Severity band."
     )
+
+    def filters(self, status: str | None = None) -> q.AlertFilters:
+        """The validated filters (a timestamp without an offset is a 422)."""
+        _check_naive(self.since, "query.since")
+        _check_naive(self.until, "query.until")
+        return q.AlertFilters(
+            since=self.since,
+            until=self.until,
+            customer_id=self.customer_id,
+            merchant_id=self.merchant_id,
+            min_score=self.min_score,
+            max_score=self.max_score,
+            rule_id=self.rule_id,
+            status=status,
+            severity=self.severity,
+        )
+
+
+class AlertListParams(FilterParams):
+    """The query of ``GET /v1/alerts`` (unknown parameters are ignored, as before)."""
+
+    status: AlertStatus | None = Field(default=None, description="Analyst status (the queue).")
     sort: q.SortOrder = Field(
         default=q.SortOrder.NEWEST,
         description="Order (- = descending); with a cursor, the cursor's own order.",
@@ -121,18 +143,7 @@ async def page(db: Database, settings: Settings, params: AlertListParams) -> byt
     size = settings.page_size_default if params.limit is None else params.limit
     if size > settings.page_size_max:
         raise ProblemError(422, f"limit must be <= {settings.page_size_max}", field="query.limit")
-    _check_naive(params.since, "query.since")
-    _check_naive(params.until, "query.until")
-    filters = q.AlertFilters(
-        since=params.since,
-        until=params.until,
-        customer_id=params.customer_id,
-        merchant_id=params.merchant_id,
-        min_score=params.min_score,
-        rule_id=params.rule_id,
-        status=params.status.value if params.status else None,
-        severity=params.severity,
-    )
+    filters = params.filters(params.status.value if params.status else None)
     after = q.Cursor.decode(params.cursor) if params.cursor is not None else None
     sort = after.sort if after is not None else params.sort
     sql, args = q.build_list_query(filters, sort, after, size)

@@ -16,7 +16,9 @@ from streamflow.alert_api.deps import AppSettings, Db, Relay
 from streamflow.alert_api.models import (
     AlertDetail,
     AlertPage,
-    AlertStatus,
+    BulkFeedbackIn,
+    BulkFeedbackOut,
+    BulkItem,
     Explanation,
     FeedbackIn,
     FeedbackOut,
@@ -25,7 +27,8 @@ from streamflow.alert_api.models import (
 )
 from streamflow.alert_api.problems import ProblemError, responses
 from streamflow.alert_api.routes import alert_list
-from streamflow.events import Feedback, FeedbackSource, Topic, encode, encode_key
+from streamflow.alert_api.verdicts import record_verdict
+from streamflow.events import Topic
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -45,6 +48,7 @@ router.add_api_route(
 
 _DETAIL_SQL = f"""
 select {q.SUMMARY_COLUMNS}, payload::text as payload, status_updated_at,
+       (select c.case_id from app.case_alerts c where c.alert_id = a.alert_id) as case_id,
        (select t.payload::text from bronze.transactions t
          where t.transaction_id = a.transaction_id order by t.ingested_at limit 1) as txn
 from app.alerts a where alert_id = $1
@@ -76,6 +80,7 @@ async def get_alert(alert_id: AlertId, _key: ReadKey, db: Db) -> AlertDetail:
         transaction=_transaction(row["txn"]),
         notes=[Note(**dict(n)) for n in notes],
         status_updated_at=row["status_updated_at"],
+        case_id=row["case_id"],
     )
 
 
@@ -102,27 +107,6 @@ def _transaction(raw: str | None) -> TransactionView | None:
         return None
 
 
-_LOCK_SQL = """
-select transaction_id, customer_id, merchant_id, status, status_updated_at, verdict_changes
-from app.alerts where alert_id = $1 for update
-"""
-# The verdict, the status change and the outbox row: one statement, one transaction (ADR 0057).
-_VERDICT_SQL = """
-with alert as (
-    update app.alerts
-    set status = $2, status_updated_at = $3, status_updated_by = $4,
-        verdict_changes = verdict_changes + $5
-    where alert_id = $1
-), note as (
-    insert into app.analyst_notes (alert_id, verdict, previous_verdict, note, key_id, created_at)
-    values ($1, $2, $6, $7, $4, $3)
-)
-insert into app.feedback_outbox (
-    alert_id, transaction_id, source, label, kafka_key, payload, created_at
-) values ($1, $8, $9, $10, $11, $12, $3)
-"""
-
-
 @router.post(
     "/{alert_id}/feedback",
     response_model=FeedbackOut,
@@ -146,62 +130,70 @@ async def post_feedback(
     new label). A changed verdict is a re-label: recorded with the verdict it replaced, allowed
     ``max_verdict_changes`` times per alert, then 409.
     """
-    status = AlertStatus(body.verdict.value)
     topic = settings.topics.name(Topic.FRAUD_FEEDBACK)
-    now = datetime.now(UTC)
     async with db.connection() as conn, conn.transaction():
-        row = await conn.fetchrow(_LOCK_SQL, alert_id)
-        if row is None:
-            raise ProblemError(404, f"no alert {alert_id}", field="path.alert_id")
-        changes: int = row["verdict_changes"]
-        if row["status"] == status.value:
-            return FeedbackOut(
-                alert_id=str(alert_id),
-                status=status,
-                label=body.verdict.label().value,
-                topic=topic,
-                reported_at=row["status_updated_at"] or now,
-                repeated=True,
-                verdict_changes=changes,
-            )
-        relabel = row["status"] != AlertStatus.NEW.value
-        if relabel and changes >= settings.max_verdict_changes:
-            raise ProblemError(
-                409,
-                f"the verdict of this alert was already changed {changes} times, the limit; "
-                f"it stays {row['status']}",
-            )
-        feedback = Feedback(
-            transaction_id=row["transaction_id"],
-            customer_id=row["customer_id"],
-            merchant_id=row["merchant_id"],
-            label=body.verdict.label(),
-            source=FeedbackSource.ANALYST,
-            reported_at=now,
-            note=body.note,
-        )
-        await conn.execute(
-            _VERDICT_SQL,
+        out = await record_verdict(
+            conn,
             alert_id,
-            status.value,
-            now,
-            key.key_id,
-            int(relabel),
-            row["status"] if relabel else None,
+            body.verdict,
             body.note,
-            feedback.transaction_id,
-            feedback.source.value,
-            feedback.label.value,
-            encode_key(feedback.key()),
-            encode(feedback),
+            key.key_id,
+            topic,
+            settings.max_verdict_changes,
+            datetime.now(UTC),
         )
-    if relay is not None:
+    if relay is not None and not out.repeated:
         relay.wake()
-    return FeedbackOut(
-        alert_id=str(alert_id),
-        status=status,
-        label=feedback.label.value,
-        topic=topic,
-        reported_at=now,
-        verdict_changes=changes + int(relabel),
+    return out
+
+
+@router.post(
+    "/bulk-feedback",
+    response_model=BulkFeedbackOut,
+    summary="Record one verdict on a selection of alerts",
+    responses=responses(400, 401, 403, 413, 422, 429, 503),
+)
+async def post_bulk_feedback(
+    *,
+    body: BulkFeedbackIn,
+    key: WriteKey,
+    db: Db,
+    settings: AppSettings,
+    relay: Relay,
+) -> BulkFeedbackOut:
+    """The verdict on each selected alert, exactly as ``POST /v1/alerts/{id}/feedback`` would
+    record it (same code path: status, note and outbox row in one transaction per alert, the
+    re-label limit). One alert's 404 or 409 does not stop the others; see each item."""
+    topic = settings.topics.name(Topic.FRAUD_FEEDBACK)
+    items: list[BulkItem] = []
+    async with db.connection() as conn:
+        for alert_id in dict.fromkeys(body.alert_ids):  # order kept, repeats once
+            try:
+                async with conn.transaction():
+                    out = await record_verdict(
+                        conn,
+                        alert_id,
+                        body.verdict,
+                        body.note,
+                        key.key_id,
+                        topic,
+                        settings.max_verdict_changes,
+                        datetime.now(UTC),
+                    )
+            except ProblemError as exc:
+                items.append(
+                    BulkItem(
+                        alert_id=str(alert_id), status=exc.status, feedback=None, detail=exc.detail
+                    )
+                )
+                continue
+            items.append(BulkItem(alert_id=str(alert_id), status=200, feedback=out, detail=None))
+    stored = sum(1 for i in items if i.feedback is not None and not i.feedback.repeated)
+    if relay is not None and stored:
+        relay.wake()
+    return BulkFeedbackOut(
+        stored=stored,
+        repeated=sum(1 for i in items if i.feedback is not None and i.feedback.repeated),
+        refused=sum(1 for i in items if i.feedback is None),
+        items=items,
     )
