@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from streamflow.events import Channel, PaymentMethod, RuleSet, Transaction, decode, encode
+from streamflow.scorer.context import LabelContext
 from streamflow.scorer.core import CustomerState, score_transaction, score_transaction_json
 from streamflow.scorer.features import feature_vector
 from streamflow.scorer.gbdt_train import fit_gbdt
@@ -128,7 +129,11 @@ def supervised(
     )
     loop.run(read_labelled(data))
     gbdt = fit_gbdt(loop.rows.matrix(0, len(loop.rows)), np.asarray(loop.rows.label))
-    vectors = [supervised_vector(state, loop.ctx, view) for state, view in pairs[:20_000]]
+
+    def labels(view: TxnView) -> LabelContext:
+        return loop.ctx.labels_at(view.merchant_id, view.card_id, view.epoch)
+
+    vectors = [supervised_vector(state, labels(view), view) for state, view in pairs[:20_000]]
     iforest_vectors = [feature_vector(state, view) for state, view in pairs[:20_000]]
 
     def supervised_model_only() -> int:
@@ -143,7 +148,7 @@ def supervised(
 
     def supervised_features() -> int:
         for state, view in pairs[:20_000]:
-            supervised_vector(state, loop.ctx, view)
+            supervised_vector(state, labels(view), view)
         return 20_000
 
     def supervised_explain() -> int:

@@ -245,3 +245,74 @@ def test_customer_state_ttl_is_built_and_read_without_the_jvm_gateway(
     compaction = strategies.get_rocksdb_compact_filter_cleanup_strategy()
     assert compaction.get_query_time_after_num_entries() == 1000
     assert ttl.get_ttl().to_milliseconds() == CUSTOMER_STATE_TTL.total_seconds() * 1000
+
+
+def _model_release(version: str, slot: str, threshold: float = 6.9) -> str:
+    from streamflow.events import ModelSlot
+    from streamflow.scorer.gbdt import stump
+    from streamflow.scorer.model_release import release_of
+
+    model = stump(version, "log_amount", threshold)
+    release = release_of(model, model_name="m", slot=ModelSlot(slot), published_at=NOW)
+    return encode(release).decode()
+
+
+def test_model_releases_fill_the_slots_and_bad_ones_are_dead_lettered() -> None:
+    function, _runtime = scorer()
+    ctx = FakeCtx()
+    shadow = _model_release("a", "shadow")
+    assert not list(function.process_broadcast_element((fn.MODELS, shadow), ctx))
+    txn = make_txn("m-1", "C-M", NOW - timedelta(minutes=1), "2500.00")
+    scored = next(iter(function.process_element(validated(txn), ctx)))
+    body = json.loads(scored[1])
+    assert body["shadow_model_version"] == "a"
+    assert body["shadow_score"] > 0.9
+    assert body["is_alert"] is False
+    # promotion: the shadow's version becomes current, the shadow slot empties
+    list(function.process_broadcast_element((fn.MODELS, _model_release("a", "current")), ctx))
+    assert set(ctx.broadcast) >= {"model:current"}
+    assert "model:shadow" not in ctx.broadcast
+    out = list(function.process_element(validated(make_txn("m-2", "C-M2", NOW, "2500.00")), ctx))
+    body = json.loads(out[0][1])
+    assert body["model_version"] == "a"
+    assert body["is_alert"] is True
+    # a release that lies about its bytes is refused; the current model stays
+    bad = json.loads(_model_release("b", "current"))
+    bad["sha256"] = "0" * 64
+    (letter,) = list(function.process_broadcast_element((fn.MODELS, json.dumps(bad)), ctx))
+    assert letter[0] is fn.DLQ_TAG
+    assert json.loads(letter[1][1])["error_type"] == "model_checksum_mismatch"
+    # a restarted instance restores both slots from the broadcast state
+    list(function.process_broadcast_element((fn.MODELS, _model_release("c", "shadow")), ctx))
+    again, _ = scorer()
+    out = list(again.process_element(validated(make_txn("m-3", "C-M3", NOW, "50.00")), ctx))
+    body = json.loads(out[0][1])
+    assert (body["model_version"], body["shadow_model_version"]) == ("a", "c")
+
+
+def test_card_labels_feed_the_card_features() -> None:
+    function, _ = scorer()
+    ctx = FakeCtx()
+    list(function.process_broadcast_element((fn.MODELS, _model_release("a", "shadow")), ctx))
+    feedback = Feedback(
+        transaction_id="old-1",
+        customer_id="C-K",
+        merchant_id="M-K",
+        card_id="K-C-K",
+        label=Label.FRAUD,
+        source=FeedbackSource.CHARGEBACK,
+        reported_at=NOW - timedelta(days=2),
+    )
+    list(function.process_broadcast_element((fn.FEEDBACK, encode(feedback).decode()), ctx))
+    # a legit label of an unknown card keeps no state for it
+    legit = feedback.model_copy(update={"card_id": "K-OTHER", "label": Label.LEGIT})
+    list(function.process_broadcast_element((fn.FEEDBACK, encode(legit).decode()), ctx))
+    assert "c:K-C-K" in ctx.broadcast
+    assert "c:K-OTHER" not in ctx.broadcast
+    txn = make_txn("k-1", "C-K", NOW - timedelta(minutes=1), "80.00")
+    scored = next(iter(function.process_element(validated(txn), ctx)))
+    from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES
+
+    features = dict(zip(SUPERVISED_FEATURE_NAMES, json.loads(scored[1])["features"], strict=True))
+    assert features["card_frauds_90d"] == 1.0
+    assert features["merchant_frauds_7d"] == 0.0  # another merchant

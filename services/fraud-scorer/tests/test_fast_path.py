@@ -24,14 +24,18 @@ from streamflow.events import (
     decode,
     encode,
 )
+from streamflow.scorer.context import LabelContext
 from streamflow.scorer.core import (
+    NO_SUPERVISED,
     AnomalyModel,
     CustomerState,
+    Supervised,
     default_rules,
     score_transaction,
     score_transaction_json,
 )
 from streamflow.scorer.features import FEATURE_NAMES
+from streamflow.scorer.gbdt import stump
 from streamflow.scorer.train import fit
 
 SCORED_AT = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
@@ -64,9 +68,25 @@ def small_model() -> AnomalyModel:
     return fit(matrix, trees=8, max_samples=64, seed=1, calibration=(0.5, 0.99), source="t")
 
 
-@pytest.mark.parametrize(("with_model", "risk"), [(False, 0.0), (True, 0.35)])
+@pytest.mark.parametrize(
+    ("with_model", "risk", "supervised"),
+    [
+        (False, 0.0, NO_SUPERVISED),
+        (True, 0.35, NO_SUPERVISED),
+        (True, 0.0, Supervised(shadow=stump("s1", "log_amount", 5.0))),
+        (
+            True,
+            0.1,
+            Supervised(
+                current=stump("c1", "log_ratio_to_mean", 0.7),
+                shadow=stump("s1", "log_amount", 5.0),
+                labels=LabelContext((1, 2, 3), 1, 0.0),
+            ),
+        ),
+    ],
+)
 def test_json_records_decode_to_the_reference_records(
-    with_model: bool, risk: float, tmp_path: Path
+    with_model: bool, risk: float, supervised: Supervised, tmp_path: Path
 ) -> None:
     blacklist = tmp_path / "blacklist.json"
     blacklist.write_text('{"card_ids": ["K-STOLEN-1"]}')

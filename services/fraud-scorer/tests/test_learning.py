@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from streamflow.scorer.context import ContextStore, DecayedWindows, FraudReports
+from streamflow.scorer.customer_state import CustomerState
 from streamflow.scorer.gbdt import GbdtModel, model_from_bytes, read_gbdt
 from streamflow.scorer.gbdt_train import GbdtParams, export_lightgbm, fit_gbdt
 from streamflow.scorer.labelled_file import read_labelled
@@ -17,6 +18,7 @@ from streamflow.scorer.learning import LearningLoop, LoopConfig, card_precision_
 from streamflow.scorer.model import ModelFormatError
 from streamflow.scorer.rulesets import default_rules
 from streamflow.scorer.supervised_features import (
+    CONTEXT_FEATURE_NAMES,
     SUPERVISED_FEATURE_NAMES,
     context_vector,
     describe,
@@ -57,21 +59,27 @@ def test_fraud_reports_count_only_what_was_known() -> None:
 
 
 def test_context_vector_names_a_merchants_confirmed_frauds() -> None:
-    ctx = ContextStore()
+    state = CustomerState()
     for day in range(10):
-        ctx.observe("C1", "M1", day * DAY, 50.0)
+        state.update(_view(day * DAY, 50.0))
+    ctx = ContextStore()
     ctx.report_fraud("M1", "K1", 8 * DAY)
     ctx.report_fraud("M1", "K2", 9 * DAY)
+    txn = _view(9.5 * DAY, 200.0)
+    labels = ctx.labels_at("M1", "K1", txn.epoch)
     values = dict(
         zip(
-            SUPERVISED_FEATURE_NAMES[-20:],
-            context_vector(ctx, _view(9.5 * DAY, 200.0)),
+            SUPERVISED_FEATURE_NAMES[-len(CONTEXT_FEATURE_NAMES) :],
+            context_vector(state, labels, txn),
             strict=True,
         )
     )
     assert values["merchant_frauds_7d"] == 2.0
     assert values["card_frauds_90d"] == 1.0
+    assert math.expm1(values["card_log_days_since_fraud"]) == pytest.approx(1.5)
     assert math.exp(values["log_ratio_to_mean_30d"]) == pytest.approx(4.0)
+    # a report after the transaction never leaks in
+    assert ctx.labels_at("M1", "K2", 8.5 * DAY).card_frauds == 0
     assert (
         describe("merchant_frauds_7d", 2.0)
         == "2 frauds confirmed at this merchant in the last 7 days"
@@ -82,11 +90,24 @@ def test_context_vector_names_a_merchants_confirmed_frauds() -> None:
     )
 
 
+def test_customer_state_keeps_its_spending_windows_across_bytes() -> None:
+    state = CustomerState()
+    for day in range(5):
+        state.update(_view(day * DAY, 20.0 + day), baseline=day % 2 == 0)
+    # every payment counts for spending, alerted (baseline=False) or not
+    assert state.spending.counts[2] > 4.5
+    again = CustomerState.from_bytes(state.to_bytes())
+    assert again.spending.at(6 * DAY) == state.spending.at(6 * DAY)
+    # a state of format 1 (before the windows) still reads, with empty windows
+    v1 = bytes([1]) + state.to_bytes()[1 : -(8 * 7)]
+    assert CustomerState.from_bytes(v1).spending.counts == [0.0, 0.0, 0.0]
+
+
 @pytest.fixture(scope="module")
 def training() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(5)
     matrix = rng.normal(size=(4_000, N))
-    labels = ((matrix[:, 0] + 0.5 * matrix[:, 20] + rng.normal(0, 0.5, 4_000)) > 2.0).astype(
+    labels = ((matrix[:, 0] + 0.5 * matrix[:, 16] + rng.normal(0, 0.5, 4_000)) > 2.0).astype(
         np.int64
     )
     return matrix, labels

@@ -2,7 +2,8 @@
 
 transactions.raw -> key by customer (in the JVM) -> contract validation (rejects ->
 streamflow.dlq) and scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules +
-merchant risk (from fraud.rules and fraud.feedback) -> transactions.scored (exactly-once) and
+merchant and card labels (from fraud.rules and fraud.feedback) and the current and shadow
+supervised models (from fraud.models) -> transactions.scored (exactly-once) and
 fraud.alerts; the scored stream also feeds event-time tumbling windows per store (1 min, 5 min,
 1 h, in Flink SQL) -> metrics.realtime.
 See docs/adr/0045-0049.
@@ -76,6 +77,9 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     feedback = _source(env, settings, topics.fraud_feedback).map(
         lambda raw: (fn.FEEDBACK, raw), output_type=control_type
     )
+    models = _source(env, settings, topics.fraud_models).map(
+        lambda raw: (fn.MODELS, raw), output_type=control_type
+    )
     scorer = fn.ScoreTransactions(
         topics.transactions_raw,
         topics.fraud_rules,
@@ -83,11 +87,12 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         fn.initial_rules(settings.rules_file, settings.blacklist_file),
         settings.model_path,
         settings.max_future_seconds,
+        topics.fraud_models,
     )
     scored = (
         # Keyed by customer in the JVM: no Python operator before the scorer (docs/adr/0045).
         customer_keyed(_source(env, settings, topics.transactions_raw, keyed=True))
-        .connect(rules.union(feedback).broadcast(fn.CONTROL_STATE))
+        .connect(rules.union(feedback, models).broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")
     )

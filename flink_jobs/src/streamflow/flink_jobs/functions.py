@@ -7,6 +7,7 @@ route rejects to the dead-letter side output.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,16 @@ from pyflink.datastream.functions import (
 )
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from streamflow.events import ContractError, Feedback, RuleSet, Stage, decode, encode
+from streamflow.events import (
+    ContractError,
+    Feedback,
+    Label,
+    ModelSlot,
+    RuleSet,
+    Stage,
+    decode,
+    encode,
+)
 from streamflow.flink_jobs.records import dead_letter, raw_bytes, to_cents
 from streamflow.flink_jobs.store_windows import FEED_TYPE
 from streamflow.scorer.core import (
@@ -29,19 +39,27 @@ from streamflow.scorer.core import (
     CustomerState,
     MerchantLabels,
     RuleUpdateRejected,
+    Supervised,
     apply_rule_update,
     default_rules,
     load_model,
     score_transaction_json,
     validate_transaction,
 )
+from streamflow.scorer.gbdt import GbdtModel
+from streamflow.scorer.merchant_risk import label_context
+from streamflow.scorer.model_release import ModelRejected, load_release
 from streamflow.scorer.rules_io import read_rules
 from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
 
 RULES = "rules"
 FEEDBACK = "feedback"
+MODELS = "models"
 RULES_KEY = "rules"
 MERCHANT_PREFIX = "m:"
+CARD_PREFIX = "c:"
+MODEL_KEYS = {ModelSlot.CURRENT: "model:current", ModelSlot.SHADOW: "model:shadow"}
+"""Broadcast-state keys of the two model slots (each holds the release's JSON bytes)."""
 
 
 def keyed_row_type(key_field: str) -> Any:
@@ -59,7 +77,10 @@ ALERT_TAG = OutputTag("alerts", ALERT_TYPE)
 WINDOW_TAG = OutputTag("window-feed", FEED_TYPE)
 
 CONTROL_STATE = MapStateDescriptor("control", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
-"""Broadcast state: the rule set (JSON bytes) and every merchant's risk (``m:<id>``)."""
+"""Broadcast state: the rule set (JSON bytes), every merchant's and card's labels (``m:<id>``,
+``c:<id>``) and the current and shadow model releases (:data:`MODEL_KEYS`)."""
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -127,8 +148,10 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         rules: RuleSet,
         model_path: Path | None,
         max_future_seconds: int,
+        models_topic: str = "fraud.models",
     ) -> None:
         self._raw_topic = raw_topic
+        self._models_topic = models_topic
         self._max_future = timedelta(seconds=max_future_seconds)
         self._rules_topic = rules_topic
         self._feedback_topic = feedback_topic
@@ -136,7 +159,9 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._model_path = model_path
         self._rules: RuleSet | None = None
         self._risks: dict[str, MerchantLabels | None] = {}
+        self._cards: dict[str, MerchantLabels | None] = {}
         self._model: AnomalyModel | None = None
+        self._supervised: tuple[GbdtModel | None, GbdtModel | None] | None = None
         self._state: Any = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -146,6 +171,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._model = load_model(self._model_path)
         self._rules = None
         self._risks = {}
+        self._cards = {}
+        self._supervised = None
 
     def _current_rules(self, ctx: Any) -> RuleSet:
         if self._rules is None:
@@ -158,6 +185,23 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             raw = ctx.get_broadcast_state(CONTROL_STATE).get(MERCHANT_PREFIX + merchant_id)
             self._risks[merchant_id] = MerchantLabels.from_bytes(raw) if raw is not None else None
         return self._risks[merchant_id]
+
+    def _card_labels(self, ctx: Any, card_id: str) -> MerchantLabels | None:
+        if card_id not in self._cards:
+            raw = ctx.get_broadcast_state(CONTROL_STATE).get(CARD_PREFIX + card_id)
+            self._cards[card_id] = MerchantLabels.from_bytes(raw) if raw is not None else None
+        return self._cards[card_id]
+
+    def _models(self, ctx: Any) -> tuple[GbdtModel | None, GbdtModel | None]:
+        """(current, shadow) supervised models, restored from broadcast state on first use."""
+        if self._supervised is None:
+            state = ctx.get_broadcast_state(CONTROL_STATE)
+            current, shadow = (
+                _restore_model(state.get(MODEL_KEYS[slot]))
+                for slot in (ModelSlot.CURRENT, ModelSlot.SHADOW)
+            )
+            self._supervised = (current, shadow)
+        return self._supervised
 
     def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
         now = _now()
@@ -174,9 +218,19 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         # Only the labels reported up to the transaction's event time count (ADR 0040).
         half_life = rules.merchant_risk.half_life_days
         risk = labels.risk_at(event_s, half_life) if labels is not None else 0.0
+        current, shadow = self._models(ctx)
+        supervised = None
+        if current is not None or shadow is not None:
+            card = self._card_labels(ctx, txn.card_id)
+            supervised = Supervised(current, shadow, label_context(labels, card, event_s))
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
-        after, out = score_transaction_json(before, txn, rules, risk, self._model, now)
+        if supervised is None:
+            after, out = score_transaction_json(before, txn, rules, risk, self._model, now)
+        else:
+            after, out = score_transaction_json(
+                before, txn, rules, risk, self._model, now, supervised
+            )
         self._state.update(after.to_bytes())
         yield Row(txn.customer_id, out.scored)
         if out.alert is not None:
@@ -188,8 +242,37 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         kind, raw = value
         if kind == RULES:
             yield from self._update_rules(raw, ctx)
+        elif kind == MODELS:
+            yield from self._update_model(raw, ctx)
         else:
             yield from self._learn_feedback(raw, ctx)
+
+    def _update_model(self, raw: str, ctx: Any) -> Iterator[Any]:
+        """Check a release and put it in its slot; a bad one is dead-lettered, the old stays."""
+        try:
+            loaded = load_release(raw_bytes(raw))
+        except ContractError as exc:
+            error_type, reason = exc.error_type, str(exc)
+        except ModelRejected as exc:
+            error_type, reason = exc.error_type, exc.reason
+        else:
+            current, shadow = self._models(ctx)
+            state = ctx.get_broadcast_state(CONTROL_STATE)
+            release, model = loaded.release, loaded.model
+            state.put(MODEL_KEYS[release.slot], raw_bytes(raw))
+            if release.slot is ModelSlot.CURRENT:
+                current = model
+                if shadow is not None and shadow.version == model.version:
+                    # promoted: the shadow's version is now the current one
+                    state.remove(MODEL_KEYS[ModelSlot.SHADOW])
+                    shadow = None
+            else:
+                shadow = model
+            self._supervised = (current, shadow)
+            log.info("model %s is now %s", release.version, release.slot.value)
+            return
+        letter = dead_letter(Stage.MODELS, self._models_topic, raw, error_type, reason, _now())
+        yield DLQ_TAG, Row(*letter)
 
     def _update_rules(self, raw: str, ctx: Any) -> Iterator[Any]:
         current = self._current_rules(ctx)
@@ -225,7 +308,26 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         labels = self._merchant_labels(ctx, feedback.merchant_id) or MerchantLabels.empty()
         # A label is a fact per (transaction, source): a repeat replaces it (docs/adr/0057).
         labels.add_feedback(feedback, half_life)
-        ctx.get_broadcast_state(CONTROL_STATE).put(
-            MERCHANT_PREFIX + feedback.merchant_id, labels.to_bytes()
-        )
+        state = ctx.get_broadcast_state(CONTROL_STATE)
+        state.put(MERCHANT_PREFIX + feedback.merchant_id, labels.to_bytes())
         self._risks[feedback.merchant_id] = labels
+        card_id = feedback.card_id
+        if card_id is not None and (
+            feedback.label is Label.FRAUD or self._card_labels(ctx, card_id) is not None
+        ):
+            # the card's confirmed frauds (a changed verdict replaces its fact, like merchants')
+            card = self._card_labels(ctx, card_id) or MerchantLabels.empty()
+            card.add_feedback(feedback, half_life)
+            state.put(CARD_PREFIX + card_id, card.to_bytes())
+            self._cards[card_id] = card
+
+
+def _restore_model(raw: bytes | None) -> GbdtModel | None:
+    """The model of a release kept in broadcast state (checked when it arrived)."""
+    if raw is None:
+        return None
+    try:
+        return load_release(raw).model
+    except (ContractError, ModelRejected) as exc:  # pragma: no cover - checked before it was kept
+        log.error("a kept model release no longer loads: %s", exc)
+        return None

@@ -23,6 +23,7 @@ from streamflow.events.feedback import (
     Label,
 )
 from streamflow.events.metrics import WindowMetrics, WindowMetricsKey
+from streamflow.events.model_releases import ModelRelease, ModelReleaseKey, ModelSlot
 from streamflow.events.rules import (
     BlacklistRule,
     HighValueRule,
@@ -58,6 +59,9 @@ __all__ = [
     "Label",
     "MerchantRiskConfig",
     "MlConfig",
+    "ModelRelease",
+    "ModelReleaseKey",
+    "ModelSlot",
     "PayloadEncoding",
     "PaymentMethod",
     "RuleContribution",

@@ -32,6 +32,7 @@ class Stage(StrEnum):
     GENERATOR = "generator"
     SCORER = "scorer"
     RULES = "rules"
+    MODELS = "models"
     INGESTOR = "ingestor"
     API = "api"
 

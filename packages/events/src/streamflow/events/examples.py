@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +12,7 @@ from streamflow.events.base import Contract
 from streamflow.events.dead_letters import DeadLetter, Stage
 from streamflow.events.feedback import Feedback, FeedbackSource, Label
 from streamflow.events.metrics import WindowMetrics
+from streamflow.events.model_releases import ModelRelease, ModelSlot
 from streamflow.events.rules import RuleSet
 from streamflow.events.scored import RuleContribution, ScoredTransaction
 from streamflow.events.topics import Topic
@@ -97,6 +100,7 @@ def feedback(transaction_id: str = "tx-000001") -> Feedback:
         label=Label.FRAUD,
         source=FeedbackSource.CHARGEBACK,
         reported_at=_T0 + timedelta(days=7),
+        card_id="K0001-1",
         note=None,
     )
 
@@ -135,12 +139,28 @@ def dead_letter() -> DeadLetter:
     )
 
 
+def model_release() -> ModelRelease:
+    """A (tiny, not loadable) model file released to the shadow slot."""
+    data = b"PK-example-model"
+    return ModelRelease(
+        model_name="streamflow-fraud-gbdt",
+        version="gbdt-20261101-abc123",
+        slot=ModelSlot.SHADOW,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        model_base64=base64.b64encode(data).decode("ascii"),
+        registry_version="3",
+        published_at=_T0,
+    )
+
+
 EXAMPLES: dict[Topic, Contract] = {
     Topic.TRANSACTIONS_RAW: transaction(),
     Topic.TRANSACTIONS_SCORED: scored(),
     Topic.FRAUD_ALERTS: alert(),
     Topic.FRAUD_FEEDBACK: feedback(),
     Topic.FRAUD_RULES: rules(),
+    Topic.FRAUD_MODELS: model_release(),
     Topic.METRICS_REALTIME: window_metrics(),
     Topic.DLQ: dead_letter(),
 }

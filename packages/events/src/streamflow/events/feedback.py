@@ -70,7 +70,13 @@ class FeedbackKey(Key):
 
 
 class Feedback(Contract):
-    """A label for one transaction."""
+    """A label for one transaction.
+
+    Version 2 adds the optional ``card_id`` (the scorer learns card-level fraud history from it);
+    version 1 records still decode.
+    """
+
+    SCHEMA_VERSION = 2
 
     transaction_id: Identifier = Field(description="The labelled transaction.")
     customer_id: Identifier = Field(description="Its customer.")
@@ -78,6 +84,14 @@ class Feedback(Contract):
     label: Label = Field(description="fraud or legit.")
     source: FeedbackSource = Field(description="chargeback or analyst.")
     reported_at: AwareDatetime = Field(description="When the label became known (event time).")
+    schema_version: int = Field(
+        default=2,
+        ge=1,
+        description="Version of this contract the producer wrote; consumers accept it and N-1.",
+    )
+    card_id: Identifier | None = Field(
+        default=None, description="The card of the transaction, when the producer knows it."
+    )
     note: Text | None = Field(default=None, max_length=2000, description="Free text, if any.")
 
     def key(self) -> FeedbackKey:

@@ -1,5 +1,5 @@
-"""Point-in-time context of a transaction: the customer's spending windows, the merchant's and the
-card's confirmed frauds, built only from what was known at the transaction's event time.
+"""Point-in-time context of a transaction: decayed spending windows (kept in the customer's state)
+and the merchant's and the card's confirmed frauds, only what was known at the event time.
 
 Windows of 1, 7 and 30 days. Counts and amount sums are exponentially decayed with those time
 constants (O(1) state per key, the same result whatever order events arrive in: weights are kept
@@ -49,6 +49,10 @@ class DecayedWindows:
             self.counts[i] += weight
             self.sums[i] += weight * amount
 
+    def copy(self) -> DecayedWindows:
+        """An independent copy."""
+        return DecayedWindows(self.ref_time, list(self.counts), list(self.sums))
+
     def at(self, when: float) -> tuple[list[float], list[float]]:
         """(counts, sums) decayed to ``when`` (no decay for a time before ``ref_time``)."""
         if when <= self.ref_time or self.ref_time == -math.inf:
@@ -86,45 +90,61 @@ class FraudReports:
         return self.whens[end - 1] if end else math.nan
 
 
-@dataclass(slots=True)
-class MerchantContext:
-    """What the scorer knows about one merchant: its traffic and its confirmed frauds."""
+CARD_WINDOW_SECONDS = 90 * 86_400.0
+"""The card's fraud history counts reports over this many seconds."""
 
-    traffic: DecayedWindows = field(default_factory=DecayedWindows)
-    frauds: FraudReports = field(default_factory=FraudReports)
+
+@dataclass(frozen=True, slots=True)
+class LabelContext:
+    """The confirmed frauds known at a transaction's event time, as the features need them."""
+
+    merchant_frauds: tuple[int, ...]
+    """Frauds at the transaction's merchant reported in each of :data:`WINDOW_DAYS`."""
+    card_frauds: int
+    """Frauds on the transaction's card reported in the last :data:`CARD_WINDOW_SECONDS`."""
+    card_last_fraud: float
+    """Report time of the card's latest fraud up to the event time; NaN if none."""
+
+
+NO_LABELS = LabelContext((0,) * len(WINDOW_DAYS), 0, math.nan)
+"""Nothing known about the merchant or the card."""
+
+
+def card_context(reports: FraudReports | None, when: float) -> tuple[int, float]:
+    """(frauds in the card window, latest report time or NaN) from a card's reports."""
+    if reports is None:
+        return 0, math.nan
+    whens = reports.whens
+    end = bisect.bisect_right(whens, when)
+    count = end - bisect.bisect_left(whens, when - CARD_WINDOW_SECONDS, 0, end)
+    return count, whens[end - 1] if end else math.nan
 
 
 @dataclass(slots=True)
 class ContextStore:
-    """Merchant, card and customer context, keyed by id (the backtest's and training's store)."""
+    """Confirmed frauds by merchant and by card, from report times (the lab's label store).
 
-    merchants: dict[str, MerchantContext] = field(default_factory=dict)
+    The streaming job keeps the same facts in its broadcast merchant and card labels
+    (:class:`streamflow.scorer.merchant_risk.MerchantLabels`) and derives the same
+    :class:`LabelContext` from them; the customer's spending windows live in its state.
+    """
+
+    merchants: dict[str, FraudReports] = field(default_factory=dict)
     cards: dict[str, FraudReports] = field(default_factory=dict)
-    spending: dict[str, DecayedWindows] = field(default_factory=dict)
-
-    def merchant(self, merchant_id: str) -> MerchantContext:
-        """The merchant's context (created empty on first use)."""
-        ctx = self.merchants.get(merchant_id)
-        if ctx is None:
-            ctx = self.merchants[merchant_id] = MerchantContext()
-        return ctx
-
-    def card_frauds(self, card_id: str) -> FraudReports | None:
-        """The card's confirmed frauds, None if it has none."""
-        return self.cards.get(card_id)
 
     def report_fraud(self, merchant_id: str, card_id: str, reported_at: float) -> None:
         """A confirmed fraud became known at ``reported_at``."""
-        self.merchant(merchant_id).frauds.add(reported_at)
-        reports = self.cards.get(card_id)
-        if reports is None:
-            reports = self.cards[card_id] = FraudReports()
-        reports.add(reported_at)
+        for store, key in ((self.merchants, merchant_id), (self.cards, card_id)):
+            reports = store.get(key)
+            if reports is None:
+                reports = store[key] = FraudReports()
+            reports.add(reported_at)
 
-    def observe(self, customer_id: str, merchant_id: str, when: float, amount: float) -> None:
-        """Fold a scored transaction into the customer's and the merchant's windows."""
-        windows = self.spending.get(customer_id)
-        if windows is None:
-            windows = self.spending[customer_id] = DecayedWindows()
-        windows.add(when, amount)
-        self.merchant(merchant_id).traffic.add(when, amount)
+    def labels_at(self, merchant_id: str, card_id: str, when: float) -> LabelContext:
+        """What was known at ``when`` about the merchant's and the card's frauds."""
+        merchant = self.merchants.get(merchant_id)
+        frauds = (
+            tuple(merchant.known_at(when)) if merchant is not None else NO_LABELS.merchant_frauds
+        )
+        card_count, card_last = card_context(self.cards.get(card_id), when)
+        return LabelContext(frauds, card_count, card_last)

@@ -29,12 +29,15 @@ from streamflow.events import (
     decode,
     policy,
 )
+from streamflow.scorer.context import NO_LABELS, LabelContext
 from streamflow.scorer.customer_state import CustomerState, StateFormatError
 from streamflow.scorer.features import FEATURE_NAMES, features
+from streamflow.scorer.gbdt import GbdtModel
 from streamflow.scorer.merchant_risk import MerchantLabels, MerchantRisk, apply_feedback, risk_at
 from streamflow.scorer.model import AnomalyModel, ModelFormatError, load_model
 from streamflow.scorer.rulesets import RuleUpdateRejected, apply_rule_update, default_rules
-from streamflow.scorer.scoring import Evaluation, PartResult, evaluate
+from streamflow.scorer.scoring import ML, ML_TRIGGER, MODEL, Evaluation, PartResult, evaluate
+from streamflow.scorer.supervised_features import FEATURE_SET, supervised_vector
 from streamflow.scorer.view import TxnView, make_view
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "ModelFormatError",
     "RuleUpdateRejected",
     "StateFormatError",
+    "Supervised",
     "apply_feedback",
     "apply_rule_update",
     "default_rules",
@@ -58,6 +62,7 @@ __all__ = [
     "score_transaction",
     "score_transaction_json",
     "score_view",
+    "supervised_blend",
     "validate_transaction",
 ]
 
@@ -102,15 +107,76 @@ def validate_transaction(
     return txn
 
 
-def score_view(
+@dataclass(frozen=True, slots=True)
+class Supervised:
+    """The supervised models in force and the labels known at the transaction's event time.
+
+    ``current`` scores and alerts (blended by :func:`supervised_blend`); ``shadow`` is scored on
+    the same features and recorded, never alerting; ``labels`` are the merchant's and the card's
+    confirmed frauds known at the event time (docs/adr/0058, 0062).
+    """
+
+    current: GbdtModel | None = None
+    shadow: GbdtModel | None = None
+    labels: LabelContext = NO_LABELS
+
+    @property
+    def active(self) -> bool:
+        """Whether any supervised model needs the feature vector."""
+        return self.current is not None or self.shadow is not None
+
+
+NO_SUPERVISED = Supervised()
+
+
+def supervised_blend(ev: Evaluation, probability: float | None) -> float:
+    """The final score with a current supervised model: a rule still alerts on its own, the model
+    adds what the rules do not foresee. The anomaly model's part is left out once a supervised
+    model is current (docs/adr/0058)."""
+    if probability is None:
+        return ev.score
+    rules = min(1.0, sum(p.contribution for p in ev.parts if p.rule_id != ML))
+    return round(max(rules, probability), 6)
+
+
+def _model_text(model: GbdtModel, p: float, vector: list[float], alerting: bool) -> str:
+    head = f"model {model.version} gives a fraud probability of {p:.2f}"
+    if not alerting:
+        return head
+    reasons = model.reasons(vector)
+    return head + (": " + "; ".join(r.text for r in reasons) if reasons else "")
+
+
+def score_view(  # noqa: PLR0917 - the step's inputs
     state: CustomerState | None,
     view: TxnView,
     rules: RuleSet,
     merchant_risk: float,
     model: AnomalyModel | None,
+    supervised: Supervised = NO_SUPERVISED,
+    explain: bool = True,
 ) -> tuple[CustomerState, Evaluation]:
-    """The scoring step on a view: evaluate, then the state after it (``state`` is untouched)."""
-    evaluation = evaluate(state, view, rules, merchant_risk, model)
+    """The one scoring step: evaluate, then the state after it (``state`` is untouched).
+
+    With a current supervised model the anomaly model is not evaluated and the final score is
+    :func:`supervised_blend`; the model's part (``MODEL``) names its top features in words when
+    the transaction alerts. A shadow model is scored on the same features and only recorded.
+    """
+    current = supervised.current
+    evaluation = evaluate(
+        state, view, rules, merchant_risk, None if current is not None else model, explain
+    )
+    if supervised.active:
+        vector = supervised_vector(state, supervised.labels, view)
+        p = current.score(vector) if current is not None else None
+        shadow = supervised.shadow.score(vector) if supervised.shadow is not None else None
+        score = supervised_blend(evaluation, p)
+        parts = evaluation.parts
+        if current is not None and p is not None:
+            alerting = score >= rules.alert_threshold and p >= ML_TRIGGER
+            text = _model_text(current, p, vector, alerting) if explain else ""
+            parts = [*parts, PartResult(MODEL, p >= ML_TRIGGER, p, 1.0, p, text[:500])]
+        evaluation = Evaluation(score, parts, evaluation.ml_score, p, shadow, vector)
     after = state.copy() if state is not None else CustomerState()
     after.update(view, baseline=evaluation.score < rules.alert_threshold)
     return after, evaluation
@@ -123,13 +189,14 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
     merchant_risk: float,
     model: AnomalyModel | None,
     scored_at: datetime,
+    supervised: Supervised = NO_SUPERVISED,
 ) -> tuple[CustomerState, ScoredTransaction, FraudAlert | None]:
     """Score one transaction: (state after it, the scored record, the alert or None).
 
     The validated-pydantic reference path (backtest, tests); the job uses
     :func:`score_transaction_json`, which yields the same records as JSON.
     """
-    after, ev, v = _verdict(state, txn, rules, merchant_risk, model)
+    after, ev, v = _verdict(state, txn, rules, merchant_risk, model, supervised)
     is_alert, fired, listed, model_version = v.is_alert, v.fired, v.listed, v.model_version
     scored = ScoredTransaction(
         transaction=txn,
@@ -141,6 +208,11 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
         rules_version=rules.version,
         model_version=model_version,
         scored_at=scored_at,
+        model_score=ev.model_score,
+        shadow_model_version=v.shadow_version,
+        shadow_score=ev.shadow_score,
+        feature_set=FEATURE_SET if ev.features is not None else None,
+        features=ev.features,
     )
     if not is_alert:
         return after, scored, None
@@ -186,23 +258,30 @@ class _Verdict:
     fired: list[PartResult]
     listed: list[PartResult]
     model_version: str | None
+    shadow_version: str | None
 
 
-def _verdict(
+def _verdict(  # noqa: PLR0917 - the step's inputs
     state: CustomerState | None,
     txn: Transaction,
     rules: RuleSet,
     merchant_risk: float,
     model: AnomalyModel | None,
+    supervised: Supervised,
 ) -> tuple[CustomerState, Evaluation, _Verdict]:
     """What both output paths share: the state after, the evaluation and what it concludes."""
-    after, ev = score_view(state, make_view(txn), rules, merchant_risk, model)
+    after, ev = score_view(state, make_view(txn), rules, merchant_risk, model, supervised)
     is_alert = ev.score >= rules.alert_threshold
     ordered = sorted(ev.parts, key=lambda p: (-p.contribution, p.rule_id))
     fired = [p for p in ordered if p.triggered and p.contribution > 0.0]
     listed = (fired or [p for p in ordered if p.contribution > 0.0]) if is_alert else []
-    model_version = model.version if model is not None and ev.ml_score is not None else None
-    return after, ev, _Verdict(is_alert, fired, listed, model_version)
+    current, shadow = supervised.current, supervised.shadow
+    if current is not None:
+        model_version: str | None = current.version
+    else:
+        model_version = model.version if model is not None and ev.ml_score is not None else None
+    shadow_version = shadow.version if shadow is not None else None
+    return after, ev, _Verdict(is_alert, fired, listed, model_version, shadow_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +331,7 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
     merchant_risk: float,
     model: AnomalyModel | None,
     scored_at: datetime,
+    supervised: Supervised = NO_SUPERVISED,
 ) -> tuple[CustomerState, JsonVerdict]:
     """:func:`score_transaction` with the records as JSON built from plain values (the job's path).
 
@@ -259,7 +339,7 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
     Transaction and RuleSet, so validating them again only costs time. tests/test_fast_path.py
     proves the JSON decodes strictly to what :func:`score_transaction` returns (docs/adr/0070).
     """
-    after, ev, v = _verdict(state, txn, rules, merchant_risk, model)
+    after, ev, v = _verdict(state, txn, rules, merchant_risk, model, supervised)
     scored_at_text = _iso(scored_at)
     body = {
         "schema_version": ScoredTransaction.SCHEMA_VERSION,
@@ -284,6 +364,11 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
         "rules_version": rules.version,
         "model_version": v.model_version,
         "scored_at": scored_at_text,
+        "model_score": ev.model_score,
+        "shadow_model_version": v.shadow_version,
+        "shadow_score": ev.shadow_score,
+        "feature_set": FEATURE_SET if ev.features is not None else None,
+        "features": ev.features,
     }
     scored = _dumps(body)
     if not v.is_alert:

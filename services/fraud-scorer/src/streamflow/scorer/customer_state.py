@@ -13,6 +13,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+from streamflow.scorer.context import WINDOW_DAYS, DecayedWindows
 from streamflow.scorer.state_config import (
     MAX_DEVICES,
     MIN_HOUR_STD_HOURS,
@@ -21,8 +22,10 @@ from streamflow.scorer.state_config import (
 )
 from streamflow.scorer.view import TxnView
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+_FORMAT_V1 = 1
 _HEADER = struct.Struct("<BIddddddddIHB")
+_SPENDING = struct.Struct(f"<d{2 * len(WINDOW_DAYS)}d")
 _TWO_PI = 2.0 * math.pi
 _NAN = math.nan
 
@@ -52,6 +55,8 @@ class CustomerState:
     """Sorted event times of recent transactions (bounded, see state_config)."""
     devices: list[int] = field(default_factory=list)
     """CRC-32s of the devices seen, most recent last (bounded, see state_config)."""
+    spending: DecayedWindows = field(default_factory=DecayedWindows)
+    """Decayed payment counts and amounts over 1, 7 and 30 days (every payment, alerted or not)."""
 
     @property
     def std(self) -> float:
@@ -73,6 +78,7 @@ class CustomerState:
             self.last_merchant,
             list(self.recent),
             list(self.devices),
+            self.spending.copy(),
         )
 
     def usual_hour(self) -> tuple[float, float]:
@@ -109,6 +115,7 @@ class CustomerState:
         so a fraud episode does not raise the customer's average and hide its own later payments;
         it still counts for velocity, location, devices and the last merchant.
         """
+        self.spending.add(txn.epoch, txn.amount)
         if baseline:
             self._learn_habits(txn)
         if math.isnan(self.last_time) or txn.epoch >= self.last_time:
@@ -160,22 +167,48 @@ class CustomerState:
             len(self.recent),
             len(self.devices),
         )
+        spending = self.spending
         return (
             header
             + struct.pack(f"<{len(self.recent)}d", *self.recent)
             + struct.pack(f"<{len(self.devices)}I", *self.devices)
+            + _SPENDING.pack(spending.ref_time, *spending.counts, *spending.sums)
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CustomerState:
-        """Parse :meth:`to_bytes` output; raises :class:`StateFormatError` on anything else."""
-        if len(data) < _HEADER.size or data[0] != _FORMAT_VERSION:
-            raise StateFormatError("not a customer state of format version 1")
-        (_, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, merchant, n, d) = (
+        """Parse :meth:`to_bytes` output; raises :class:`StateFormatError` on anything else.
+
+        Format 1 (before the spending windows) is read with empty windows, so state restored from
+        an older checkpoint keeps working; the next update writes format 2.
+        """
+        if len(data) < _HEADER.size or data[0] not in (_FORMAT_V1, _FORMAT_VERSION):
+            raise StateFormatError("not a customer state of format version 1 or 2")
+        (version, count, mean, m2, hcos, hsin, last, loc_time, lat, lon, merchant, n, d) = (
             _HEADER.unpack_from(data)
         )
-        if len(data) != _HEADER.size + 8 * n + 4 * d:
+        tail = _SPENDING.size if version == _FORMAT_VERSION else 0
+        if len(data) != _HEADER.size + 8 * n + 4 * d + tail:
             raise StateFormatError("customer state has the wrong length")
         recent = list(struct.unpack_from(f"<{n}d", data, _HEADER.size))
         devices = list(struct.unpack_from(f"<{d}I", data, _HEADER.size + 8 * n))
-        return cls(count, mean, m2, hcos, hsin, last, loc_time, lat, lon, merchant, recent, devices)
+        spending = DecayedWindows()
+        if tail:
+            values = _SPENDING.unpack_from(data, _HEADER.size + 8 * n + 4 * d)
+            w = len(WINDOW_DAYS)
+            spending = DecayedWindows(values[0], list(values[1 : 1 + w]), list(values[1 + w :]))
+        return cls(
+            count,
+            mean,
+            m2,
+            hcos,
+            hsin,
+            last,
+            loc_time,
+            lat,
+            lon,
+            merchant,
+            recent,
+            devices,
+            spending,
+        )

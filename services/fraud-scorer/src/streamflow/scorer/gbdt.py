@@ -30,7 +30,15 @@ from streamflow.scorer.trees import (
     validate,
 )
 
-__all__ = ["MAX_MODEL_BYTES", "GbdtModel", "Reason", "TreeArrays", "model_from_bytes", "read_gbdt"]
+__all__ = [
+    "MAX_MODEL_BYTES",
+    "GbdtModel",
+    "Reason",
+    "TreeArrays",
+    "model_from_bytes",
+    "read_gbdt",
+    "stump",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,30 @@ class GbdtModel:
         """Write the model file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.to_bytes())
+
+
+def stump(version: str, feature: str, threshold: float, margin: float = 4.0) -> GbdtModel:
+    """A one-split model: probability ~``sigmoid(margin)`` above ``threshold``, the mirror below.
+
+    The smallest valid model of the scorer's features: demos and tests publish it to show
+    delivery, shadow scoring and promotion without a training run.
+    """
+    index = SUPERVISED_FEATURE_NAMES.index(feature)
+    arrays = TreeArrays(
+        feature=np.array([index, -1, -1], dtype=np.int32),
+        threshold=np.array([threshold, 0.0, 0.0]),
+        left=np.array([1, -1, -1], dtype=np.int32),
+        right=np.array([2, -1, -1], dtype=np.int32),
+        value=np.array([0.0, -margin, margin]),
+        roots=np.array([0], dtype=np.int32),
+    )
+    meta = {
+        "version": version,
+        "platt_a": 1.0,
+        "platt_b": 0.0,
+        "feature_names": list(SUPERVISED_FEATURE_NAMES),
+    }
+    return GbdtModel(arrays, meta)
 
 
 def model_from_bytes(data: bytes, source: str = "model") -> GbdtModel:

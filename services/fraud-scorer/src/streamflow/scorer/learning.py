@@ -27,11 +27,11 @@ import numpy.typing as npt
 from streamflow.events import RuleSet
 from streamflow.scorer.backtest import RuleSetRun
 from streamflow.scorer.context import ContextStore
+from streamflow.scorer.core import supervised_blend
 from streamflow.scorer.gbdt import GbdtModel
 from streamflow.scorer.gbdt_train import GbdtParams, fit_gbdt, fit_random_forest
 from streamflow.scorer.labelled_file import LabelledRow
 from streamflow.scorer.model import AnomalyModel
-from streamflow.scorer.scoring import ML, Evaluation
 from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES, supervised_vector
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,8 @@ _N = len(SUPERVISED_FEATURE_NAMES)
 _CHUNK = 65_536
 
 
-def loop_score(ev: Evaluation, probability: float | None) -> float:
-    """The blend with a supervised model: a rule can still alert on its own, the model adds
-    what the rules do not foresee (the anomaly model's part is left out once a model exists)."""
-    if probability is None:
-        return ev.score
-    rules = min(1.0, sum(p.contribution for p in ev.parts if p.rule_id != ML))
-    return round(max(rules, probability), 6)
+loop_score = supervised_blend
+"""The loop's blend is the job's (one definition, in the core)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +158,13 @@ class LearningLoop:
         state = self.loop_run.states.get(view.customer_id)
         if state is not None and now - state.last_time > self.loop_run.ttl_seconds:
             state = None
-        vector = supervised_vector(state, self.ctx, view)
+        labels = self.ctx.labels_at(view.merchant_id, view.card_id, now)
+        vector = supervised_vector(state, labels, view)
         base_ev = self.base.score(view, self.anomaly)
         probability = self.model.score(vector) if self.model is not None else None
         _, loop = self.loop_run.score_blended(
             view, self.anomaly, lambda ev: loop_score(ev, probability)
         )
-        self.ctx.observe(view.customer_id, view.merchant_id, now, view.amount)
         self.rows.add(
             vector, row, base_ev.score, loop, math.nan if probability is None else probability
         )

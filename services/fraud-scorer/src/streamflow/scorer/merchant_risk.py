@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from streamflow.events import Feedback, Label
+from streamflow.scorer.context import (
+    NO_LABELS,
+    FraudReports,
+    LabelContext,
+    card_context,
+)
 from streamflow.scorer.customer_state import StateFormatError
 
 PRIOR_WEIGHT = 3.0
@@ -155,6 +161,7 @@ class MerchantLabels:
     """Fact id of each label (:data:`NO_FACT` for labels restored from format 2)."""
     _prefix: list[MerchantRisk | None] | None = None
     _prefix_half_life: float = 0.0
+    _fraud_reports: FraudReports | None = None
 
     @classmethod
     def empty(cls) -> MerchantLabels:
@@ -174,6 +181,7 @@ class MerchantLabels:
         self.frauds.insert(at, is_fraud)
         self.facts.insert(at, fact)
         self._prefix = None
+        self._fraud_reports = None
         horizon = self.whens[-1] - LABEL_HORIZON_HALF_LIVES * half_life_days * 86_400.0
         keep_from = max(bisect.bisect_left(self.whens, horizon), len(self.whens) - MAX_LABELS)
         for i in range(keep_from):
@@ -188,6 +196,13 @@ class MerchantLabels:
             half_life_days,
             feedback_fact(feedback),
         )
+
+    def fraud_reports(self) -> FraudReports:
+        """The report times of the kept fraud labels (what the point-in-time features count)."""
+        if self._fraud_reports is None:
+            whens = [w for w, fraud in zip(self.whens, self.frauds, strict=True) if fraud]
+            self._fraud_reports = FraudReports(whens)
+        return self._fraud_reports
 
     def risk_at(self, when: float, half_life_days: float) -> float:
         """The risk in [0, 1] at ``when`` from the labels reported up to then."""
@@ -234,3 +249,22 @@ class MerchantLabels:
             facts.append(fact[0] if fact else NO_FACT)
         base = MerchantRisk(fraud, legit, ref_time) if has_base else None
         return cls(base, whens, frauds, facts)
+
+
+def label_context(
+    merchant: MerchantLabels | None, card: MerchantLabels | None, when: float
+) -> LabelContext:
+    """The frauds known at ``when`` at a merchant and on a card, from the job's kept labels.
+
+    The same :class:`LabelContext` the lab derives from its :class:`ContextStore`: both count
+    fraud labels by report time, so the job and the backtest see the same features.
+    """
+    if merchant is None and card is None:
+        return NO_LABELS
+    frauds = (
+        tuple(merchant.fraud_reports().known_at(when))
+        if merchant is not None
+        else NO_LABELS.merchant_frauds
+    )
+    count, last = card_context(card.fraud_reports() if card is not None else None, when)
+    return LabelContext(frauds, count, last)

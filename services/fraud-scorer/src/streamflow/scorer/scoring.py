@@ -31,7 +31,7 @@ FR_HIGH_VALUE, FR_VELOCITY, FR_TRAVEL, FR_TIME_OF_DAY, FR_BLACKLIST = (
     "FR-004",
     "FR-005",
 )
-ML, MERCHANT = "ML", "MERCHANT"
+ML, MERCHANT, MODEL = "ML", "MERCHANT", "MODEL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,13 @@ class Evaluation:
     score: float
     parts: list[PartResult]
     ml_score: float | None
+    """The anomaly model's score (None without one, or while a supervised model is current)."""
+    model_score: float | None = None
+    """The current supervised model's probability, if one is current."""
+    shadow_score: float | None = None
+    """The shadow model's probability, if one is scoring."""
+    features: list[float] | None = None
+    """The supervised models' input, when either is present."""
 
 
 def graded(measure: float, threshold: float) -> float:

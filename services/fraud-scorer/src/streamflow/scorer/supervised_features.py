@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from streamflow.scorer.context import WINDOW_DAYS, ContextStore
+from streamflow.scorer.context import WINDOW_DAYS, LabelContext
 from streamflow.scorer.customer_state import CustomerState
 from streamflow.scorer.features import FEATURE_NAMES, feature_vector
 from streamflow.scorer.view import TxnView
@@ -19,73 +19,57 @@ CONTEXT_FEATURE_NAMES: tuple[str, ...] = (
     *(f"customer_count_{w}" for w in _W),
     *(f"customer_log_mean_{w}" for w in _W),
     *(f"log_ratio_to_mean_{w}" for w in _W),
-    *(f"merchant_log_traffic_{w}" for w in _W),
     *(f"merchant_frauds_{w}" for w in _W),
-    *(f"merchant_fraud_share_{w}" for w in _W),
     "card_frauds_90d",
     "card_log_days_since_fraud",
 )
 SUPERVISED_FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES + CONTEXT_FEATURE_NAMES
 """Names of :func:`supervised_vector`'s entries, in order (stored in the model and checked)."""
+FEATURE_SET = "sf-2"
+"""Names this order of features on scored records (bump it with any change to the names)."""
 
 NO_FRAUD_DAYS = 365.0
 """The days-since-fraud feature's value for a card with no confirmed fraud."""
 
 
-def context_vector(ctx: ContextStore, txn: TxnView) -> list[float]:
-    """The context entries for ``txn`` from what ``ctx`` knew at its event time."""
+def context_vector(state: CustomerState | None, labels: LabelContext, txn: TxnView) -> list[float]:
+    """The context entries for ``txn`` from the customer's state before it and the known labels."""
     now, amount = txn.epoch, txn.amount
-    spending = ctx.spending.get(txn.customer_id)
-    if spending is None:
+    if state is None:
         counts, sums = [0.0] * len(WINDOW_DAYS), [0.0] * len(WINDOW_DAYS)
     else:
-        counts, sums = spending.at(now)
+        counts, sums = state.spending.at(now)
     means = [s / c if c > 1e-9 else 0.0 for c, s in zip(counts, sums, strict=True)]
     ratios = [math.log(amount / m) if m > 0.0 and amount > 0.0 else 0.0 for m in means]
-    merchant = ctx.merchants.get(txn.merchant_id)
-    if merchant is None:
-        traffic = [0.0] * len(WINDOW_DAYS)
-        frauds = [0] * len(WINDOW_DAYS)
-    else:
-        traffic = merchant.traffic.at(now)[0]
-        frauds = merchant.frauds.known_at(now)
-    shares = [f / max(t, 1.0) for f, t in zip(frauds, traffic, strict=True)]
-    card = ctx.card_frauds(txn.card_id)
-    card_frauds = float(card.known_at(now)[-1]) if card is not None else 0.0
-    last = card.last_before(now) if card is not None else math.nan
+    last = labels.card_last_fraud
     days_since = NO_FRAUD_DAYS if math.isnan(last) else min((now - last) / 86_400.0, NO_FRAUD_DAYS)
     return [
         *counts,
         *(math.log1p(m) for m in means),
         *ratios,
-        *(math.log1p(t) for t in traffic),
-        *(float(f) for f in frauds),
-        *shares,
-        card_frauds,
-        math.log1p(days_since),
+        *(float(f) for f in labels.merchant_frauds),
+        float(labels.card_frauds),
+        math.log1p(max(days_since, 0.0)),
     ]
 
 
-def supervised_vector(state: CustomerState | None, ctx: ContextStore, txn: TxnView) -> list[float]:
+def supervised_vector(
+    state: CustomerState | None, labels: LabelContext, txn: TxnView
+) -> list[float]:
     """The supervised model's input for ``txn`` (see :data:`SUPERVISED_FEATURE_NAMES`)."""
-    return feature_vector(state, txn) + context_vector(ctx, txn)
+    return feature_vector(state, txn) + context_vector(state, labels, txn)
 
 
 def describe(name: str, value: float) -> str:
     """A sentence an analyst reads for one feature's value."""
     if name.startswith("merchant_frauds_"):
         return f"{value:.0f} frauds confirmed at this merchant in the last {name[16:-1]} days"
-    if name.startswith("merchant_fraud_share_"):
-        share = f"{100 * value:.1f}%"
-        return f"{share} of this merchant's payments ({name[21:-1]}-day window) are confirmed fraud"
     if name.startswith("log_ratio_to_mean_"):
         return f"amount {math.exp(value):.1f}x this customer's {name[18:-1]}-day mean"
     if name.startswith("customer_count_"):
         return f"{value:.1f} payments by this customer over ~{name[15:-1]} days (time-weighted)"
     if name.startswith("customer_log_mean_"):
         return f"this customer's {name[18:-1]}-day mean amount is {math.expm1(value):,.2f}"
-    if name.startswith("merchant_log_traffic_"):
-        return f"{math.expm1(value):,.0f} payments at this merchant over ~{name[21:-1]} days"
     return _BASE_TEXT.get(name, name + " = {:.2f}").format(_BASE_SHOWN.get(name, _same)(value))
 
 
