@@ -3,8 +3,8 @@
 ``STREAMFLOW_DBT_PROJECT_DIR`` (default: the repository's ``dbt/``), ``STREAMFLOW_DBT_EXECUTABLE``
 (default: ``envs/dbt/.venv/bin/dbt``), ``STREAMFLOW_DBT_MANIFEST`` (default:
 ``<project>/target/manifest.json``, written by ``dbt parse``), ``STREAMFLOW_DBT_TARGET``
-(default ``local``), and the shared ``STREAMFLOW_PG_*`` variables (dbt's ``profiles.yml`` reads
-the same ones).
+(default ``local``), and the shared ``STREAMFLOW_PG_*`` variables with the warehouse role's
+``STREAMFLOW_WAREHOUSE_PG_USER``/``_PASSWORD`` (dbt's ``profiles.yml`` reads the same ones).
 """
 
 from __future__ import annotations
@@ -53,12 +53,20 @@ def warehouse_config(env: dict[str, str] | None = None) -> WarehouseConfig:
 
 
 def pg_dsn(env: dict[str, str] | None = None) -> str:
-    """A libpq URL from the ``STREAMFLOW_PG_*`` variables (loopback defaults, as the services)."""
+    """A libpq URL from the ``STREAMFLOW_PG_*`` variables (loopback defaults, as the services).
+
+    It logs in as the warehouse role (ADR 0105), as dbt does: ``STREAMFLOW_WAREHOUSE_PG_USER``
+    (default ``streamflow_warehouse``) with ``STREAMFLOW_WAREHOUSE_PG_PASSWORD`` (default
+    ``STREAMFLOW_PG_PASSWORD``); ``STREAMFLOW_PG_SSLROOTCERT`` is the CA verify-full checks.
+    """
     source = os.environ if env is None else env
-    user = quote(source.get("STREAMFLOW_PG_USER", "streamflow"), safe="")
-    password = quote(source.get("STREAMFLOW_PG_PASSWORD", "streamflow"), safe="")
+    user = quote(source.get("STREAMFLOW_WAREHOUSE_PG_USER", "streamflow_warehouse"), safe="")
+    owner_password = source.get("STREAMFLOW_PG_PASSWORD", "streamflow")
+    password = quote(source.get("STREAMFLOW_WAREHOUSE_PG_PASSWORD", owner_password), safe="")
     host = source.get("STREAMFLOW_PG_HOST", "127.0.0.1")
     port = source.get("STREAMFLOW_PG_PORT", "55432")
     database = quote(source.get("STREAMFLOW_PG_DATABASE", "streamflow"), safe="")
     sslmode = source.get("STREAMFLOW_PG_SSLMODE", "prefer")
-    return f"postgresql://{user}:{password}@{host}:{port}/{database}?sslmode={sslmode}"
+    root = source.get("STREAMFLOW_PG_SSLROOTCERT")
+    ca = f"&sslrootcert={quote(root, safe='/')}" if root else ""
+    return f"postgresql://{user}:{password}@{host}:{port}/{database}?sslmode={sslmode}{ca}"
