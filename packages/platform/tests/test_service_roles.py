@@ -83,7 +83,7 @@ def test_the_owning_role_passes_the_privilege_check(
 
 def test_no_service_role_owns_another_services_schema(pg_settings: PostgresSettings) -> None:
     with psycopg.connect(pg_settings.dsn()) as conn:
-        owners = dict(
+        owners: dict[str, str] = dict(
             conn.execute(
                 "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
                 "where nspname in ('bronze', 'silver', 'gold', 'ref', 'app', 'ops')"
