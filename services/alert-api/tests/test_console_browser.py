@@ -13,7 +13,7 @@ from alert_api_helpers import (
     produce_alert,
     transaction_for,
 )
-from test_feedback import read_feedback
+from test_feedback import read_feedback, wait_all_sent
 
 from conftest import Keys, LiveServer
 from streamflow.platform.testing import CHROMIUM, headless_chromium
@@ -76,3 +76,184 @@ def test_analyst_confirms_an_alert_in_the_console(
     assert [(v.transaction_id, v.label.value, v.source.value) for _, v in published] == [
         (alert.transaction_id, "fraud", "analyst")
     ]
+
+
+DOCS_CONSOLE = Path(__file__).resolve().parents[3] / "docs" / "console"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium missing: run make setup")
+def test_analyst_filters_bulk_dismisses_and_closes_a_case(
+    live_server: LiveServer, keys: Keys, tmp_path: Path
+) -> None:
+    """Issue #21 items 1, 2, 4 in the page: filter to a rule and severity (the URL holds it),
+    keyboard triage, bulk-dismiss two alerts, search, open a case and close it as fraud; then
+    the feedback rows, the outbox and ``fraud.feedback`` hold exactly those verdicts."""
+    from playwright.sync_api import expect
+
+    settings = live_server.settings
+    dsn = settings.pg.dsn()
+    # Customer C-BULK: three FR-003 alerts of high severity, and two the filter must hide.
+    targets = [make_alert(100 + n, customer_id="C-BULK", rules=("FR-003",)) for n in range(3)]
+    hidden = [
+        make_alert(110, customer_id="C-BULK", rules=("FR-001",)),
+        make_alert(111, customer_id="C-BULK", rules=("FR-003",), score=0.95),
+    ]
+    # Customer C-CASE: two alerts that become a case.
+    case_alerts = [make_alert(120 + n, customer_id="C-CASE", rules=("FR-002",)) for n in range(2)]
+    every = [*targets, *hidden, *case_alerts]
+    for alert in every:
+        produce_alert(settings, alert)
+    assert land_alerts_from_kafka(settings, len(every)) == len(every)
+    for alert in every:
+        land_transaction(dsn, transaction_for(alert))
+    DOCS_CONSOLE.mkdir(parents=True, exist_ok=True)
+
+    with headless_chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1500, "height": 1000})
+        blocked: list[str] = []
+        page.on(
+            "console",
+            lambda msg: blocked.append(msg.text) if "Content Security" in msg.text else None,
+        )
+        page.goto(f"{live_server.url}/console")
+        page.fill("#api-key", keys.write)
+        page.click("#save-key")
+        expect(page.locator("tr.alert-row")).to_have_count(len(every))
+        expect(page.locator('#queues button[data-queue="new"]')).to_have_text(f"new ({len(every)})")
+
+        # Filter to a rule and a severity: only the three targets; the URL holds the filter.
+        page.fill("#rule-filter", "FR-003")
+        page.select_option("#severity-filter", "high")
+        page.click("#apply-filters")
+        rows = page.locator("tr.alert-row")
+        expect(rows).to_have_count(3)
+        for alert in targets:
+            expect(page.locator(f'tr[data-alert-id="{alert.alert_id}"]')).to_contain_text("FR-003")
+        assert "rule_id=FR-003" in page.url
+        assert "severity=high" in page.url
+        expect(page.locator('#queues button[data-queue="new"]')).to_have_text("new (3)")
+        shared = browser.new_page()  # the same URL shows the same view (with one's own key)
+        shared.goto(page.url)
+        expect(shared.locator("#rule-filter")).to_have_value("FR-003")
+        shared.fill("#api-key", keys.read)
+        shared.click("#save-key")
+        expect(shared.locator("tr.alert-row")).to_have_count(3)
+        shared.close()
+
+        # Bulk-dismiss two of them.
+        newest_first = sorted(targets, key=lambda a: a.detected_at, reverse=True)
+        dismissed, kept = newest_first[:2], newest_first[2]
+        for alert in dismissed:
+            page.locator(f'tr[data-alert-id="{alert.alert_id}"] input.pick').check()
+        expect(page.locator("#selection-count")).to_have_text("2 selected")
+        page.click("#bulk-dismiss")
+        expect(page.locator("#bulk-result")).to_contain_text("2 stored, 0 unchanged, 0 refused")
+        for alert in dismissed:
+            expect(page.locator(f'tr[data-alert-id="{alert.alert_id}"]')).to_contain_text(
+                "false_positive"
+            )
+        expect(page.locator('#queues button[data-queue="false_positive"]')).to_have_text(
+            "false_positive (2)"
+        )
+
+        # Keyboard triage: j/k move through the list, c confirms the one left.
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("j")
+        expect(page.locator("#detail-id")).to_have_text(newest_first[0].alert_id)
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        expect(page.locator("#detail-id")).to_have_text(kept.alert_id)
+        page.keyboard.press("k")
+        expect(page.locator("#detail-id")).to_have_text(newest_first[1].alert_id)
+        page.keyboard.press("j")
+        expect(page.locator("#detail-id")).to_have_text(kept.alert_id)
+        page.keyboard.press("n")
+        assert page.evaluate("document.activeElement.id") == "note"
+        page.keyboard.type("keyboard triage")
+        page.keyboard.press("Escape")
+        page.keyboard.press("c")
+        expect(page.locator("#detail-status")).to_have_text("confirmed_fraud")
+        expect(page.locator(f'tr[data-alert-id="{kept.alert_id}"]')).to_contain_text(
+            "confirmed_fraud"
+        )
+        expect(page.locator("#detail-id")).to_have_text(kept.alert_id)
+        page.screenshot(path=str(DOCS_CONSOLE / "queues-filters-bulk.png"), full_page=True)
+
+        # Search by transaction id; the hit opens the alert.
+        page.fill("#search", case_alerts[0].transaction_id)
+        page.click("#search-go")
+        hit = page.locator(f'#search-results li[data-alert-id="{case_alerts[0].alert_id}"]')
+        expect(hit).to_contain_text("transaction_id")
+        hit.locator("button").first.click()
+        expect(page.locator("#detail-id")).to_have_text(case_alerts[0].alert_id)
+
+        # Open a case of C-CASE's two alerts, review it, close it as fraud.
+        page.click("#clear-filters")
+        page.fill("#customer-filter", "C-CASE")
+        page.click("#apply-filters")
+        expect(rows).to_have_count(2)
+        for alert in case_alerts:
+            page.locator(f'tr[data-alert-id="{alert.alert_id}"] input.pick').check()
+        page.fill("#new-case-assignee", "alice")
+        page.click("#create-case")
+        expect(page.locator("#case-state")).to_have_text("open")
+        expect(page.locator("#case-assignee")).to_have_text("alice")
+        expect(page.locator("#case-alerts li")).to_have_count(2)
+        case_id = page.locator("#case-id").inner_text().lstrip("#")
+        assert f"case={case_id}" in page.url
+        page.click("#case-review")
+        expect(page.locator("#case-state")).to_have_text("in_review")
+        page.fill("#case-note", "account takeover confirmed")
+        page.click("#case-close-fraud")
+        expect(page.locator("#case-state")).to_have_text("closed_fraud")
+        expect(page.locator("#case-result")).to_contain_text("2 alerts labelled")
+        expect(page.locator("#case-events")).to_contain_text("closed")
+        for alert in case_alerts:
+            expect(
+                page.locator(f'#case-alerts li[data-alert-id="{alert.alert_id}"]')
+            ).to_contain_text("confirmed_fraud")
+        expect(page.locator(f'tr.case-row[data-case-id="{case_id}"]')).to_contain_text(
+            "closed_fraud"
+        )
+        expect(page.locator("#case-close-fraud")).to_be_disabled()
+        expect(page.locator("#detail-status")).to_have_text("confirmed_fraud")  # refreshed
+        page.screenshot(path=str(DOCS_CONSOLE / "case-closed.png"), full_page=True)
+        assert blocked == []
+
+    with psycopg.connect(dsn) as conn:
+        statuses = dict(
+            conn.execute(
+                "select alert_id::text, status from app.alerts where status <> 'new'"
+            ).fetchall()
+        )
+        notes = conn.execute(
+            "select alert_id::text, verdict, note from app.analyst_notes order by note_id"
+        ).fetchall()
+        events = conn.execute(
+            "select action from app.case_events where case_id = %s order by event_id",
+            (int(case_id),),
+        ).fetchall()
+    expected = {
+        **{a.alert_id: "false_positive" for a in dismissed},
+        kept.alert_id: "confirmed_fraud",
+        **{a.alert_id: "confirmed_fraud" for a in case_alerts},
+    }
+    assert statuses == expected
+    assert sorted(n[0] for n in notes) == sorted(expected)
+    assert (kept.alert_id, "confirmed_fraud", "keyboard triage") in notes
+    assert {n[2] for n in notes if n[0] in {a.alert_id for a in case_alerts}} == {
+        "account takeover confirmed"
+    }
+    assert [e[0] for e in events] == ["created", "state_changed", "closed"]
+    wait_all_sent(dsn, len(expected))
+    by_tx = {a.transaction_id: a.alert_id for a in every}
+    published = read_feedback(settings, len(expected))
+    assert sorted(
+        (by_tx[v.transaction_id], v.label.value, v.source.value) for _, v in published
+    ) == (
+        sorted(
+            (alert_id, "fraud" if status == "confirmed_fraud" else "legit", "analyst")
+            for alert_id, status in expected.items()
+        )
+    )
