@@ -73,6 +73,7 @@ def test_facts_follow_the_code(facts: dict[str, Any]) -> None:
         "transactions.raw",
         "fraud.rules",
         "fraud.feedback",
+        "fraud.models",
     }
-    assert len(scorer) == 7
+    assert len(scorer) == 8
     assert "STREAMFLOW_SCORER_PARALLELISM" in workloads["FlinkDeployment/fraud-scorer"]["env"]
