@@ -74,6 +74,18 @@ def findings(broken_text: str, broken_facts: dict[str, Any]) -> list[str]:
         ),
         ("k8s.kafka", "KafkaUser ingestor: no Read on group streamflow-ingestor"),
         (
+            "k8s.postgres",
+            "Deployment broken/pg-client: STREAMFLOW_API_PG_PASSWORD comes from pg-owner, the"
+            " database owner's secret",
+        ),
+        ("k8s.postgres", "Deployment broken/pg-client: STREAMFLOW_PG_SSLMODE is require in prod"),
+        ("k8s.postgres", "Deployment broken/pg-client: STREAMFLOW_PG_SSLROOTCERT must name ca.crt"),
+        (
+            "k8s.postgres",
+            "Deployment broken/not-a-pg-client: gets STREAMFLOW_PG_PASSWORD from pg-api but is no"
+            " PostgreSQL client",
+        ),
+        (
             "k8s.settings",
             "Deployment broken/ingestor: sets STREAMFLOW_INGESTOR_METRICS_PROT, which it never"
             " reads",

@@ -2,7 +2,7 @@
 # as a role of their own (ADR 0105): a managed role of the Cluster whose passwordSecret is where
 # their password comes from, never the owner's secret; in the prod profile they verify the server
 # (sslmode=verify-full) against the Cluster's CA (Secret <cluster>-ca, mounted where
-# STREAMFLOW_PG_SSLROOTCERT points).
+# STREAMFLOW_PG_SSLROOTCERT points). Pods without the label get no PostgreSQL password at all.
 package k8s.postgres
 
 import data.lib.k8s
@@ -61,6 +61,16 @@ deny contains msg if {
 	not source.secret in owner_secrets
 	not source.secret in role_secrets
 	msg := sprintf("%s: %s comes from %s, which is no login role's passwordSecret in the Cluster's managed roles", [k8s.describe(p.obj), source.env, source.secret])
+}
+
+# Only the labelled clients (which the network policy lets reach PostgreSQL) get a password: the
+# scorer, for one, has no PostgreSQL access.
+deny contains msg if {
+	count(clusters) > 0
+	some p in k8s.pods
+	not p in clients
+	some source in password_sources(p)
+	msg := sprintf("%s: gets %s from %s but is no PostgreSQL client (label streamflow.io/postgres-client)", [k8s.describe(p.obj), source.env, source.secret])
 }
 
 prod(p) if settings.env_value(p.obj, p.pod, "STREAMFLOW_PROFILE") == "prod"

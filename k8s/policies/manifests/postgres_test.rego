@@ -64,3 +64,9 @@ test_a_client_without_a_password_secret_fails if {
 	bare := object.union(testing.deployment, {"spec": {"template": {"metadata": {"labels": {"app": "api", "streamflow.io/postgres-client": "true"}}}}})
 	postgres.deny == {"Deployment apps/api: a PostgreSQL client without a password from a Secret (STREAMFLOW_<SERVICE>_PG_PASSWORD)"} with input as testing.combined([cluster, bare])
 }
+
+test_an_unlabelled_pod_with_a_password_fails if {
+	labelled := client("pg-api", "pg-ca")
+	unlabelled := json.patch(labelled, [{"op": "replace", "path": "/spec/template/metadata/labels", "value": {"app": "api"}}])
+	postgres.deny == {"Deployment apps/api: gets STREAMFLOW_API_PG_PASSWORD from pg-api but is no PostgreSQL client (label streamflow.io/postgres-client)"} with input as testing.combined([cluster, settings("prod", "verify-full"), unlabelled])
+}
