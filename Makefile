@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ARGS ?=
 UV := scripts/uv.sh
 
-.PHONY: help setup up down status test lint typecheck demo bench test-faults generate backtest rules train replay
+.PHONY: help setup up down status test lint typecheck demo bench test-faults generate backtest rules models train replay
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ backtest: setup ## replay a labelled file: make backtest INPUT=f.parquet OUT=rep
 
 rules: setup ## inspect/publish rule sets: make rules ARGS="show|publish FILE|diff FILE"
 	@scripts/rules.sh $(ARGS)
+
+models: setup ## the job's model slots: make models ARGS="status | publish VERSION --slot shadow|current"
+	@scripts/uv.sh run python -m streamflow.scorer.models_cli $(ARGS)
 
 train: setup ## train: ARGS="[iforest] FILE" (anomaly model) or ARGS="gbdt FILE ..." (registry + gate)
 	@scripts/train.sh $(ARGS)

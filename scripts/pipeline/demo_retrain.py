@@ -6,13 +6,16 @@ transactions). When the demo's warehouse spans that, it trains on the warehouse'
 (the model_training DAG); otherwise on a generated learning-scenario file, and says why.
 The file is replayed once; when the registry has no champion yet, a small model (3 trees) is
 registered first as "the current model", so the cycle shows a real gate decision and precision/
-recall before (the champion, re-scored on the same week) and after (the candidate).
+recall before (the champion, re-scored on the same week) and after (the candidate). The
+candidate is delivered to the running job (``fraud.models``: shadow, and current if promoted),
+which scores later transactions with it without a restart.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -24,6 +27,7 @@ import psycopg
 from streamflow.platform.settings import ServiceSettings, load_settings
 from streamflow.scorer.gbdt_train import GbdtParams
 from streamflow.scorer.model import DEFAULT_MODEL_PATH, load_model
+from streamflow.scorer.model_delivery import slots
 from streamflow.scorer.promotion import GateConfig
 from streamflow.scorer.registry import MlflowRegistry, RegistrySettings
 from streamflow.scorer.rulesets import default_rules
@@ -97,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     if span >= needed and frauds >= 50:
         print(f"warehouse spans {span:.1f} days with {frauds} frauds: training on its examples")
         run_dags = str(REPO / "scripts" / "warehouse" / "run_dags.sh")
-        dag = subprocess.run([run_dags, "--dag", "model_training"], check=False)  # noqa: S603
+        env = {**os.environ, "STREAMFLOW_TRAIN_PUBLISH": "true"}
+        dag = subprocess.run(  # noqa: S603
+            [run_dags, "--dag", "model_training"], check=False, env=env
+        )
         return dag.returncode
     print(
         f"the demo's warehouse spans {span:.1f} days with {frauds} known frauds; a training needs "
@@ -112,11 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         eval_days=EVAL_DAYS,
         gate=GateConfig(margin=0.01, max_alerts_per_1000=40.0),
         registry=settings,
+        publish=True,
     )
     anomaly = load_model(DEFAULT_MODEL_PATH) if DEFAULT_MODEL_PATH.exists() else None
     replayed = replay(options, default_rules(), anomaly)
     if registry.alias_version(settings.model_name, settings.champion_alias) is None:
-        first = train_and_gate(replace(options, params=GbdtParams(trees=3)), replayed)
+        first = train_and_gate(
+            replace(options, params=GbdtParams(trees=3), publish=False), replayed
+        )
         print(f"no champion yet: registered a 3-tree model as the current one ({first['reason']})")
     report = train_and_gate(options, replayed)
     champion = report["champion"]
@@ -147,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
             f"  alerts/1000 {tags.get('alerts_per_1000', '?')}"
         )
     print("  (* = champion)")
+    service = load_settings(ServiceSettings)
+    held = slots(service.kafka, service.topics.fraud_models)
+    print(f"\nthe running job's model slots ({service.topics.fraud_models}):")
+    for slot in ("current", "shadow"):
+        release = held.get(f"{settings.model_name}/{slot}")
+        text = f"{release.version} (registry v{release.registry_version})" if release else "-"
+        print(f"  {slot:<8} {text}")
     print(json.dumps({"timings_s": report["timings_s"]}))
     return 0
 

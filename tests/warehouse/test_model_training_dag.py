@@ -17,7 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from streamflow.platform.settings import PostgresSettings
+from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+from streamflow.scorer.model_delivery import slots
 from streamflow.scorer.registry import MlflowRegistry
 from tests.warehouse.helpers import REPO, warehouse_env
 from tests.warehouse.labelled_bronze import load_labelled
@@ -70,6 +71,8 @@ def test_model_training_dag_promotes_a_model_then_refuses_a_worse_one(
     mlflow_url: str,
     model_name: str,
     tmp_path: Path,
+    topics: TopicSettings,
+    kafka_settings: KafkaSettings,
 ) -> None:
     rows, frauds = load_labelled(learning_file, pg_settings.dsn())
     assert frauds > 100
@@ -81,6 +84,9 @@ def test_model_training_dag_promotes_a_model_then_refuses_a_worse_one(
         STREAMFLOW_TRAIN_DIR=str(tmp_path),
         STREAMFLOW_TRAIN_PYTHON=sys.executable,
         STREAMFLOW_TRAIN_ARGS=f"{TRAIN_ARGS} --trees 60",
+        STREAMFLOW_TRAIN_PUBLISH="true",
+        STREAMFLOW_TOPIC_FRAUD_MODELS=topics.fraud_models,
+        STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS=kafka_settings.bootstrap_servers,
     )
     first = _dags_test(env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
@@ -105,6 +111,11 @@ def test_model_training_dag_promotes_a_model_then_refuses_a_worse_one(
     assert champion.version == versions[0].version
     assert champion.tags["gate.decision"] == "promoted"
     assert "rejected" not in champion.tags
+    # delivered to the running job: the promoted version holds both slots of fraud.models
+    held = slots(kafka_settings, topics.fraud_models)
+    assert {held[f"{model_name}/{s}"].registry_version for s in ("shadow", "current")} == {
+        champion.version
+    }
 
     env["STREAMFLOW_TRAIN_ARGS"] = f"{TRAIN_ARGS} --trees 1"
     second = _dags_test(env)
@@ -118,3 +129,6 @@ def test_model_training_dag_promotes_a_model_then_refuses_a_worse_one(
     still = registry.alias_version(model_name, "champion")
     assert still is not None
     assert still.version == champion.version
+    held = slots(kafka_settings, topics.fraud_models)
+    assert held[f"{model_name}/current"].registry_version == champion.version
+    assert held[f"{model_name}/shadow"].registry_version == worse.version

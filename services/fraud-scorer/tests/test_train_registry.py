@@ -18,9 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from streamflow.events import encode
 from streamflow.platform.ports import free_loopback_port
+from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.scorer.gbdt import model_from_bytes
 from streamflow.scorer.gbdt_train import GbdtParams
+from streamflow.scorer.model_delivery import slots
+from streamflow.scorer.model_release import load_release
+from streamflow.scorer.models_cli import main as models_main
 from streamflow.scorer.promotion import GateConfig
 from streamflow.scorer.registry import (
     MODEL_FILE,
@@ -187,3 +192,55 @@ def test_unreachable_registry_is_a_clear_error(
     # the CLI checks before its replay
     assert train_main(["gbdt", str(learning_file), "--registry", url]) == 3
     assert f"MLflow registry at {url} not reachable" in caplog.text
+
+
+def test_publish_delivers_the_candidate_to_the_job_slots(
+    learning_file: Path,
+    mlflow_url: str,
+    model_name: str,
+    topics: TopicSettings,
+    kafka_settings: KafkaSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--publish`: the candidate goes to the shadow slot, and to the current one if promoted;
+    `make models` lists both slots and republishes a registered version by hand."""
+    monkeypatch.setenv("STREAMFLOW_TOPIC_FRAUD_MODELS", topics.fraud_models)
+    monkeypatch.setenv("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
+    monkeypatch.setenv("STREAMFLOW_MLFLOW_URL", mlflow_url)
+    monkeypatch.setenv("STREAMFLOW_MLFLOW_MODEL_NAME", model_name)
+    args = ["gbdt", str(learning_file), "--registry", mlflow_url, "--model-name", model_name]
+    code = train_main([*args, "--no-anomaly-model", "--max-alerts-per-1000", "40", "--publish"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["decision"] == "promoted"
+    assert report["published"] == ["shadow", "current"]
+    held = slots(kafka_settings, topics.fraud_models)
+    version = report["candidate"]["model_version"]
+    for slot in ("shadow", "current"):
+        release = held[f"{model_name}/{slot}"]
+        assert release.version == version
+        assert release.registry_version == "1"
+        # what the job will load: the checked model file itself
+        assert load_release(encode(release)).model.version == version
+
+    # a worse candidate is shadowed only: the job keeps alerting with v1
+    worse = train_main([*args, "--no-anomaly-model", "--trees", "1", "--publish"])
+    assert worse == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["decision"], report["published"]) == ("rejected", ["shadow"])
+    held = slots(kafka_settings, topics.fraud_models)
+    assert held[f"{model_name}/current"].registry_version == "1"
+    assert held[f"{model_name}/shadow"].registry_version == "2"
+
+    assert models_main(["status"]) == 0
+    status = capsys.readouterr().out
+    assert f"current  {version} (registry v1" in status
+    assert "<- champion" in status
+    assert models_main(["publish", "2", "--slot", "current"]) == 0
+    assert "to the current slot" in capsys.readouterr().out
+    assert (
+        slots(kafka_settings, topics.fraud_models)[f"{model_name}/current"].registry_version == "2"
+    )
+    assert MlflowRegistry(mlflow_url).alias_version(model_name, "champion").version == "2"  # type: ignore[union-attr]
+    assert models_main(["publish", "99", "--slot", "shadow"]) == 1

@@ -54,6 +54,8 @@ class TrainingConfig:
     registry_url: str
     label_maturity_days: int
     extra_args: tuple[str, ...]
+    publish: bool = False
+    """Deliver each candidate to the running job (``--publish``: shadow, current if promoted)."""
 
 
 def training_config(env: dict[str, str] | None = None) -> TrainingConfig:
@@ -65,6 +67,8 @@ def training_config(env: dict[str, str] | None = None) -> TrainingConfig:
         registry_url=source.get("STREAMFLOW_MLFLOW_URL", "http://127.0.0.1:55000"),
         label_maturity_days=int(source.get("STREAMFLOW_TRAIN_LABEL_MATURITY_DAYS", "7")),
         extra_args=tuple(shlex.split(source.get("STREAMFLOW_TRAIN_ARGS", ""))),
+        publish=source.get("STREAMFLOW_TRAIN_PUBLISH", "false").strip().lower()
+        in {"1", "true", "yes"},
     )
 
 
@@ -112,6 +116,7 @@ def trainer_command(cfg: TrainingConfig, examples: Path) -> list[str]:
         f"{cfg.label_maturity_days}d",
         # every example is at least the maturity old at the cut-off: its label is final
         "--labels-complete",
+        *(["--publish"] if cfg.publish else []),
         *cfg.extra_args,
     ]
 

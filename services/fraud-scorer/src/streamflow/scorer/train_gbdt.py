@@ -26,18 +26,22 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from streamflow.events import RuleSet
+from streamflow.events import ModelSlot, RuleSet
+from streamflow.platform.settings import ServiceSettings, load_settings
 from streamflow.scorer.gbdt import GbdtModel, model_from_bytes
 from streamflow.scorer.gbdt_train import GbdtParams, fit_gbdt
 from streamflow.scorer.labelled_file import Rejects, read_labelled
 from streamflow.scorer.learning import LearningLoop, LoopConfig
 from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, ModelFormatError, load_model
+from streamflow.scorer.model_delivery import DeliveryError, publish
+from streamflow.scorer.model_release import release_of
 from streamflow.scorer.promotion import (
     DAY_S,
     EvalMetrics,
@@ -210,6 +214,9 @@ class TrainOptions:
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     out: Path | None = None
     """Also write the candidate's model file here."""
+    publish: bool = False
+    """Deliver the candidate to the running job: its shadow slot, and the current slot when
+    the gate promotes it (``fraud.models``, docs/adr/0062)."""
 
     @property
     def train_window_s(self) -> float:
@@ -367,6 +374,27 @@ def register(
     return version
 
 
+def deliver(
+    options: TrainOptions, model: GbdtModel, registry_version: str, decision: GateDecision
+) -> list[str]:
+    """Publish the candidate to the job's shadow slot, and to the current slot if promoted."""
+    service = load_settings(ServiceSettings)
+    topic = service.topics.fraud_models
+    slots = [ModelSlot.SHADOW] + ([ModelSlot.CURRENT] if decision.promote else [])
+    for slot in slots:
+        release = release_of(
+            model,
+            model_name=options.registry.model_name,
+            slot=slot,
+            published_at=datetime.now(UTC),
+            registry_version=registry_version,
+            note=f"{decision.label}: {decision.reason}"[:2000],
+        )
+        publish(service.kafka, topic, release)
+        log.info("published %s to the %s slot of %s", model.version, slot.value, topic)
+    return [slot.value for slot in slots]
+
+
 def train_and_gate(options: TrainOptions, replayed: Replayed) -> dict[str, Any]:
     """Fit a candidate on the replayed file, judge it against the champion, register it.
 
@@ -412,8 +440,10 @@ def train_and_gate(options: TrainOptions, replayed: Replayed) -> dict[str, Any]:
         split=data.split,
     )
     registry_s += time.perf_counter() - started
+    published = deliver(options, model, version.version, decision) if options.publish else []
     return {
         "decision": decision.label,
+        "published": published,
         "reason": decision.reason,
         "registry": {
             "url": settings.url,
@@ -501,6 +531,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-anomaly-model", action="store_true", help="replay with rules only")
     p.add_argument("--out", type=Path, help="also write the candidate's model file here")
+    p.add_argument(
+        "--publish",
+        action="store_true",
+        help="deliver the candidate to the running job over fraud.models: the shadow slot, and "
+        "the current slot when promoted (Kafka from STREAMFLOW_KAFKA_*)",
+    )
     return p
 
 
@@ -520,6 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gate=GateConfig(args.margin, args.max_alerts_per_1000),
             registry=RegistrySettings(url=args.registry, model_name=args.model_name),
             out=args.out,
+            publish=args.publish,
         )
         if options.eval_days <= 0 or options.train_window_s <= 0 or options.feedback_delay_s < 0:
             raise ValueError("--eval-days and --train-window must be positive")
@@ -543,7 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NO_DATA
     try:
         report = train_and_gate(options, replayed)
-    except RegistryError as exc:
+    except (RegistryError, DeliveryError) as exc:
         log.error("%s", exc)
         return EXIT_REGISTRY
     print(json.dumps(report, indent=2, allow_nan=False))

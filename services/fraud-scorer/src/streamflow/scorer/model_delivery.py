@@ -1,0 +1,101 @@
+"""Deliver registered models to the running job over ``fraud.models``, and read what it holds.
+
+``publish`` produces a release (see :mod:`streamflow.scorer.model_release`) and waits for the
+broker's acknowledgement; ``from_registry`` builds one from a registered version, checking the
+file against the SHA-256 recorded at registration; ``slots`` reads the compacted topic back: the
+latest release per (model name, slot), i.e. what a job starting now would load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from streamflow.events import ModelRelease, ModelSlot, decode, encode, encode_key
+from streamflow.events.topics import MODEL_TOPIC_MAX_BYTES
+from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.settings import KafkaSettings
+from streamflow.scorer.gbdt import model_from_bytes
+from streamflow.scorer.model import ModelFormatError
+from streamflow.scorer.model_release import release_of
+from streamflow.scorer.registry import MODEL_FILE, MlflowRegistry, ModelVersion
+
+
+class DeliveryError(RuntimeError):
+    """A release could not be built or acknowledged."""
+
+
+def from_registry(
+    registry: MlflowRegistry, name: str, version: ModelVersion, slot: ModelSlot, note: str = ""
+) -> ModelRelease:
+    """The release of a registered version for ``slot``; refuses a file that fails its checks."""
+    blob = registry.get_artifact(f"{version.source.rstrip('/')}/{MODEL_FILE}")
+    expected = version.tags.get("sha256")
+    if expected and hashlib.sha256(blob).hexdigest() != expected:
+        raise DeliveryError(f"{name} v{version.version}: file does not match its recorded sha256")
+    try:
+        model = model_from_bytes(blob, f"{name} v{version.version}")
+    except ModelFormatError as exc:
+        raise DeliveryError(str(exc)) from None
+    return release_of(
+        model,
+        model_name=name,
+        slot=slot,
+        published_at=datetime.now(UTC),
+        registry_version=version.version,
+        note=note or None,
+    )
+
+
+def publish(kafka: KafkaSettings, topic: str, release: ModelRelease) -> None:
+    """Produce one release and wait for the broker's acknowledgement."""
+    config = producer_config(kafka, "streamflow-model-delivery")
+    config["message.max.bytes"] = MODEL_TOPIC_MAX_BYTES
+    producer = Producer(config)
+    errors: list[str] = []
+
+    def on_delivery(err: object, _msg: object) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    producer.produce(
+        topic, key=encode_key(release.key()), value=encode(release), on_delivery=on_delivery
+    )
+    if producer.flush(30) != 0 or errors:
+        raise DeliveryError(f"publishing model {release.version} failed: {errors or 'timeout'}")
+
+
+def slots(kafka: KafkaSettings, topic: str, timeout_s: float = 10.0) -> dict[str, ModelRelease]:
+    """The latest valid release per ``"<model name>/<slot>"`` on the topic."""
+    consumer = Consumer(
+        consumer_config(
+            kafka, f"streamflow-model-delivery-{time.time_ns()}", **{"enable.partition.eof": True}
+        )
+    )
+    found: dict[str, ModelRelease] = {}
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
+        consumer.assign(partitions)
+        remaining = {tp.partition for tp in partitions}
+        deadline = time.monotonic() + timeout_s
+        while remaining and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            error = msg.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    remaining.discard(msg.partition())
+                continue
+            try:
+                release = decode(ModelRelease, msg.value() or b"")
+            except ValueError:
+                continue  # the job dead-letters it; it is in force nowhere
+            found[f"{release.model_name}/{release.slot.value}"] = release
+    finally:
+        consumer.close()
+    return found
