@@ -222,7 +222,7 @@ def test_analyst_filters_bulk_dismisses_and_closes_a_case(
         assert blocked == []
 
     with psycopg.connect(dsn) as conn:
-        statuses = dict(
+        statuses: dict[str, str] = dict(
             conn.execute(
                 "select alert_id::text, status from app.alerts where status <> 'new'"
             ).fetchall()

@@ -18,22 +18,43 @@ import pytest
 from alert_api_helpers import land_alert, land_transaction, make_alert, transaction_for
 
 from conftest import Keys, LiveServer
+from streamflow.alert_api.models import (
+    EXAMPLE_ALERT_ID,
+    EXAMPLE_ALERT_ID_2,
+    EXAMPLE_CASE_ID,
+    EXAMPLE_CLOSED_CASE_ID,
+)
 
 pytestmark = pytest.mark.integration
 
 _SCOPES = {"get": "alerts:read", "post": "alerts:write"}
 
 
-def _land(live_server: LiveServer) -> None:
+def _land(live_server: LiveServer, write_key: str) -> None:
+    """Alerts, among them the schema's example alerts, and the examples' two open cases (the
+    examples phase then reaches every case operation, not only its 404)."""
     dsn = live_server.settings.pg.dsn()
     for n in range(1, 6):
         alert = make_alert(n, customer_id=f"C{n % 2}", score=0.5 + n / 20)
         land_alert(dsn, alert)
         land_transaction(dsn, transaction_for(alert))
+    for n, alert_id in ((6, EXAMPLE_ALERT_ID), (7, EXAMPLE_ALERT_ID_2)):
+        land_alert(
+            dsn, make_alert(n, customer_id="C0001").model_copy(update={"alert_id": alert_id})
+        )
+    for case_id in (EXAMPLE_CASE_ID, EXAMPLE_CLOSED_CASE_ID):
+        alert = make_alert(10 + case_id, customer_id="C0001")
+        land_alert(dsn, alert)
+        created = httpx.post(
+            f"{live_server.url}/v1/cases",
+            json={"customer_id": "C0001", "alert_ids": [alert.alert_id]},
+            headers={"X-API-Key": write_key},
+        )
+        assert created.json()["case_id"] == case_id, created.text
 
 
 def test_openapi_contract_holds(live_server: LiveServer, keys: Keys, tmp_path: Path) -> None:
-    _land(live_server)
+    _land(live_server, keys.write)
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "schemathesis"),
@@ -100,11 +121,11 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
         "GET /v1/queues",
         "GET /v1/search",
         "GET /v1/stats",
-        "POST /v1/alerts/bulk-feedback",
         "POST /v1/alerts/{alert_id}/feedback",
         "POST /v1/cases",
         "POST /v1/cases/{case_id}/alerts",
         "POST /v1/cases/{case_id}/assign",
         "POST /v1/cases/{case_id}/close",
         "POST /v1/cases/{case_id}/state",
+        "POST /v1/feedback/bulk",
     ]

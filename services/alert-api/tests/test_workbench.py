@@ -107,7 +107,7 @@ def test_filters_sort_and_queue_counts(
     _post(
         client,
         keys.write,
-        "/v1/alerts/bulk-feedback",
+        "/v1/feedback/bulk",
         {"alert_ids": [alerts[0].alert_id, alerts[1].alert_id], "verdict": "false_positive"},
     )
     _post(
@@ -142,7 +142,7 @@ def test_bulk_verdicts_take_the_single_verdict_path(
     out = _post(
         client,
         keys.write,
-        "/v1/alerts/bulk-feedback",
+        "/v1/feedback/bulk",
         {
             "alert_ids": [a.alert_id, b.alert_id, unknown, a.alert_id],
             "verdict": "false_positive",
@@ -161,7 +161,7 @@ def test_bulk_verdicts_take_the_single_verdict_path(
     again = _post(
         client,
         keys.write,
-        "/v1/alerts/bulk-feedback",
+        "/v1/feedback/bulk",
         {"alert_ids": [a.alert_id], "verdict": "false_positive"},
     )
     assert (again["stored"], again["repeated"]) == (0, 1)
@@ -170,13 +170,13 @@ def test_bulk_verdicts_take_the_single_verdict_path(
         _post(
             client,
             keys.write,
-            "/v1/alerts/bulk-feedback",
+            "/v1/feedback/bulk",
             {"alert_ids": [a.alert_id], "verdict": verdict},
         )
     last = _post(
         client,
         keys.write,
-        "/v1/alerts/bulk-feedback",
+        "/v1/feedback/bulk",
         {"alert_ids": [a.alert_id, b.alert_id], "verdict": "false_positive"},
     )
     assert [i["status"] for i in last["items"]] == [409, 200]
@@ -190,13 +190,11 @@ def test_bulk_verdicts_take_the_single_verdict_path(
     assert notes == (4,)
     # limits and scopes
     too_many = {"alert_ids": [str(uuid.uuid4()) for _ in range(201)], "verdict": "false_positive"}
-    refused = client.post(
-        "/v1/alerts/bulk-feedback", json=too_many, headers={"X-API-Key": keys.write}
-    )
+    refused = client.post("/v1/feedback/bulk", json=too_many, headers={"X-API-Key": keys.write})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "body.alert_ids"
     forbidden = client.post(
-        "/v1/alerts/bulk-feedback",
+        "/v1/feedback/bulk",
         json={"alert_ids": [a.alert_id], "verdict": "false_positive"},
         headers={"X-API-Key": keys.read},
     )
@@ -257,8 +255,9 @@ def test_case_lifecycle_and_audit_trail(
         json={"customer_id": "C1", "alert_ids": [c2[0].alert_id]},
         headers={"X-API-Key": w},
     )
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["errors"][0]["field"] == "body.alert_ids"
+    assert "a case holds one customer's alerts" in other.json()["detail"]
     twice = client.post(
         "/v1/cases",
         json={"customer_id": "C1", "alert_ids": [c1[0].alert_id]},

@@ -38,7 +38,7 @@ def test_membership_problems_in_order_unknown_foreign_taken() -> None:
         f"no alert {c}",
     )
     status, detail = case_rules.membership_problems([a, b], customers, {}, "C1") or (0, "")
-    assert status == 422
+    assert status == 409
     assert "customer C2" in detail
     assert case_rules.membership_problems([a], customers, {a: 7}, "C1") == (
         409,

@@ -141,6 +141,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     for module in (alerts, queues, search, cases, customers, stats, health, console):
         app.include_router(module.router)
+    app.include_router(alerts.bulk_router)
     if docs:
         app.include_router(docs_route.router)
     if settings.cors_origins:

@@ -40,15 +40,16 @@ def membership_problems(
     customer_id: str,
 ) -> tuple[int, str] | None:
     """The first reason (status, detail) ``wanted`` alerts cannot join a case of
-    ``customer_id``: an unknown alert (404), another customer's (422), one already in a case
-    (409). ``customers`` maps the known alerts to their customer, ``cases`` those in a case to
-    it."""
+    ``customer_id``: an unknown alert (404), another customer's (409), one already in a case
+    (409). Both conflicts are with the alerts' state, not the request's shape, so not 422 (the
+    schema admits the request: ADR 0093). ``customers`` maps the known alerts to their
+    customer, ``cases`` those in a case to it."""
     for alert_id in wanted:
         if alert_id not in customers:
             return 404, f"no alert {alert_id}"
     for alert_id in wanted:
         if customers[alert_id] != customer_id:
-            return 422, (
+            return 409, (
                 f"alert {alert_id} is of customer {customers[alert_id]}, not {customer_id}: "
                 "a case holds one customer's alerts"
             )

@@ -12,7 +12,13 @@ from pydantic.config import JsonDict
 
 from streamflow.events import AnalystVerdict
 
-_ALERT_ID = "0b8c9a52-4f0e-5d1c-9a3b-7e2f1d6c4a10"
+EXAMPLE_ALERT_ID = "0b8c9a52-4f0e-5d1c-9a3b-7e2f1d6c4a10"
+EXAMPLE_ALERT_ID_2 = "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e"
+"""Alert ids of the schema's examples (the schemathesis test lands alerts with them)."""
+EXAMPLE_CASE_ID = 1
+EXAMPLE_CLOSED_CASE_ID = 2
+"""Case ids of the examples: the one the changes go to, the one the close example closes."""
+_ALERT_ID = EXAMPLE_ALERT_ID
 TEXT_PATTERN = r"^[^\u0000]*$"
 """Free text: anything but NUL, which PostgreSQL text and jsonb cannot hold."""
 
@@ -248,7 +254,7 @@ class BulkFeedbackIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "alert_ids": [_ALERT_ID, "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e"],
+                    "alert_ids": [_ALERT_ID, EXAMPLE_ALERT_ID_2],
                     "verdict": "false_positive",
                     "note": "known merchant test charges",
                 }
@@ -302,7 +308,7 @@ class BulkFeedbackOut(BaseModel):
                             "detail": None,
                         },
                         {
-                            "alert_id": "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e",
+                            "alert_id": EXAMPLE_ALERT_ID_2,
                             "status": 404,
                             "feedback": None,
                             "detail": "no alert 5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e",
@@ -427,7 +433,7 @@ class CaseAlertsIn(BaseModel):
     """Alerts to add to an open case (the case's customer's, in no case yet)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"alert_ids": [_ALERT_ID]}]}
+        extra="forbid", json_schema_extra={"examples": [{"alert_ids": [EXAMPLE_ALERT_ID_2]}]}
     )
 
     alert_ids: CaseAlertIds

@@ -31,6 +31,7 @@ from streamflow.alert_api.verdicts import record_verdict
 from streamflow.events import Topic
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+bulk_router = APIRouter(prefix="/v1/feedback", tags=["alerts"])
 
 AlertId = Annotated[uuid.UUID, Path(description="The alert id (uuid).")]
 
@@ -147,8 +148,8 @@ async def post_feedback(
     return out
 
 
-@router.post(
-    "/bulk-feedback",
+@bulk_router.post(
+    "/bulk",
     response_model=BulkFeedbackOut,
     summary="Record one verdict on a selection of alerts",
     responses=responses(400, 401, 403, 413, 422, 429, 503),

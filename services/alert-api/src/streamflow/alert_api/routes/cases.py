@@ -24,6 +24,8 @@ from streamflow.alert_api.auth import ApiKey, ReadKey, WriteKey
 from streamflow.alert_api.deps import AppSettings, Db, Relay
 from streamflow.alert_api.models import (
     CASE_ID_MAX,
+    EXAMPLE_CASE_ID,
+    EXAMPLE_CLOSED_CASE_ID,
     NAME_PATTERN,
     AlertSummary,
     CaseAlertsIn,
@@ -47,7 +49,38 @@ CASE_PAGE_MAX = 200
 CURSOR_PATTERN = r"^[1-9][0-9]{0,17}$"
 """A case list cursor: the last case id of the previous page."""
 
-CaseId = Annotated[int, Path(ge=1, le=CASE_ID_MAX, description="The case id.")]
+CaseId = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=CASE_ID_MAX,
+        description="The case id.",
+        openapi_examples={"open case": {"value": EXAMPLE_CASE_ID}},
+    ),
+]
+ClosingCaseId = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=CASE_ID_MAX,
+        description="The case id.",
+        openapi_examples={"case to close": {"value": EXAMPLE_CLOSED_CASE_ID}},
+    ),
+]
+"""The close operation's example is another case than the other changes' (a closed case no
+longer changes)."""
+
+_CASE_LINK = {"case_id": "$response.body#/case_id"}
+_CREATED_LINKS = {
+    name: {"operationId": operation, "parameters": _CASE_LINK}
+    for name, operation in (
+        ("GetCase", "get_case"),
+        ("AddAlerts", "add_alerts"),
+        ("Assign", "assign"),
+        ("SetState", "set_state"),
+        ("Close", "close_case"),
+    )
+}
 
 _COLUMNS = """
 c.case_id, c.customer_id, c.assignee, c.state, c.created_at, c.created_by, c.updated_at,
@@ -136,7 +169,7 @@ async def _add_alerts(
     response_model=CaseDetail,
     status_code=201,
     summary="Open a case of one customer's alerts",
-    responses=_CHANGE,
+    responses={**_CHANGE, 201: {"description": "The new case.", "links": _CREATED_LINKS}},
 )
 async def create_case(body: CaseCreate, key: WriteKey, db: Db) -> CaseDetail:
     """A new open case holding ``alert_ids`` (all of ``customer_id``, none in a case yet)."""
@@ -212,6 +245,7 @@ async def list_cases(
 
 @router.get(
     "/{case_id}",
+    operation_id="get_case",
     response_model=CaseDetail,
     summary="One case with its alerts and audit trail",
     responses=responses(401, 403, 404, 422, 429, 503),
@@ -224,6 +258,7 @@ async def get_case(case_id: CaseId, _key: ReadKey, db: Db) -> CaseDetail:
 
 @router.post(
     "/{case_id}/alerts",
+    operation_id="add_alerts",
     response_model=CaseDetail,
     summary="Add alerts to an open case",
     responses=_CHANGE,
@@ -246,6 +281,7 @@ async def add_alerts(case_id: CaseId, body: CaseAlertsIn, key: WriteKey, db: Db)
 
 @router.post(
     "/{case_id}/assign",
+    operation_id="assign",
     response_model=CaseDetail,
     summary="Assign a case",
     responses=_CHANGE,
@@ -270,6 +306,7 @@ async def assign(case_id: CaseId, body: CaseAssign, key: WriteKey, db: Db) -> Ca
 
 @router.post(
     "/{case_id}/state",
+    operation_id="set_state",
     response_model=CaseDetail,
     summary="Move a case into review or back to open",
     responses=_CHANGE,
@@ -294,13 +331,14 @@ async def set_state(case_id: CaseId, body: CaseStateIn, key: WriteKey, db: Db) -
 
 @router.post(
     "/{case_id}/close",
+    operation_id="close_case",
     response_model=CaseDetail,
     summary="Close a case, labelling its alerts",
     responses=_CHANGE,
 )
 async def close_case(
     *,
-    case_id: CaseId,
+    case_id: ClosingCaseId,
     body: CaseClose,
     key: WriteKey,
     db: Db,
