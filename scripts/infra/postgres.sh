@@ -134,6 +134,8 @@ SELECT format('GRANT %I TO %I', r, :'user')
 -- Test fixtures and benches drop their throwaway databases WITH (FORCE), which must end the
 -- sessions other (non-superuser) roles such as the API's still hold there.
 GRANT pg_signal_backend TO :"user";
+-- ...and see those sessions' queries and waits in pg_stat_activity (tests watch the API's relay).
+GRANT pg_read_all_stats TO :"user";
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
