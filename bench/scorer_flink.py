@@ -5,6 +5,9 @@
 2. Latency: with the job running, produce at ``--rate`` events/s for ``--seconds``; a share of
    the customers is blacklisted (so their payments alert); latency = alert readable by a consumer
    minus the transaction's Kafka append timestamp. Alerts are at-least-once (docs/adr/0046).
+3. Both again, back to back, with a current supervised model delivered over ``fraud.models``
+   (200 trees of 15 splits over the 27 features, ``with_supervised_model``), so the model's cost
+   is read next to the previous model's in the same sitting (issue 19).
 
 Writes bench/results/scorer_flink.json. Command:
 ``PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/scorer_flink.py``
@@ -26,12 +29,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
+from streamflow.events import Channel, ModelSlot, PaymentMethod, Transaction, encode, encode_key
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
 from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.scorer.config import Settings as ScorerSettings
+from streamflow.scorer.gbdt import GbdtModel, TreeArrays
+from streamflow.scorer.model_release import release_of
+from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "scorer_flink.json"
@@ -106,13 +113,84 @@ def count_visible(
     return first, last, seen, per_event
 
 
+def bench_model(trees: int = 200, depth: int = 4, seed: int = 3) -> GbdtModel:
+    """A supervised model shaped like the trained one (200 trees of 15 splits over the 27
+    features), random splits: what it costs to score, not what it catches."""
+    rng = np.random.default_rng(seed)
+    n_features = len(SUPERVISED_FEATURE_NAMES)
+    per_tree = 2 ** (depth + 1) - 1
+    inner = 2**depth - 1
+    feature, threshold, left, right, value, roots = [], [], [], [], [], []
+    for t in range(trees):
+        base = t * per_tree
+        roots.append(base)
+        for node in range(per_tree):
+            if node < inner:
+                feature.append(int(rng.integers(0, n_features)))
+                threshold.append(float(rng.normal(0.0, 2.0)))
+                left.append(base + 2 * node + 1)
+                right.append(base + 2 * node + 2)
+                value.append(0.0)
+            else:
+                feature.append(-1)
+                threshold.append(0.0)
+                left.append(-1)
+                right.append(-1)
+                value.append(float(rng.normal(-0.02, 0.05)))
+    arrays = TreeArrays(
+        np.array(feature, dtype=np.int32),
+        np.array(threshold),
+        np.array(left, dtype=np.int32),
+        np.array(right, dtype=np.int32),
+        np.array(value),
+        np.array(roots, dtype=np.int32),
+    )
+    meta = {
+        "version": "gbdt-bench",
+        "platt_a": 1.0,
+        "platt_b": 0.0,
+        "feature_names": list(SUPERVISED_FEATURE_NAMES),
+    }
+    return GbdtModel(arrays, meta)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument(
+        "--no-supervised", action="store_true", help="skip the run with a supervised model"
+    )
     args = parser.parse_args()
     kafka = KafkaSettings()
+    result = run(args, kafka, supervised=False)
+    if not args.no_supervised:
+        # the same run again with a current supervised model (fraud.models), back to back
+        with_model = run(args, kafka, supervised=True)
+        result["with_supervised_model"] = {
+            k: with_model.get(k)
+            for k in (
+                "model_version",
+                "events_per_s",
+                "job_cpu_us_per_event",
+                "load_average_at_throughput_end",
+                "p50_alert_latency_ms",
+                "p99_alert_latency_ms",
+            )
+        }
+        if result.get("job_cpu_us_per_event") and with_model.get("job_cpu_us_per_event"):
+            result["with_supervised_model"]["cpu_ratio_to_previous_model"] = round(
+                with_model["job_cpu_us_per_event"] / result["job_cpu_us_per_event"], 2
+            )
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def run(args: argparse.Namespace, kafka: KafkaSettings, *, supervised: bool) -> dict[str, Any]:
+    """One job run on fresh topics: throughput, then latency."""
     suffix = uuid.uuid4().hex[:8]
     topics = TopicSettings().model_copy(
         update={f: f"bench-{suffix}.{d}" for f, d in TopicSettings().model_dump().items()}
@@ -136,6 +214,17 @@ def main() -> int:
         }
     )
     producer = Producer(producer_config(kafka, "scorer-bench"))
+    model_version = None
+    if supervised:
+        release = release_of(
+            bench_model(),
+            model_name="bench",
+            slot=ModelSlot.CURRENT,
+            published_at=datetime.now(UTC),
+        )
+        model_version = release.version
+        producer.produce(topics.fraud_models, key=encode_key(release.key()), value=encode(release))
+        producer.flush(30)
     # 0.5 s of event time apart, all in the past: later ones would be dead-lettered as "too far
     # in the future" (the scorer's max_future check) and never reach transactions.scored.
     start = datetime.now(UTC) - timedelta(seconds=args.events * 0.5 + 3600)
@@ -168,6 +257,7 @@ def main() -> int:
         "rules": "all rules plus the anomaly model when its file exists (else rules only)",
         "model_path": str(model) if model is not None else None,
         "model_loaded": model is not None and model.is_file(),
+        "model_version": model_version,
         "command": COMMAND,
     }
     try:
@@ -182,10 +272,7 @@ def main() -> int:
         job.wait(timeout=60)
         scored.close()
         delete_topics(kafka, topics.as_map().values())
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
-    return 0
+    return result
 
 
 def latency(  # noqa: PLR0917

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from streamflow.platform.settings import PostgresSettings
+from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+from streamflow.scorer.model_delivery import slots
 from streamflow.scorer.registry import MlflowRegistry
 from tests.warehouse.helpers import REPO, warehouse_env
 
@@ -31,13 +32,22 @@ def model_name(mlflow_url: str) -> Iterator[str]:
 
 
 def test_demo_retrain_explains_its_input_and_prints_the_cycle(
-    pg_settings: PostgresSettings, mlflow_url: str, model_name: str, tmp_path: Path
+    pg_settings: PostgresSettings,
+    mlflow_url: str,
+    model_name: str,
+    tmp_path: Path,
+    topics: TopicSettings,
+    kafka_settings: KafkaSettings,
 ) -> None:
     proc = subprocess.run(
         [sys.executable, "scripts/pipeline/demo_retrain.py", "--file", str(tmp_path / "l.parquet")],
         cwd=REPO,
         env=warehouse_env(
-            pg_settings, STREAMFLOW_MLFLOW_URL=mlflow_url, STREAMFLOW_MLFLOW_MODEL_NAME=model_name
+            pg_settings,
+            STREAMFLOW_MLFLOW_URL=mlflow_url,
+            STREAMFLOW_MLFLOW_MODEL_NAME=model_name,
+            STREAMFLOW_TOPIC_FRAUD_MODELS=topics.fraud_models,
+            STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS=kafka_settings.bootstrap_servers,
         ),
         capture_output=True,
         text=True,
@@ -53,6 +63,11 @@ def test_demo_retrain_explains_its_input_and_prints_the_cycle(
     assert "before (champion v1)" in out
     assert "after (candidate v2)" in out
     assert " * v2" in out
+    # delivered to the running job: the promoted candidate holds both slots
+    model_version = MlflowRegistry(mlflow_url).version(model_name, "2").tags["model_version"]
+    assert f"current  {model_version} (registry v2)" in out
+    held = slots(kafka_settings, topics.fraud_models)
+    assert held[f"{model_name}/current"].registry_version == "2"
     registry = MlflowRegistry(mlflow_url)
     champion = registry.alias_version(model_name, "champion")
     assert champion is not None

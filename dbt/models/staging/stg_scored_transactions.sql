@@ -5,6 +5,7 @@
         materialized='incremental',
         unique_key='transaction_id',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['transaction_id'], 'unique': True},
             {'columns': ['_ingested_at']},
@@ -25,6 +26,12 @@ with batch as not materialized (
         b.rules_version,
         (b.payload ->> 'ml_score')::double precision as ml_score,
         b.payload ->> 'model_version' as model_version,
+        -- what the supervised models saw and said (scored v2; null on v1 records and without one)
+        (b.payload ->> 'model_score')::double precision as model_score,
+        b.payload ->> 'shadow_model_version' as shadow_model_version,
+        (b.payload ->> 'shadow_score')::double precision as shadow_score,
+        b.payload ->> 'feature_set' as feature_set,
+        b.payload -> 'features' as features,
         b.event_time,
         b.scored_at,
         b.payload -> 'reasons' as reasons,
@@ -41,7 +48,8 @@ with batch as not materialized (
 
 select
     l.transaction_id, l.customer_id, l.merchant_id, l.fraud_score, l.is_alert, l.rules_version,
-    l.ml_score, l.model_version, l.event_time, l.scored_at,
+    l.ml_score, l.model_version, l.model_score, l.shadow_model_version, l.shadow_score,
+    l.feature_set, l.features, l.event_time, l.scored_at,
     greatest(extract(epoch from l.scored_at - l.event_time) * 1000, 0)::bigint as scoring_lag_ms,
     l.reasons, l.kafka_topic, l.kafka_partition, l.kafka_offset, l._ingested_at
 from batch as l

@@ -1,7 +1,7 @@
 """Backtest: replay a labelled file through the scoring core and report detection quality.
 
-Rows go in event-time order through the same :func:`~streamflow.scorer.scoring.evaluate` and
-state update the Flink job uses. Each row's label is fed back as merchant feedback
+Rows go in event-time order through the job's own step, :func:`~streamflow.scorer.core.score_view`
+(evaluation and state update). Each row's label is fed back as merchant feedback
 ``--feedback-delay`` after its event time (default 7 days), before any later transaction is scored,
 as a chargeback would arrive. Customer state idle for longer than the state TTL is forgotten, as
 in the job (in event time here). Usage::
@@ -20,12 +20,13 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from streamflow.events import RuleSet
+from streamflow.scorer.core import NO_SUPERVISED, Supervised, score_view
 from streamflow.scorer.customer_state import CustomerState
 from streamflow.scorer.labelled_file import LabelledRow, Rejects, read_labelled
 from streamflow.scorer.merchant_risk import MerchantRisk, apply_label, risk_value
@@ -42,7 +43,7 @@ from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, load_model
 from streamflow.scorer.rules_io import read_rules, rules_diff
 from streamflow.scorer.rulesets import default_rules
 from streamflow.scorer.scores_out import ScoresWriter
-from streamflow.scorer.scoring import Evaluation, evaluate
+from streamflow.scorer.scoring import Evaluation
 from streamflow.scorer.state_config import CUSTOMER_STATE_TTL
 from streamflow.scorer.view import TxnView
 
@@ -129,30 +130,18 @@ class RuleSetRun:
                 counts.contribution_sum += part.contribution
         return alert
 
-    def score(self, view: TxnView, model: AnomalyModel | None) -> Evaluation:
-        """Evaluate one transaction and fold it into this run's customer state."""
-        return self.score_blended(view, model, None)[0]
-
-    def score_blended(
-        self,
-        view: TxnView,
-        model: AnomalyModel | None,
-        final: Callable[[Evaluation], float] | None,
-    ) -> tuple[Evaluation, float]:
-        """:meth:`score` with the final score taken from ``final(evaluation)`` when given."""
+    def score(
+        self, view: TxnView, model: AnomalyModel | None, supervised: Supervised = NO_SUPERVISED
+    ) -> Evaluation:
+        """Score one transaction with the job's step and keep the customer's state after it."""
         now = view.epoch
         state = self.states.get(view.customer_id)
         if state is not None and now - state.last_time > self.ttl_seconds:
             state = None
-        rules = self.rules
         risk = risk_value(self.merchants.get(view.merchant_id), now, self._half_life)
-        ev = evaluate(state, view, rules, risk, model, explain=False)
-        score = ev.score if final is None else final(ev)
-        if state is None:
-            state = CustomerState()
-            self.states[view.customer_id] = state
-        state.update(view, baseline=score < rules.alert_threshold)
-        return ev, score
+        after, ev = score_view(state, view, self.rules, risk, model, supervised, explain=False)
+        self.states[view.customer_id] = after
+        return ev
 
     def learn(self, merchant: str, fraud: bool, when: float) -> None:
         """Apply one delayed label to the merchant's risk."""

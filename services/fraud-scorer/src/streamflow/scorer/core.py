@@ -1,9 +1,10 @@
-"""The scoring core the PyFlink job and the backtest share: pure functions, no Flink, no I/O.
+"""The scoring core the PyFlink job, the backtest and training share: no Flink, no I/O.
 
-``score_transaction`` takes the customer's state before a transaction and returns the state after
-it, the scored record and the alert (if any). Given the same inputs it returns the same outputs:
-the only clock it sees is the ``scored_at`` it is given. ``score_transaction_json`` is the job's
-hot path: the same verdict, with the records as contract JSON built without pydantic (ADR 0070).
+One step, :func:`score_view`: the customer's state before a transaction, the rules, the merchant
+risk, the models and the labels known at its event time -> the evaluation and the state after.
+:func:`score_transaction_json` renders its verdict as contract JSON without pydantic (the job's
+path, ADR 0070); :func:`score_transaction` is that JSON decoded strictly into the contracts. Given
+the same inputs they return the same outputs: the only clock is the ``scored_at`` they are given.
 """
 
 from __future__ import annotations
@@ -119,11 +120,13 @@ class Supervised:
     current: GbdtModel | None = None
     shadow: GbdtModel | None = None
     labels: LabelContext = NO_LABELS
+    want_features: bool = False
+    """Compute the vector even without a model (the lab's training rows)."""
 
     @property
     def active(self) -> bool:
-        """Whether any supervised model needs the feature vector."""
-        return self.current is not None or self.shadow is not None
+        """Whether the feature vector is needed."""
+        return self.want_features or self.current is not None or self.shadow is not None
 
 
 NO_SUPERVISED = Supervised()
@@ -193,63 +196,15 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
 ) -> tuple[CustomerState, ScoredTransaction, FraudAlert | None]:
     """Score one transaction: (state after it, the scored record, the alert or None).
 
-    The validated-pydantic reference path (backtest, tests); the job uses
-    :func:`score_transaction_json`, which yields the same records as JSON.
+    The job's path (:func:`score_transaction_json`) decoded strictly into the contracts: there is
+    one scoring path, and this proves its JSON is valid (tests, the backtest's examples).
     """
-    after, ev, v = _verdict(state, txn, rules, merchant_risk, model, supervised)
-    is_alert, fired, listed, model_version = v.is_alert, v.fired, v.listed, v.model_version
-    scored = ScoredTransaction(
-        transaction=txn,
-        fraud_score=ev.score,
-        is_alert=is_alert,
-        rule_contributions=[_contribution(p) for p in ev.parts],
-        ml_score=ev.ml_score,
-        reasons=[p.explanation for p in fired],
-        rules_version=rules.version,
-        model_version=model_version,
-        scored_at=scored_at,
-        model_score=ev.model_score,
-        shadow_model_version=v.shadow_version,
-        shadow_score=ev.shadow_score,
-        feature_set=FEATURE_SET if ev.features is not None else None,
-        features=ev.features,
+    after, out = score_transaction_json(
+        state, txn, rules, merchant_risk, model, scored_at, supervised
     )
-    if not is_alert:
-        return after, scored, None
-    alert = FraudAlert(
-        alert_id=alert_id_for(txn.transaction_id, rules.version),
-        transaction_id=txn.transaction_id,
-        customer_id=txn.customer_id,
-        merchant_id=txn.merchant_id,
-        amount=txn.amount,
-        score=ev.score,
-        severity=Severity.from_score(ev.score),
-        triggered_rules=[
-            TriggeredRule(
-                rule_id=p.rule_id,
-                score=p.score,
-                contribution=p.contribution,
-                explanation=p.explanation,
-            )
-            for p in listed
-        ],
-        rules_version=rules.version,
-        model_version=model_version,
-        event_time=txn.event_time,
-        detected_at=scored_at,
-    )
+    scored = decode(ScoredTransaction, out.scored)
+    alert = decode(FraudAlert, out.alert) if out.alert is not None else None
     return after, scored, alert
-
-
-def _contribution(part: PartResult) -> RuleContribution:
-    return RuleContribution(
-        rule_id=part.rule_id,
-        triggered=part.triggered,
-        score=part.score,
-        weight=part.weight,
-        contribution=part.contribution,
-        explanation=part.explanation,
-    )
 
 
 @dataclass(frozen=True, slots=True)

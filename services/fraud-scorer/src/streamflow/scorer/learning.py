@@ -2,8 +2,8 @@
 
 Every row is scored three ways from the same point-in-time state:
 - ``rules``: the rule blend with the anomaly model (what the job does without the loop);
-- ``loop``: the same rules plus the supervised model trained so far (:func:`loop_score`), scored
-  per event by the exported trees, as the job would;
+- ``loop``: the same rules plus the supervised model trained so far, through the job's own step
+  (:func:`~streamflow.scorer.core.score_view`), scored per event by the exported trees;
 - ``forest``: a plain scikit-learn random forest fitted on exactly the same labelled rows at the
   same retrain points (the textbook baseline), scored in batch.
 A row's label becomes known ``feedback_delay`` after its event time. At each retrain point ``T``
@@ -27,21 +27,17 @@ import numpy.typing as npt
 from streamflow.events import RuleSet
 from streamflow.scorer.backtest import RuleSetRun
 from streamflow.scorer.context import ContextStore
-from streamflow.scorer.core import supervised_blend
+from streamflow.scorer.core import Supervised
 from streamflow.scorer.gbdt import GbdtModel
 from streamflow.scorer.gbdt_train import GbdtParams, fit_gbdt, fit_random_forest
 from streamflow.scorer.labelled_file import LabelledRow
 from streamflow.scorer.model import AnomalyModel
-from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES, supervised_vector
+from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES
 
 log = logging.getLogger(__name__)
 
 _N = len(SUPERVISED_FEATURE_NAMES)
 _CHUNK = 65_536
-
-
-loop_score = supervised_blend
-"""The loop's blend is the job's (one definition, in the core)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,16 +151,15 @@ class LearningLoop:
             self._retrain(self._next_retrain)
             while self._next_retrain <= now:
                 self._next_retrain += self.config.retrain_every_s
-        state = self.loop_run.states.get(view.customer_id)
-        if state is not None and now - state.last_time > self.loop_run.ttl_seconds:
-            state = None
         labels = self.ctx.labels_at(view.merchant_id, view.card_id, now)
-        vector = supervised_vector(state, labels, view)
         base_ev = self.base.score(view, self.anomaly)
-        probability = self.model.score(vector) if self.model is not None else None
-        _, loop = self.loop_run.score_blended(
-            view, self.anomaly, lambda ev: loop_score(ev, probability)
+        # the job's step: the same vector, blend and state update as the running job
+        ev = self.loop_run.score(
+            view, self.anomaly, Supervised(current=self.model, labels=labels, want_features=True)
         )
+        vector = ev.features if ev.features is not None else []
+        probability = ev.model_score
+        loop = ev.score
         self.rows.add(
             vector, row, base_ev.score, loop, math.nan if probability is None else probability
         )

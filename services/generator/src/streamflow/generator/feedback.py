@@ -27,7 +27,7 @@ class FeedbackQueue:
         self.rng = np.random.default_rng([seed, 4])
         self.delay_ms = int(delay_days * DAY_MS)
         self.jitter_ms = jitter_hours * HOUR_MS
-        self._heap: list[tuple[int, int, int, int]] = []
+        self._heap: list[tuple[int, int, int, int, int]] = []
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -38,7 +38,13 @@ class FeedbackQueue:
         for n, i in enumerate(fraud.tolist()):
             extra = int(jitter[n]) if jitter is not None else 0
             reported = int(batch.t[i]) + self.delay_ms + extra
-            entry = (reported, int(batch.seq[i]), int(batch.cust[i]), int(batch.store[i]))
+            entry = (
+                reported,
+                int(batch.seq[i]),
+                int(batch.cust[i]),
+                int(batch.store[i]),
+                int(batch.card[i]),
+            )
             heapq.heappush(self._heap, entry)
 
     def pop_due(self, until_ms: int | None) -> tuple[list[bytes], list[bytes]]:
@@ -46,7 +52,7 @@ class FeedbackQueue:
         values: list[bytes] = []
         keys: list[bytes] = []
         while self._heap and (until_ms is None or self._heap[0][0] <= until_ms):
-            reported, seq, cust, store = heapq.heappop(self._heap)
+            reported, seq, cust, store, card = heapq.heappop(self._heap)
             event = Feedback(
                 transaction_id=self.ids.transaction_id(seq),
                 customer_id=self.ids.customers[cust].as_py(),
@@ -54,6 +60,7 @@ class FeedbackQueue:
                 label=Label.FRAUD,
                 source=FeedbackSource.CHARGEBACK,
                 reported_at=datetime.fromtimestamp(reported / 1000, tz=UTC),
+                card_id=self.ids.cards[card].as_py(),
             )
             values.append(encode(event))
             keys.append(encode_key(event.key()))
