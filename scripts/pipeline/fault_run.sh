@@ -15,7 +15,7 @@ rate="${STREAMFLOW_FAULT_RATE:-500}"
 id="faults$(date +%s)r$run"
 say() { printf '[fault run %s] [%4ss] %s\n' "$run" "$SECONDS" "$*"; }
 
-for t in transactions_raw transactions_scored fraud_alerts fraud_feedback fraud_rules metrics_realtime dlq; do
+for t in transactions_raw transactions_scored fraud_alerts fraud_feedback fraud_rules fraud_models metrics_realtime dlq; do
   export "STREAMFLOW_TOPIC_${t^^}=$id.${t//_/.}"
 done
 export STREAMFLOW_PG_DATABASE="$id"
