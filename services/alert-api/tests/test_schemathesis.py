@@ -31,24 +31,41 @@ _SCOPES = {"get": "alerts:read", "post": "alerts:write"}
 
 
 def _land(live_server: LiveServer, write_key: str) -> None:
-    """Alerts, among them the schema's example alerts, and the examples' two open cases (the
-    examples phase then reaches every case operation, not only its 404)."""
+    """Alerts, among them the schema's example alerts, and open cases up to the examples' case
+    ids, so the examples phase reaches every case operation, not only its 404.
+
+    schemathesis pools the examples of ``case_id`` across operations, so the close operation
+    also tries the case the other changes use. That case holds two alerts whose verdicts
+    (one of each) reached the re-label limit: closing it either way is a 409, it stays open.
+    """
     dsn = live_server.settings.pg.dsn()
+    headers = {"X-API-Key": write_key}
     for n in range(1, 6):
         alert = make_alert(n, customer_id=f"C{n % 2}", score=0.5 + n / 20)
         land_alert(dsn, alert)
         land_transaction(dsn, transaction_for(alert))
     for n, alert_id in ((6, EXAMPLE_ALERT_ID), (7, EXAMPLE_ALERT_ID_2)):
-        land_alert(
-            dsn, make_alert(n, customer_id="C0001").model_copy(update={"alert_id": alert_id})
-        )
-    for case_id in (EXAMPLE_CASE_ID, EXAMPLE_CLOSED_CASE_ID):
+        alert = make_alert(n, customer_id="C0001").model_copy(update={"alert_id": alert_id})
+        land_alert(dsn, alert)
+    stuck = []
+    for n, verdicts in (
+        (20, ("confirmed_fraud", "false_positive", "confirmed_fraud", "false_positive")),
+        (21, ("false_positive", "confirmed_fraud", "false_positive", "confirmed_fraud")),
+    ):
+        alert = make_alert(n, customer_id="C0001")
+        land_alert(dsn, alert)
+        for verdict in verdicts:
+            url = f"{live_server.url}/v1/alerts/{alert.alert_id}/feedback"
+            assert httpx.post(url, json={"verdict": verdict}, headers=headers).status_code == 200
+        stuck.append(alert.alert_id)
+    for case_id in range(1, max(EXAMPLE_CASE_ID, EXAMPLE_CLOSED_CASE_ID) + 1):
         alert = make_alert(10 + case_id, customer_id="C0001")
         land_alert(dsn, alert)
+        alert_ids = [alert.alert_id, *(stuck if case_id == EXAMPLE_CASE_ID else [])]
         created = httpx.post(
             f"{live_server.url}/v1/cases",
-            json={"customer_id": "C0001", "alert_ids": [alert.alert_id]},
-            headers={"X-API-Key": write_key},
+            json={"customer_id": "C0001", "alert_ids": alert_ids},
+            headers=headers,
         )
         assert created.json()["case_id"] == case_id, created.text
 

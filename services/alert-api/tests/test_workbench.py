@@ -403,3 +403,19 @@ def test_the_case_audit_trail_is_append_only(
             conn.execute(statement)
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select actor from app.case_events").fetchall() == [("analyst",)]
+
+
+def test_unknown_case_and_wrong_method_are_problems(client: TestClient, keys: Keys) -> None:
+    missing = client.post(
+        "/v1/cases/999999/assign", json={"assignee": "bob"}, headers={"X-API-Key": keys.write}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["field"] == "path.case_id"
+    # GET and POST /v1/cases are two routes: the 405 names both.
+    wrong = client.put("/v1/cases", headers={"X-API-Key": keys.write})
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET, POST"
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert client.get("/v1/feedback/bulk").headers["allow"] == "POST"
+    too_big = client.get("/v1/cases/9223372036854775808", headers={"X-API-Key": keys.read})
+    assert too_big.status_code == 422

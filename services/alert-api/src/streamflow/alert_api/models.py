@@ -15,9 +15,10 @@ from streamflow.events import AnalystVerdict
 EXAMPLE_ALERT_ID = "0b8c9a52-4f0e-5d1c-9a3b-7e2f1d6c4a10"
 EXAMPLE_ALERT_ID_2 = "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e"
 """Alert ids of the schema's examples (the schemathesis test lands alerts with them)."""
-EXAMPLE_CASE_ID = 1
-EXAMPLE_CLOSED_CASE_ID = 2
-"""Case ids of the examples: the one the changes go to, the one the close example closes."""
+EXAMPLE_CASE_ID = 5
+EXAMPLE_CLOSED_CASE_ID = 6
+"""Case ids of the examples: the one the changes go to, the one the close example closes (not
+1 or 2, which schemathesis's coverage phase sends as the boundary values of ``case_id``)."""
 _ALERT_ID = EXAMPLE_ALERT_ID
 TEXT_PATTERN = r"^[^\u0000]*$"
 """Free text: anything but NUL, which PostgreSQL text and jsonb cannot hold."""

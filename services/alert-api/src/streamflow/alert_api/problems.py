@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -11,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Match
 
 from streamflow.alert_api.db import DatabaseUnavailableError
 
@@ -101,21 +101,40 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else None
     headers = dict(exc.headers) if exc.headers else None
     if exc.status_code == 405:
-        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        allow = allowed_methods(request)
+        if allow:
+            headers = {**(headers or {}), "Allow": allow}
     return problem_response(request, exc.status_code, detail, headers=headers)
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route serves at the request's path.
+    """Every method the API documents for the request's path ("" for an undocumented path).
 
     Starlette's 405 names only the methods of the first route matching the path, but FastAPI
     declares each method of a path as a route of its own (``GET`` and ``POST /v1/cases``).
+    The table comes from the app's OpenAPI document, built once per process.
     """
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        request.app.state, "allow_table", None
+    )
+    if table is None:
+        table = [
+            (
+                re.compile(
+                    "".join(
+                        "[^/]+" if part.startswith("{") else re.escape(part)
+                        for part in re.split(r"(\{[^}]+\})", path)
+                    )
+                ),
+                frozenset(method.upper() for method in operations),
+            )
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+        request.app.state.allow_table = table
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": ""})
-        if match is not Match.NONE and isinstance(route, BaseRoute):
-            methods |= getattr(route, "methods", None) or set()
+    for pattern, allowed in table:
+        if pattern.fullmatch(request.url.path):
+            methods |= allowed
     return ", ".join(sorted(methods))
 
 
