@@ -46,7 +46,7 @@ all() {
   step policies sources "$out/facts.json" "${sources[@]}"
   step policies compose "$out/facts.json" docker-compose.test.yml
   step rules "$out/dev.yaml" "$out/prod.yaml"
-  step dockerfiles services/*/Dockerfile airflow/Dockerfile tests/deploy/*.Dockerfile
+  step dockerfiles services/*/Dockerfile airflow/Dockerfile infra/*/Dockerfile tests/deploy/*.Dockerfile
   echo "rendered overlays and facts: $out"
   return "$status"
 }

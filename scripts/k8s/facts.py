@@ -25,13 +25,25 @@ from streamflow.platform.settings import TopicSettings, env_var_names
 
 ENV_NAME = re.compile(r"\bSTREAMFLOW_[A-Z0-9_]*[A-Z0-9]\b")
 JOB, SRC = "flink_jobs/src/streamflow/flink_jobs/", "services/{}/src/streamflow/{}.py"
-# kind/name -> settings class, and files whose STREAMFLOW_* names the process reads too.
-SETTINGS = {
+TRAINING = "airflow/src/streamflow/orchestration/training.py"
+# The model_training DAG's trainer (`python -m streamflow.scorer.train`, run by Airflow's tasks):
+# the shared settings (Kafka, topics), the registry's, and what the DAG's module reads itself.
+TRAINER = [
+    "streamflow.platform.settings:ServiceSettings",
+    "streamflow.scorer.registry:RegistrySettings",
+]
+# kind/name -> settings class(es), and files whose STREAMFLOW_* names the process reads too. The
+# Airflow HelmChart's pods are the chart's (its values' env and extraEnvFrom, see
+# k8s/policies/lib/settings.rego); MLflow reads no settings class, only its entrypoint's names.
+SETTINGS: dict[str, tuple[str | list[str], list[str]]] = {
     "Deployment/generator": ("streamflow.generator.config:Settings", []),
     "Deployment/ingestor": ("streamflow.ingestor.config:Settings", []),
     "Deployment/alert-api": ("streamflow.alert_api.config:Settings", []),
     "FlinkDeployment/fraud-scorer": ("streamflow.scorer.config:Settings", [JOB + "environment.py"]),
     "ConfigMap/streamflow-settings": ("streamflow.platform.settings:ServiceSettings", []),
+    "HelmChart/airflow": (TRAINER, [TRAINING]),
+    "ConfigMap/airflow-training": (TRAINER, [TRAINING]),
+    "Deployment/mlflow": ([], ["infra/mlflow/entrypoint.sh"]),
 }
 # Where a process's code hands topics to a producer or consumer: (operation, file, pattern whose
 # group names `Topic.X` or `topics.x`), read so that the ACL policy follows the code; a pattern
@@ -46,6 +58,14 @@ TOPICS = {
     "FlinkDeployment/fraud-scorer": [
         ("Read", JOB + "fraud_job.py", r"_source\(env, settings, (topics\.\w+)"),
         ("Write", JOB + "fraud_job.py", r"_sink\(settings, (topics\.\w+)"),
+    ],
+    # The trainer's --publish (STREAMFLOW_TRAIN_PUBLISH=true): the model release producer.
+    "HelmChart/airflow": [
+        (
+            "Write",
+            SRC.format("fraud-scorer", "scorer/train_gbdt"),
+            r"topic = service\.(topics\.\w+)",
+        )
     ],
 }
 
@@ -72,7 +92,10 @@ def kafka_uses(key: str) -> list[dict[str, Any]]:
             raise LookupError(f"{path}: nothing matches {pattern!r}; update scripts/k8s/facts.py")
         fields += [(operation, field.lower()) for field in dict.fromkeys(found)]
     uses = [use(TopicSettings, field, "topic", operation) for operation, field in fields]
-    cls = settings_class(SETTINGS[key][0])
+    references = SETTINGS[key][0]
+    if not isinstance(references, str):  # no service settings class: no group, no transactions
+        return uses
+    cls = settings_class(references)
     if "group_id" in cls.model_fields and any(op == "Read" for op, _ in fields):
         uses.append(use(cls, "group_id", "group", "Read"))
     if "transactional_id_prefix" in cls.model_fields:  # one id per sink: prefix + suffix
@@ -103,7 +126,10 @@ def compose_service(base: Path, service: dict[str, Any]) -> dict[str, Any]:
 
 def facts(tree: Path = KUSTOMIZE_DIR, compose: Path = COMPOSE_FILE) -> dict[str, Any]:
     workloads = {
-        key: {"env": reads([ref], [REPO_ROOT / s for s in srcs]), "kafka": kafka_uses(key)}
+        key: {
+            "env": reads([ref] if isinstance(ref, str) else ref, [REPO_ROOT / s for s in srcs]),
+            "kafka": kafka_uses(key),
+        }
         for key, (ref, srcs) in SETTINGS.items()
     }
     files = sorted(str(p.relative_to(REPO_ROOT)) for p in tree.rglob("*") if p.is_file())

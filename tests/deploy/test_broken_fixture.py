@@ -74,6 +74,11 @@ def findings(broken_text: str, broken_facts: dict[str, Any]) -> list[str]:
         ),
         ("k8s.kafka", "KafkaUser ingestor: no Read on group streamflow-ingestor"),
         (
+            "k8s.kafka",
+            "KafkaUser model-training: no Write on topic fraud.models, which HelmChart"
+            " broken/airflow uses (STREAMFLOW_TOPIC_FRAUD_MODELS)",
+        ),
+        (
             "k8s.postgres",
             "Deployment broken/pg-client: STREAMFLOW_API_PG_PASSWORD comes from pg-owner, the"
             " database owner's secret",

@@ -16,6 +16,7 @@ IMAGES = [
     "services/ingestor/Dockerfile",
     "services/alert-api/Dockerfile",
     "airflow/Dockerfile",
+    "infra/mlflow/Dockerfile",
     "tests/deploy/test-runner.Dockerfile",
 ]
 
@@ -23,7 +24,7 @@ IMAGES = [
 def test_every_image_has_a_dockerfile() -> None:
     """scripts/k8s/check.sh lints these globs."""
     found = [*REPO_ROOT.glob("services/*/Dockerfile"), REPO_ROOT / "airflow" / "Dockerfile"]
-    found += REPO_ROOT.glob("tests/deploy/*.Dockerfile")
+    found += [*REPO_ROOT.glob("infra/*/Dockerfile"), *REPO_ROOT.glob("tests/deploy/*.Dockerfile")]
     assert sorted(str(p.relative_to(REPO_ROOT)) for p in found if p.is_file()) == sorted(IMAGES)
 
 
@@ -91,3 +92,19 @@ def test_scorer_image_ships_the_anomaly_model_and_points_the_job_at_it() -> None
     assert f"STREAMFLOW_SCORER_MODEL_PATH={copy[-1]}" in text
     ignored = (REPO_ROOT / ".dockerignore").read_text().splitlines()
     assert not any(line.strip().startswith(("models", "*.npz", "**/*.npz")) for line in ignored)
+
+
+def test_mlflow_image_runs_the_locked_server_through_its_entrypoint() -> None:
+    """The registry image (docs/adr/0115): envs/mlflow's lock, the entrypoint, a health check."""
+    text = (REPO_ROOT / "infra" / "mlflow" / "Dockerfile").read_text()
+    assert "COPY envs/mlflow/pyproject.toml envs/mlflow/uv.lock ./" in text
+    assert "uv sync --frozen --no-dev" in text
+    assert 'ENTRYPOINT ["/opt/mlflow/entrypoint.sh"]' in text
+    assert "/health" in text
+    entrypoint = REPO_ROOT / "infra" / "mlflow" / "entrypoint.sh"
+    assert entrypoint.stat().st_mode & 0o111, "the entrypoint must be executable"
+    script = entrypoint.read_text()
+    # the password reaches libpq through the environment, never the URI or a command line
+    assert "PGPASSWORD=" in script
+    assert "unset STREAMFLOW_MLFLOW_PG_PASSWORD" in script
+    assert ":$STREAMFLOW_MLFLOW_PG_PASSWORD@" not in script

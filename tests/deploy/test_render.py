@@ -94,6 +94,11 @@ def test_prod_is_replicated_authenticated_and_spread(overlays: dict[str, list[Ma
     for dep in (o for o in prod if o["kind"] == "Deployment"):
         assert dep["spec"]["replicas"] >= 2
         assert dep["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        if (
+            dep["spec"]["template"]["metadata"]["labels"].get("streamflow.io/kafka-client")
+            != "true"
+        ):
+            continue  # the model registry (MLflow) speaks no Kafka
         env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
         secret = env["STREAMFLOW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
         assert secret == dep["metadata"]["name"] in users
@@ -142,3 +147,81 @@ def test_scorer_parallelism_is_one_number_and_one_instance_per_taskmanager(
     assert (
         one(overlays["prod"], "FlinkDeployment", "fraud-scorer")["spec"]["job"]["parallelism"] > 1
     )
+
+
+def test_model_training_publishes_model_releases_as_its_own_user(
+    overlays: dict[str, list[Manifest]],
+) -> None:
+    """Issue 19: the model_training DAG registers in MLflow and publishes to fraud.models."""
+    for name, objs in overlays.items():
+        settings = one(objs, "ConfigMap", "airflow-training")
+        assert settings["metadata"]["namespace"] == "airflow"
+        data = settings["data"]
+        assert data["STREAMFLOW_TRAIN_PUBLISH"] == "true"
+        assert data["STREAMFLOW_MLFLOW_URL"] == "http://mlflow.streamflow.svc:5000"
+        assert data["STREAMFLOW_TOPIC_FRAUD_MODELS"] == "fraud.models"
+        values = one(objs, "HelmChart", "airflow")["spec"]["valuesContent"]
+        assert "name: airflow-training" in values, name
+    prod = overlays["prod"]
+    user = one(prod, "KafkaUser", "model-training")["spec"]
+    acls = [(a["resource"]["type"], a["resource"]["name"]) for a in user["authorization"]["acls"]]
+    assert acls == [("topic", "fraud.models")]  # least privilege: nothing else
+    assert user["authorization"]["acls"][0]["operations"] == ["Write", "Describe"]
+    password = user["authentication"]["password"]["valueFrom"]["secretKeyRef"]
+    data = one(prod, "ConfigMap", "airflow-training")["data"]
+    assert data["STREAMFLOW_KAFKA_SASL_USERNAME"] == "model-training"
+    assert data["STREAMFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert data["STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS"].endswith(":9093")
+    # one password, two namespaces: Strimzi's (streamflow) and the DAG's (airflow)
+    strimzi = one(prod, "Secret", password["name"])
+    airflow = one(prod, "Secret", "airflow-model-training-kafka")
+    assert (strimzi["metadata"]["namespace"], airflow["metadata"]["namespace"]) == (
+        "streamflow",
+        "airflow",
+    )
+    assert password["key"] in strimzi["data"]
+    assert "STREAMFLOW_KAFKA_SASL_PASSWORD" in airflow["data"]
+    assert "KafkaUser" not in kinds(overlays["dev"])
+
+
+def test_mlflow_registry_runs_on_its_own_role_and_volume(
+    overlays: dict[str, list[Manifest]],
+) -> None:
+    for name, objs in overlays.items():
+        dep = one(objs, "Deployment", "mlflow")
+        pod = dep["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        assert container["image"] == "streamflow/mlflow:0.1.0"
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+        env = {e["name"]: e for e in container["env"]}
+        assert env["STREAMFLOW_MLFLOW_PG_USER"]["value"] == "streamflow_mlflow"
+        secret = env["STREAMFLOW_MLFLOW_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+        cluster = one(objs, "Cluster")["spec"]
+        roles = {r["name"]: r for r in cluster["managed"]["roles"]}
+        assert roles["streamflow_mlflow"]["passwordSecret"]["name"] == secret
+        assert (
+            "CREATE DATABASE mlflow OWNER streamflow_mlflow"
+            in (cluster["bootstrap"]["initdb"]["postInitSQL"])
+        )
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["artifacts"]["persistentVolumeClaim"]["claimName"] == "mlflow-artifacts"
+        assert one(objs, "Service", "mlflow")["spec"]["ports"][0]["port"] == 5000
+        policy = one(objs, "NetworkPolicy", "allow-mlflow")["spec"]
+        [ingress] = policy["ingress"]
+        assert ingress["from"] == [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airflow"}}}
+        ]
+        assert ingress["ports"] == [{"protocol": "TCP", "port": 5000}]
+        [egress] = policy["egress"]
+        assert egress["ports"] == [{"protocol": "TCP", "port": 5432}], name
+    prod = overlays["prod"]
+    pvc = one(prod, "PersistentVolumeClaim", "mlflow-artifacts")["spec"]
+    assert pvc["accessModes"] == ["ReadWriteMany"]
+    pod = one(prod, "Deployment", "mlflow")["spec"]["template"]["spec"]
+    assert {v["name"]: v for v in pod["volumes"]}["pg-ca"]["secret"]["secretName"] == (
+        "streamflow-pg-ca"
+    )
+    assert one(overlays["dev"], "Deployment", "mlflow")["spec"]["replicas"] == 1

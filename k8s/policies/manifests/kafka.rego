@@ -1,6 +1,7 @@
 # With Kafka authorization on, each StreamFlow process authenticates as a KafkaUser whose ACLs
 # cover every topic, consumer group and transactional id its settings use (names resolved from
-# the manifest's env, else the settings' defaults; the uses come from scripts/k8s/facts.py).
+# the manifest's env, else the settings' defaults; the uses come from scripts/k8s/facts.py). Airflow's
+# chart counts as a client: the model_training DAG publishes model releases (KafkaUser model-training).
 # Read/Write imply Describe in Kafka's authorizer, so Describe is not asked for separately.
 package k8s.kafka
 
@@ -8,15 +9,19 @@ import data.lib.k8s
 import data.lib.settings
 import rego.v1
 
-authorizing if {
+authorizing if some _ in kafka_namespaces
+
+# Strimzi's User Operator reads the KafkaUsers of its cluster's namespace, wherever the client runs.
+kafka_namespaces contains object.get(obj.metadata, "namespace", "") if {
 	some obj in k8s.objects
 	obj.kind == "Kafka"
 	obj.spec.kafka.authorization.type == "simple"
 }
 
+# Pods of the manifests and of the charts the facts name (Airflow: the model_training DAG).
 clients contains p if {
 	authorizing
-	some p in k8s.pods
+	some p in (k8s.pods | settings.chart_pods)
 	count(object.get(settings.facts(p.obj), "kafka", [])) > 0
 }
 
@@ -26,7 +31,7 @@ user(p) := u if {
 	some u in k8s.objects
 	u.kind == "KafkaUser"
 	u.metadata.name == username(p)
-	object.get(u.metadata, "namespace", "") == object.get(p.obj.metadata, "namespace", "")
+	object.get(u.metadata, "namespace", "") in kafka_namespaces
 }
 
 deny contains msg if {

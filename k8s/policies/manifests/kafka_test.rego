@@ -61,3 +61,30 @@ test_a_client_without_a_user_fails if {
 test_no_authorization_no_check if {
 	count(kafka.deny) == 0 with input as testing.combined([client]) with data.streamflow as facts
 }
+
+# A chart the facts name (Airflow) is a client too: its values' env and extraEnvFrom (ConfigMaps
+# of its target namespace); its KafkaUser lives in the Kafka cluster's namespace.
+chart_facts := {"workloads": {"HelmChart/airflow": {"kafka": [
+	{"resource": "topic", "operation": "Write", "env": "STREAMFLOW_TOPIC_FRAUD_MODELS", "default": "fraud.models"},
+]}}}
+
+chart := {"kind": "HelmChart", "metadata": {"name": "airflow", "namespace": "kube-system"}, "spec": {
+	"targetNamespace": "airflow",
+	"valuesContent": "env:\n  - {name: DO_NOT_TRACK, value: \"1\"}\nextraEnvFrom: |\n  - configMapRef:\n      name: training\n",
+}}
+
+training := {"kind": "ConfigMap", "metadata": {"name": "training", "namespace": "airflow"}, "data": {"STREAMFLOW_KAFKA_SASL_USERNAME": "trainer"}}
+
+trainer(operations) := {"kind": "KafkaUser", "metadata": {"name": "trainer", "namespace": "apps"}, "spec": {"authorization": {
+	"type": "simple",
+	"acls": [acl("topic", "fraud.models", "literal", operations)],
+}}}
+
+test_a_chart_publishing_needs_write if {
+	count(kafka.deny) == 0 with input as testing.combined([cluster, chart, training, trainer(["Write", "Describe"])])
+		with data.streamflow as chart_facts
+	kafka.deny == {"KafkaUser trainer: no Write on topic fraud.models, which HelmChart kube-system/airflow uses (STREAMFLOW_TOPIC_FRAUD_MODELS)"} with input as testing.combined([cluster, chart, training, trainer(["Describe"])])
+		with data.streamflow as chart_facts
+	kafka.deny == {"HelmChart kube-system/airflow: uses Kafka, which authorizes clients, but sets no STREAMFLOW_KAFKA_SASL_USERNAME"} with input as testing.combined([cluster, chart])
+		with data.streamflow as chart_facts
+}
