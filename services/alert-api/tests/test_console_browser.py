@@ -218,6 +218,8 @@ def test_analyst_filters_bulk_dismisses_and_closes_a_case(
         )
         expect(page.locator("#case-close-fraud")).to_be_disabled()
         expect(page.locator("#detail-status")).to_have_text("confirmed_fraud")  # refreshed
+        expect(hit).to_contain_text("confirmed_fraud")  # the search ran again
+        expect(hit).to_contain_text(f"case {case_id}")
         page.screenshot(path=str(DOCS_CONSOLE / "case-closed.png"), full_page=True)
         assert blocked == []
 
