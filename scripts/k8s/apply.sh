@@ -5,7 +5,11 @@
 #            kube-prometheus-stack); then wait until their CRDs are Established and the operator
 #            Deployments are Available (CNPG's webhook must answer before a Cluster is applied);
 #   phase 2  everything (re-applying phase 1 is a no-op): Kafka, topics, users, the
-#            FlinkDeployment, the PostgreSQL Cluster, services, policies, Airflow, monitoring.
+#            FlinkDeployment, the PostgreSQL Cluster, services, the model registry, policies,
+#            Airflow, monitoring;
+#   then     where Kafka authenticates (KafkaUsers: prod), the Kafka cluster CA is copied into
+#            `airflow` (Secret streamflow-kafka-ca): the model_training DAG publishes over TLS and
+#            a pod cannot mount another namespace's Secret (docs/adr/0115). Re-run after a CA renewal.
 # Usage: scripts/k8s/apply.sh dev|prod [--dry-run]     (kubectl must point at the cluster)
 #        scripts/k8s/apply.sh --print-phase 1|2 FILE   (split rendered YAML; used by the tests)
 set -euo pipefail
@@ -65,6 +69,24 @@ check_env_files() {
     return "$missing"
 }
 
+# Copy ca.crt of streamflow/streamflow-cluster-ca-cert (Strimzi writes it once the Kafka cluster
+# is reconciled) to airflow/streamflow-kafka-ca, which Airflow's pods mount (optional volume).
+copy_kafka_ca() {
+    local deadline=$((SECONDS + 600)) ca
+    until ca="$(kubectl -n streamflow get secret streamflow-cluster-ca-cert \
+        -o jsonpath='{.data.ca\.crt}' 2>/dev/null)" && [ -n "$ca" ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "apply: no streamflow/streamflow-cluster-ca-cert yet; re-run once Kafka is ready" >&2
+            return 1
+        fi
+        sleep 5
+    done
+    printf '%s' "$ca" | base64 -d >"$1"
+    kubectl -n airflow create secret generic streamflow-kafka-ca --from-file=ca.crt="$1" \
+        --dry-run=client -o yaml \
+        | kubectl apply --server-side --field-manager=streamflow -f -
+}
+
 main() {
     if [ "${1:-}" = "--print-phase" ]; then
         print_phase "$2" "$3"
@@ -78,7 +100,7 @@ main() {
 
     local rendered
     rendered="$(mktemp)"
-    trap 'rm -f "$rendered"' EXIT
+    trap 'rm -f "$rendered" "$rendered.ca"' EXIT
     kubectl kustomize "$dir" >"$rendered"
 
     echo "== phase 1: namespaces and operators"
@@ -91,6 +113,10 @@ main() {
 
     echo "== phase 2: custom resources and workloads"
     kubectl apply --server-side --field-manager=streamflow "${dry[@]}" -f "$rendered"
+    if [ "${#dry[@]}" -eq 0 ] && grep -q '^kind: KafkaUser$' "$rendered"; then
+        echo "== the Kafka cluster CA for Airflow (model_training publishes over TLS)"
+        copy_kafka_ca "$rendered.ca"
+    fi
     echo "applied $overlay; follow progress with: kubectl -n streamflow get kafka,flinkdeployment,cluster,pods"
 }
 
