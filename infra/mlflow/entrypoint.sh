@@ -30,5 +30,17 @@ if [ -n "${STREAMFLOW_MLFLOW_ALLOWED_HOSTS:-}" ]; then
 fi
 artifacts="${STREAMFLOW_MLFLOW_ARTIFACTS:-/var/lib/mlflow/artifacts}"
 mkdir -p "$artifacts"
-exec mlflow server --host 0.0.0.0 --port "${STREAMFLOW_MLFLOW_PORT:-5000}" \
-    --workers "${STREAMFLOW_MLFLOW_WORKERS:-1}" --artifacts-destination "$artifacts" "$@"
+# Not exec: as PID 1, `mlflow server` would ignore SIGTERM (no handler for it) and be killed only
+# after the grace period. This shell stays PID 1 and hands SIGTERM/SIGINT to the server, which
+# stops its uvicorn worker gracefully and exits (as with scripts/infra/mlflow.sh's stop).
+mlflow server --host 0.0.0.0 --port "${STREAMFLOW_MLFLOW_PORT:-5000}" \
+    --workers "${STREAMFLOW_MLFLOW_WORKERS:-1}" --artifacts-destination "$artifacts" "$@" &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' TERM INT
+status=0
+wait "$server" || status=$?
+if kill -0 "$server" 2>/dev/null; then  # the wait was cut short by a signal: wait for the exit
+    status=0
+    wait "$server" || status=$?
+fi
+exit "$status"
