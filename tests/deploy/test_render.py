@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+import yaml
+
+from scripts.k8s.paths import REPO_ROOT
 from scripts.k8s.render import Manifest
 from streamflow.events.topics import TOPICS
 
@@ -225,3 +228,19 @@ def test_mlflow_registry_runs_on_its_own_role_and_volume(
         "streamflow-pg-ca"
     )
     assert one(overlays["dev"], "Deployment", "mlflow")["spec"]["replicas"] == 1
+
+
+def test_airflow_trusts_the_kafka_ca_that_apply_copies(overlays: dict[str, list[Manifest]]) -> None:
+    """prod: the DAG's STREAMFLOW_KAFKA_SSL_CA_LOCATION is a file of the chart's CA volume, whose
+    Secret scripts/k8s/apply.sh copies from Strimzi's cluster CA into `airflow`."""
+    values = yaml.safe_load(one(overlays["prod"], "HelmChart", "airflow")["spec"]["valuesContent"])
+    location = one(overlays["prod"], "ConfigMap", "airflow-training")["data"][
+        "STREAMFLOW_KAFKA_SSL_CA_LOCATION"
+    ]
+    [volume] = [v for v in values["volumes"] if v["name"] == "kafka-ca"]
+    [mount] = [m for m in values["volumeMounts"] if m["name"] == "kafka-ca"]
+    files = {f"{mount['mountPath']}/{item['path']}" for item in volume["secret"]["items"]}
+    assert location in files
+    apply = (REPO_ROOT / "scripts" / "k8s" / "apply.sh").read_text()
+    assert f"-n airflow create secret generic {volume['secret']['secretName']}" in apply
+    assert "streamflow-cluster-ca-cert" in apply
