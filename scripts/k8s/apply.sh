@@ -65,7 +65,7 @@ check_env_files() {
             echo "apply: $env has empty secret values" >&2
             missing=1
         fi
-    done < <(find "$ROOT/k8s/kustomize" -name '*.env.example')
+    done < <(find "$ROOT/k8s/kustomize/base" "$1" -name '*.env.example')  # base + this overlay
     return "$missing"
 }
 
@@ -96,7 +96,7 @@ main() {
     [ "${2:-}" = "--dry-run" ] && dry=(--dry-run=server)
     local dir="$ROOT/k8s/kustomize/overlays/$overlay"
     [ -d "$dir" ] || { echo "apply: no overlay $overlay" >&2; return 2; }
-    check_env_files
+    check_env_files "$dir"
 
     local rendered
     rendered="$(mktemp)"
