@@ -32,12 +32,12 @@ from streamflow.events import (
 )
 from streamflow.scorer.context import NO_LABELS, LabelContext
 from streamflow.scorer.customer_state import CustomerState, StateFormatError
-from streamflow.scorer.features import FEATURE_NAMES, features
+from streamflow.scorer.features import FEATURE_NAMES, feature_vector, features
 from streamflow.scorer.gbdt import GbdtModel
 from streamflow.scorer.merchant_risk import MerchantLabels, MerchantRisk, apply_feedback, risk_at
 from streamflow.scorer.model import AnomalyModel, ModelFormatError, load_model
 from streamflow.scorer.rulesets import RuleUpdateRejected, apply_rule_update, default_rules
-from streamflow.scorer.scoring import ML, ML_TRIGGER, MODEL, Evaluation, PartResult, evaluate
+from streamflow.scorer.scoring import ML_TRIGGER, MODEL, Evaluation, PartResult, evaluate
 from streamflow.scorer.supervised_features import FEATURE_SET, supervised_vector
 from streamflow.scorer.view import TxnView, make_view
 
@@ -133,13 +133,12 @@ NO_SUPERVISED = Supervised()
 
 
 def supervised_blend(ev: Evaluation, probability: float | None) -> float:
-    """The final score with a current supervised model: a rule still alerts on its own, the model
-    adds what the rules do not foresee. The anomaly model's part is left out once a supervised
-    model is current (docs/adr/0058)."""
+    """The final score with a current supervised model: ``max(rule blend, p)``. Every rule and
+    the anomaly model still alert on their own (the scenarios they were built for keep their
+    recall); the model adds what they do not foresee (docs/adr/0058)."""
     if probability is None:
         return ev.score
-    rules = min(1.0, sum(p.contribution for p in ev.parts if p.rule_id != ML))
-    return round(max(rules, probability), 6)
+    return round(max(ev.score, probability), 6)
 
 
 def _model_text(model: GbdtModel, p: float, vector: list[float], alerting: bool) -> str:
@@ -161,16 +160,15 @@ def score_view(  # noqa: PLR0917 - the step's inputs
 ) -> tuple[CustomerState, Evaluation]:
     """The one scoring step: evaluate, then the state after it (``state`` is untouched).
 
-    With a current supervised model the anomaly model is not evaluated and the final score is
-    :func:`supervised_blend`; the model's part (``MODEL``) names its top features in words when
-    the transaction alerts. A shadow model is scored on the same features and only recorded.
+    With a current supervised model the final score is :func:`supervised_blend`; the model's part
+    (``MODEL``) names its top features in words when the transaction alerts. A shadow model is
+    scored on the same features and only recorded.
     """
     current = supervised.current
-    evaluation = evaluate(
-        state, view, rules, merchant_risk, None if current is not None else model, explain
-    )
+    base = feature_vector(state, view) if supervised.active else None
+    evaluation = evaluate(state, view, rules, merchant_risk, model, explain, base)
     if supervised.active:
-        vector = supervised_vector(state, supervised.labels, view)
+        vector = supervised_vector(state, supervised.labels, view, base)
         p = current.score(vector) if current is not None else None
         shadow = supervised.shadow.score(vector) if supervised.shadow is not None else None
         score = supervised_blend(evaluation, p)

@@ -189,10 +189,12 @@ def evaluate(  # noqa: PLR0917 - mirrors score_transaction
     merchant_risk: float,
     model: AnomalyModel | None,
     explain: bool = True,
+    base_vector: list[float] | None = None,
 ) -> Evaluation:
     """Score ``txn`` given the customer's state before it (the state is not modified).
 
-    ``explain=False`` skips building the sentences (same scores; the backtest's fast path).
+    ``explain=False`` skips building the sentences (same scores; the backtest's fast path);
+    ``base_vector`` is :func:`feature_vector` of the same inputs when the caller has it already.
     """
     parts: list[PartResult] = []
     if rules.high_value.enabled:
@@ -207,7 +209,8 @@ def evaluate(  # noqa: PLR0917 - mirrors score_transaction
         parts.append(_blacklist(txn, rules, explain))
     ml_score: float | None = None
     if model is not None and rules.ml.enabled:
-        ml_score = model.score(feature_vector(state, txn))
+        vector = base_vector if base_vector is not None else feature_vector(state, txn)
+        ml_score = model.score(vector)
         text = (
             f"anomaly model {model.version} scores {ml_score:.2f} for this customer's pattern"
             if explain

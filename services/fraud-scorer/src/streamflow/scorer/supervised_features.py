@@ -54,10 +54,15 @@ def context_vector(state: CustomerState | None, labels: LabelContext, txn: TxnVi
 
 
 def supervised_vector(
-    state: CustomerState | None, labels: LabelContext, txn: TxnView
+    state: CustomerState | None,
+    labels: LabelContext,
+    txn: TxnView,
+    base: list[float] | None = None,
 ) -> list[float]:
-    """The supervised model's input for ``txn`` (see :data:`SUPERVISED_FEATURE_NAMES`)."""
-    return feature_vector(state, txn) + context_vector(state, labels, txn)
+    """The supervised model's input for ``txn`` (see :data:`SUPERVISED_FEATURE_NAMES`);
+    ``base`` is the anomaly features' :func:`feature_vector` when the caller has it already."""
+    head = base if base is not None else feature_vector(state, txn)
+    return head + context_vector(state, labels, txn)
 
 
 def describe(name: str, value: float) -> str:
