@@ -233,6 +233,29 @@ say "generator done; waiting for the pipeline to catch up"
 py scripts/pipeline/wait_drained.py --timeout 900 --interval 5 | tail -n 1
 say "accounting"
 py -m streamflow.platform.accounting
+# The generator's own promise on top: every transaction it generated reached transactions.raw
+# (records that timed out during an outage are re-sent, never dropped).
+landed_txns="$(py - <<'PY'
+import psycopg
+
+from streamflow.events import Topic
+from streamflow.platform.settings import ServiceSettings, load_settings
+
+settings = load_settings(ServiceSettings)
+with psycopg.connect(settings.pg.dsn()) as conn:
+    row = conn.execute(
+        "select count(distinct transaction_id) from bronze.transactions where kafka_topic = %s",
+        (settings.topics.name(Topic.TRANSACTIONS_RAW),),
+    ).fetchone()
+print(row[0] if row else 0)
+PY
+)"
+if [[ "$landed_txns" == "$count" ]]; then
+  echo "ok   generated transactions = distinct transaction_ids in bronze: expected $count, found $landed_txns"
+else
+  echo "FAIL generated transactions = distinct transaction_ids in bronze: expected $count, found $landed_txns"
+  die "the generator's transactions did not all land"
+fi
 for name in scorer ingestor; do
   RUN_DIR="$svc_local/run" is_running "$name" || die "$name is no longer running"
 done
