@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make test-faults: the long fault runs. First the slow-marked tests of every suite (e.g. the
 # ingestor killed -9 three times during a 200k-event stream, PostgreSQL down for 30 s, the scorer
-# killed mid-stream), then STREAMFLOW_FAULT_RUNS (default 3) end-to-end runs in a row, each ending
-# with the exact per-stage accounting (scripts/pipeline/fault_run.sh).
+# killed mid-stream), then the long crash matrix one case at a time (tests/integration/
+# test_crash_matrix.py over scripts/pipeline/fault_case.sh: broker kill -9, PostgreSQL
+# -m immediate, scorer kill -9 during a checkpoint, scorer down past the checkpoint interval, a
+# full disk under the database), then STREAMFLOW_FAULT_RUNS (default 3) end-to-end runs in a row,
+# each ending with the exact per-stage accounting (scripts/pipeline/fault_run.sh).
 # Every stage runs even if an earlier one failed (a failing slow test must not hide the end-to-end
 # runs' verdicts); the summary at the end lists each stage's result and duration; exit 1 if any
 # failed. STREAMFLOW_FAULT_SKIP_SLOW=1 runs the end-to-end runs only.
@@ -27,7 +30,13 @@ stage() {  # stage NAME CMD...: run one stage, note its verdict and duration
 }
 if [ -z "${STREAMFLOW_FAULT_SKIP_SLOW:-}" ]; then
   stage "slow tests (main environment)" \
-    scripts/uv.sh run pytest -m slow -p no:cacheprovider packages services tests
+    scripts/uv.sh run pytest -m slow -p no:cacheprovider packages services tests \
+    --deselect tests/integration/test_crash_matrix.py::test_crash_long
+  # One stage per crash, so the summary shows each case's verdict and duration.
+  for crash in broker-kill9 pg-immediate scorer-checkpoint scorer-down disk-full; do
+    stage "slow crash matrix: $crash" scripts/uv.sh run pytest -m slow -p no:cacheprovider -s \
+      "tests/integration/test_crash_matrix.py::test_crash_long[$crash]"
+  done
   stage "slow tests (PyFlink environment)" \
     env "PATH=$REPO/flink_jobs/.venv/bin:$PATH" flink_jobs/.venv/bin/python -m pytest -m slow \
     -p no:cacheprovider --rootdir "$REPO" -c "$REPO/pyproject.toml" flink_jobs/tests
