@@ -1,4 +1,5 @@
-"""Test helpers: land rows in the bronze tables the API reads (as the ingestor would)."""
+"""Test helpers: land rows in bronze as the ingestor would (scored records through the ingestor's
+own writer, as its role, so the projection triggers run as in production)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from psycopg.types.json import Jsonb
 from streamflow.alert_api.config import Settings
 from streamflow.events import (
     FraudAlert,
+    RuleContribution,
+    ScoredTransaction,
     Severity,
+    Topic,
     Transaction,
     TriggeredRule,
     WindowMetrics,
@@ -134,9 +138,104 @@ def land_window(dsn: str, window: WindowMetrics) -> None:
         )
 
 
+def make_scored(
+    txn: Transaction,
+    *,
+    score: float = 0.3,
+    is_alert: bool = False,
+    rules: tuple[str, ...] = (),
+    rules_version: int = 1,
+    scored_at: datetime | None = None,
+    model_version: str | None = "iforest-test",
+) -> ScoredTransaction:
+    """The scorer's record of ``txn``: ``rules`` fired (one non-firing FR-002 is listed too)."""
+    contributions = [
+        RuleContribution(
+            rule_id=rule,
+            triggered=True,
+            score=1.0,
+            weight=0.3,
+            contribution=0.3,
+            explanation=f"{rule} fired for {txn.transaction_id}",
+        )
+        for rule in rules
+    ]
+    if "FR-002" not in rules:
+        contributions.append(
+            RuleContribution(
+                rule_id="FR-002",
+                triggered=False,
+                score=0.0,
+                weight=0.2,
+                contribution=0.0,
+                explanation="not fired",
+            )
+        )
+    return ScoredTransaction(
+        transaction=txn,
+        fraud_score=score,
+        is_alert=is_alert,
+        rule_contributions=contributions,
+        reasons=[c.explanation for c in contributions if c.triggered],
+        rules_version=rules_version,
+        model_version=model_version,
+        scored_at=scored_at or txn.event_time + timedelta(milliseconds=120),
+    )
+
+
+def land_scored(
+    dsn_settings: Settings,
+    records: list[ScoredTransaction],
+    *,
+    offsets: list[int] | None = None,
+    topic: str = "transactions.scored",
+) -> int:
+    """Land scored records in bronze with the ingestor's own validation and batch writer (COPY,
+    or the staging merge on re-delivered offsets), logged in as the ingestor's role; returns
+    the rows bronze inserted. ``offsets``: the Kafka offsets (re-use one to re-deliver)."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    from streamflow.ingestor.records import PlainRecord, parse_records
+    from streamflow.ingestor.tables import SPECS
+    from streamflow.ingestor.writer import BronzeWriter
+
+    spec = SPECS[Topic.TRANSACTIONS_SCORED]
+    where = offsets or [next(_offsets) for _ in records]
+    kafka = [
+        PlainRecord(topic, 0, offset, None, r.transaction.customer_id.encode(), encode(r))
+        for offset, r in zip(where, records, strict=True)
+    ]
+    batch = parse_records(spec, kafka, 1_000_000)
+    assert not batch.dead, batch.dead
+    ingestor = dsn_settings.pg.as_role("streamflow_ingestor")
+
+    async def write() -> int:
+        with tempfile.TemporaryDirectory() as spool:
+            writer = BronzeWriter(
+                ingestor.dsn(),
+                pool_size=1,
+                connect_timeout_s=5,
+                retry_initial_s=0.1,
+                retry_max_s=1,
+                spool_path=Path(spool) / "spool.jsonl",
+            )
+            await writer.start()
+            try:
+                result = await writer.write(spec, batch, lambda: False)
+            finally:
+                await writer.close()
+        assert result is not None
+        return result.inserted
+
+    return asyncio.run(write())
+
+
 def transaction_for(alert: FraudAlert) -> Transaction:
-    """The example transaction, renamed to the alert's transaction."""
-    return examples.transaction(alert.transaction_id, alert.customer_id)
+    """The example transaction, renamed to the alert's transaction, at the alert's event time."""
+    txn = examples.transaction(alert.transaction_id, alert.customer_id)
+    return txn.model_copy(update={"event_time": alert.event_time})
 
 
 def _json(event: object) -> object:

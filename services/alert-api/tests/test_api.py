@@ -11,9 +11,10 @@ import pytest
 from alert_api_helpers import (
     T0,
     land_alert,
-    land_transaction,
+    land_scored,
     land_window,
     make_alert,
+    make_scored,
     transaction_for,
 )
 from fastapi.testclient import TestClient
@@ -176,10 +177,13 @@ def test_detail_has_explanations_transaction_and_404(
     assert "test case 7" in body["explanations"][0]["explanation"]
     assert body["model_version"] == "iforest-test"
 
-    land_transaction(_dsn(api_settings), transaction_for(alert))
+    # The transaction comes from the API's projection of scored records (ADR 0101).
+    land_scored(api_settings, [make_scored(transaction_for(alert), is_alert=True)])
     body = client.get(f"/v1/alerts/{alert.alert_id}", headers=_h(keys.read)).json()
     assert body["transaction"]["transaction_id"] == alert.transaction_id
     assert body["transaction"]["amount"] == "4800.00"
+    assert body["transaction"]["card_id"] == "K0001-1"
+    assert body["transaction"]["latitude"] == pytest.approx(-23.5505)
 
     missing = client.get(f"/v1/alerts/{uuid.uuid4()}", headers=_h(keys.read))
     assert missing.status_code == 404
@@ -235,7 +239,7 @@ def test_customer_risk(client: TestClient, api_settings: Settings, keys: Keys) -
     for n in (1, 2, 3):
         alert = make_alert(n, customer_id="C0001", score=0.5 + n / 10)
         land_alert(dsn, alert)
-        land_transaction(dsn, transaction_for(alert))
+        land_scored(api_settings, [make_scored(transaction_for(alert))])
     with psycopg.connect(dsn) as conn:
         conn.execute(
             "insert into ref.customers (customer_id, name, home_city, home_state, home_latitude, "

@@ -8,8 +8,9 @@ import psycopg
 import pytest
 from alert_api_helpers import (
     land_alerts_from_kafka,
-    land_transaction,
+    land_scored,
     make_alert,
+    make_scored,
     produce_alert,
     transaction_for,
 )
@@ -31,7 +32,10 @@ def test_analyst_confirms_an_alert_in_the_console(
     alert = make_alert(42, customer_id="C0042", rules=("FR-003", "FR-001"))
     produce_alert(settings, alert)
     assert land_alerts_from_kafka(settings, 1) == 1
-    land_transaction(settings.pg.dsn(), transaction_for(alert))
+    scored = make_scored(
+        transaction_for(alert), score=0.8, is_alert=True, rules=("FR-003", "FR-001")
+    )
+    land_scored(settings, [scored])
 
     with headless_chromium(tmp_path / "profile") as browser:
         page = browser.new_page()
@@ -61,6 +65,20 @@ def test_analyst_confirms_an_alert_in_the_console(
         expect(row).to_contain_text("confirmed_fraud")
         expect(page.locator("#notes")).to_contain_text("confirmed with the cardholder")
         page.screenshot(path=str(tmp_path / "console.png"))
+
+        # The customer's timeline, opened from the alert (issue #21 item 3): the transaction of
+        # this run with its score, fired rules and the alert's verdict, and the freshness.
+        page.click("#open-timeline")
+        expect(page.locator("#timeline-customer")).to_have_text("C0042")
+        txn_row = page.locator(f'#timeline-rows tr[data-transaction-id="{alert.transaction_id}"]')
+        expect(txn_row).to_contain_text(alert.transaction_id)
+        expect(txn_row).to_contain_text("FR-003")
+        expect(txn_row).to_contain_text("verdict confirmed_fraud")
+        expect(page.locator("#timeline-freshness")).to_contain_text("0 s behind bronze")
+        expect(page.locator("#timeline-verdicts")).to_contain_text(alert.transaction_id)
+        assert "timeline=C0042" in page.url
+        DOCS_CONSOLE.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_CONSOLE / "timeline.png"), full_page=True)
         assert blocked == []
 
     with psycopg.connect(settings.pg.dsn()) as conn:
@@ -104,8 +122,10 @@ def test_analyst_filters_bulk_dismisses_and_closes_a_case(
     for alert in every:
         produce_alert(settings, alert)
     assert land_alerts_from_kafka(settings, len(every)) == len(every)
-    for alert in every:
-        land_transaction(dsn, transaction_for(alert))
+    # Their scored records, through the ingestor's writer (the timeline's projection).
+    land_scored(
+        settings, [make_scored(transaction_for(a), score=a.score, is_alert=True) for a in every]
+    )
     DOCS_CONSOLE.mkdir(parents=True, exist_ok=True)
 
     with headless_chromium(tmp_path / "profile") as browser:
@@ -187,6 +207,22 @@ def test_analyst_filters_bulk_dismisses_and_closes_a_case(
         expect(hit).to_contain_text("transaction_id")
         hit.locator("button").first.click()
         expect(page.locator("#detail-id")).to_have_text(case_alerts[0].alert_id)
+        # ... and its customer's timeline opens from the hit: both C-CASE transactions of this
+        # run, newest first, each with its alert; then from the alert panel, the same.
+        hit.locator("button.timeline").click()
+        expect(page.locator("#timeline-customer")).to_have_text("C-CASE")
+        timeline_rows = page.locator("#timeline-rows tr")
+        expect(timeline_rows).to_have_count(2)
+        newest_case = max(case_alerts, key=lambda a: a.event_time)
+        expect(timeline_rows.first).to_have_attribute(
+            "data-transaction-id", newest_case.transaction_id
+        )
+        for alert in case_alerts:
+            expect(
+                page.locator(f'#timeline-rows tr[data-transaction-id="{alert.transaction_id}"]')
+            ).to_contain_text(alert.alert_id[:8])
+        expect(page.locator("#timeline-freshness")).to_contain_text("app.scored_transactions")
+        page.screenshot(path=str(DOCS_CONSOLE / "timeline-from-search.png"), full_page=True)
 
         # Open a case of C-CASE's two alerts, review it, close it as fraud.
         page.click("#clear-filters")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alert_api_helpers import land_alert, land_transaction, make_alert, transaction_for
+from alert_api_helpers import land_alert, land_scored, make_alert, make_scored, transaction_for
 
 from conftest import Keys, LiveServer
 from streamflow.alert_api.models import (
@@ -43,7 +43,7 @@ def _land(live_server: LiveServer, write_key: str) -> None:
     for n in range(1, 6):
         alert = make_alert(n, customer_id=f"C{n % 2}", score=0.5 + n / 20)
         land_alert(dsn, alert)
-        land_transaction(dsn, transaction_for(alert))
+        land_scored(live_server.settings, [make_scored(transaction_for(alert), is_alert=True)])
     for n, alert_id in ((6, EXAMPLE_ALERT_ID), (7, EXAMPLE_ALERT_ID_2)):
         alert = make_alert(n, customer_id="C0001").model_copy(update={"alert_id": alert_id})
         land_alert(dsn, alert)
@@ -134,6 +134,7 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
         "GET /v1/cases",
         "GET /v1/cases/{case_id}",
         "GET /v1/customers/{customer_id}/risk",
+        "GET /v1/customers/{customer_id}/timeline",
         "GET /v1/metrics/realtime",
         "GET /v1/queues",
         "GET /v1/search",

@@ -28,6 +28,7 @@ from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
 from streamflow.alert_api.guard import AddressThrottle, Guard
 from streamflow.alert_api.outbox import OutboxRelay
+from streamflow.alert_api.projection import prune_forever
 from streamflow.alert_api.routes import (
     alert_list,
     alerts,
@@ -38,6 +39,7 @@ from streamflow.alert_api.routes import (
     queues,
     search,
     stats,
+    timeline,
 )
 from streamflow.alert_api.routes import docs as docs_route
 from streamflow.alert_api.telemetry import MetricsMiddleware
@@ -96,11 +98,16 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The feedback outbox relay: every process runs one, the advisory lock's holder relays.
-        task = asyncio.create_task(relay.run(), name="feedback-outbox-relay") if relay else None
+        tasks = []
+        if relay is not None:
+            tasks.append(asyncio.create_task(relay.run(), name="feedback-outbox-relay"))
+        # The retention of the scored-transaction projection (ADR 0101).
+        if settings.timeline_prune_interval_s > 0:
+            tasks.append(asyncio.create_task(prune_forever(db, settings), name="projection-prune"))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -139,7 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
     _declare_limits(app, settings)
     problems.install(app)
-    for module in (alerts, queues, search, cases, customers, stats, health, console):
+    for module in (alerts, queues, search, cases, customers, timeline, stats, health, console):
         app.include_router(module.router)
     app.include_router(alerts.bulk_router)
     if docs:

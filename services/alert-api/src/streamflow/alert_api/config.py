@@ -102,6 +102,20 @@ class Settings(ServiceSettings):
     outbox_retention_days: float = Field(
         default=7.0, gt=0, le=365, description="How long sent outbox rows are kept."
     )
+    timeline_retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        le=3650,
+        description="How long (by event time) scored transactions stay in the API's projection "
+        "(app.scored_transactions, ADR 0101).",
+    )
+    timeline_prune_interval_s: float = Field(
+        default=600.0,
+        ge=0,
+        le=86_400,
+        description="How often each API process prunes that projection (0: never; then an "
+        "operator calls app.prune_scored_transactions).",
+    )
 
     @property
     def docs_enabled(self) -> bool:

@@ -85,7 +85,7 @@ class Explanation(BaseModel):
 
 
 class TransactionView(BaseModel):
-    """The alerted transaction, as landed in bronze."""
+    """The alerted transaction, from the API's projection of scored transactions (ADR 0101)."""
 
     transaction_id: str
     customer_id: str
@@ -544,4 +544,192 @@ class CasePage(BaseModel):
 
     items: list[CaseSummary]
     next_cursor: str | None
+    limit: int
+
+
+EXAMPLE_TXN_ID = "tx-000001"
+TIMELINE_MAX = 200
+"""Most transactions one timeline page returns (the schema states it)."""
+TIMELINE_CURSOR_PATTERN = r"^[0-9]{1,16}_[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+"""A timeline cursor: the last row's event time (microseconds since the epoch) and its id."""
+TIMELINE_CURSOR_MAX_LENGTH = 16 + 1 + 64
+
+
+class Location(BaseModel):
+    """Where a payment happened."""
+
+    latitude: float
+    longitude: float
+
+
+class TimelineAlert(BaseModel):
+    """An alert raised on a timeline transaction, with where the analysts stand on it."""
+
+    alert_id: str
+    severity: str = Field(description="low, medium, high or critical.")
+    score: float
+    status: AlertStatus = Field(description="Analyst status (new until a verdict).")
+    verdict: AnalystVerdict | None = Field(description="The analyst verdict, null while new.")
+    verdict_at: datetime | None = Field(description="When the verdict was given.")
+    case_id: int | None = Field(description="The case holding the alert, if any.")
+
+
+class Hop(BaseModel):
+    """From the previous located transaction of the customer to this one (no map needed)."""
+
+    from_transaction_id: str
+    to_transaction_id: str
+    km: float = Field(ge=0, description="Great-circle distance in km.")
+    hours: float = Field(ge=0, description="Hours between the two event times.")
+    km_per_hour: float | None = Field(description="km / hours; null when no time passed.")
+
+
+class TimelineItem(BaseModel):
+    """One of the customer's transactions with its scoring and its alerts."""
+
+    transaction_id: str
+    card_id: str | None
+    merchant_id: str
+    store_id: str | None
+    amount: str | None = Field(description="Decimal string.")
+    currency: str | None
+    channel: str | None
+    payment_method: str | None
+    event_time: datetime
+    fraud_score: float = Field(ge=0, le=1)
+    is_alert: bool
+    rule_ids: list[str] = Field(description="Rules that fired.")
+    rules_version: int
+    model_version: str | None
+    scored_at: datetime
+    location: Location | None = Field(description="Null when the payment carried none.")
+    amount_to_mean: float | None = Field(
+        description="amount / the mean amount of the returned window (null without amounts)."
+    )
+    from_previous: Hop | None = Field(
+        description="Distance and time from the previous located transaction (null if none)."
+    )
+    alerts: list[TimelineAlert]
+
+
+class PriorVerdict(BaseModel):
+    """A verdict analysts gave on one of the customer's alerts."""
+
+    alert_id: str
+    transaction_id: str
+    verdict: AnalystVerdict
+    at: datetime | None
+
+
+class TimelineWindow(BaseModel):
+    """The returned window's amounts (the ratios' base)."""
+
+    transactions: int
+    mean_amount: str | None = Field(description="Mean amount of the window, 2 decimals.")
+    first_event_time: datetime | None
+    last_event_time: datetime | None
+
+
+class Freshness(BaseModel):
+    """How current the data is: the projection is written in the bronze insert's transaction."""
+
+    source: Literal["app.scored_transactions"]
+    behind_bronze_seconds: float = Field(
+        description="0: a scored record is projected in the same transaction that lands it."
+    )
+    latest_landed_at: datetime | None = Field(
+        description="When the newest returned scoring landed in bronze."
+    )
+    as_of: datetime = Field(description="When this answer was read.")
+    retention_days: float = Field(description="Older transactions are pruned from the projection.")
+
+
+_TIMELINE_ITEM_EXAMPLE: JsonDict = {
+    "transaction_id": EXAMPLE_TXN_ID,
+    "card_id": "K0001-1",
+    "merchant_id": "M0042",
+    "store_id": "S0042-01",
+    "amount": "4800.00",
+    "currency": "BRL",
+    "channel": "pos",
+    "payment_method": "credit_card",
+    "event_time": "2026-11-01T14:30:00Z",
+    "fraud_score": 0.82,
+    "is_alert": True,
+    "rule_ids": ["FR-001"],
+    "rules_version": 1,
+    "model_version": "iforest-2026-11-01",
+    "scored_at": "2026-11-01T14:30:00.120000Z",
+    "location": {"latitude": -23.5505, "longitude": -46.6333},
+    "amount_to_mean": 3.2,
+    "from_previous": {
+        "from_transaction_id": "tx-000000",
+        "to_transaction_id": EXAMPLE_TXN_ID,
+        "km": 357.4,
+        "hours": 0.5,
+        "km_per_hour": 714.8,
+    },
+    "alerts": [
+        {
+            "alert_id": _ALERT_ID,
+            "severity": "high",
+            "score": 0.82,
+            "status": "confirmed_fraud",
+            "verdict": "confirmed_fraud",
+            "verdict_at": "2026-11-01T14:35:00Z",
+            "case_id": None,
+        }
+    ],
+}
+
+
+class Timeline(BaseModel):
+    """A customer's recent transactions, newest first; ``next_cursor`` pages to older ones."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C0001",
+                    "items": [_TIMELINE_ITEM_EXAMPLE],
+                    "window": {
+                        "transactions": 1,
+                        "mean_amount": "1500.00",
+                        "first_event_time": "2026-11-01T14:30:00Z",
+                        "last_event_time": "2026-11-01T14:30:00Z",
+                    },
+                    "distances": [_TIMELINE_ITEM_EXAMPLE["from_previous"]],
+                    "prior_verdicts": [
+                        {
+                            "alert_id": _ALERT_ID,
+                            "transaction_id": EXAMPLE_TXN_ID,
+                            "verdict": "confirmed_fraud",
+                            "at": "2026-11-01T14:35:00Z",
+                        }
+                    ],
+                    "freshness": {
+                        "source": "app.scored_transactions",
+                        "behind_bronze_seconds": 0.0,
+                        "latest_landed_at": "2026-11-01T14:30:00.300000Z",
+                        "as_of": "2026-11-01T14:40:00Z",
+                        "retention_days": 90.0,
+                    },
+                    "next_cursor": None,
+                    "limit": 50,
+                }
+            ]
+        }
+    )
+
+    customer_id: str
+    items: list[TimelineItem] = Field(description="Newest first (event time, then id).")
+    window: TimelineWindow
+    distances: list[Hop] = Field(
+        description="Each located transaction's hop from the previous located one, newest first."
+    )
+    prior_verdicts: list[PriorVerdict] = Field(
+        description="The latest verdicts on the customer's alerts (at most 20), newest first."
+    )
+    freshness: Freshness
+    next_cursor: str | None = Field(description="Cursor of the next (older) page; null at the end.")
     limit: int

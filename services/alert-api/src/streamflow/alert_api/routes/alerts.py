@@ -50,9 +50,16 @@ router.add_api_route(
 _DETAIL_SQL = f"""
 select {q.SUMMARY_COLUMNS}, payload::text as payload, status_updated_at,
        (select c.case_id from app.case_alerts c where c.alert_id = a.alert_id) as case_id,
-       (select t.payload::text from bronze.transactions t
-         where t.transaction_id = a.transaction_id order by t.ingested_at limit 1) as txn
-from app.alerts a where alert_id = $1
+       t.*
+from app.alerts a left join lateral (
+    select s.transaction_id as t_transaction_id, s.customer_id as t_customer_id,
+           s.card_id as t_card_id, s.merchant_id as t_merchant_id, s.store_id as t_store_id,
+           s.amount as t_amount, s.currency as t_currency, s.event_time as t_event_time,
+           s.payment_method as t_payment_method, s.channel as t_channel,
+           s.latitude as t_latitude, s.longitude as t_longitude
+    from app.scored_transactions s where s.transaction_id = a.transaction_id
+) t on true
+where a.alert_id = $1
 """  # noqa: S608 - a constant column list only
 _NOTES_SQL = """
 select n.verdict, n.previous_verdict, n.note, k.name as key_name, n.created_at
@@ -78,7 +85,7 @@ async def get_alert(alert_id: AlertId, _key: ReadKey, db: Db) -> AlertDetail:
         **q.summary(row[: len(q.SUMMARY_FIELDS)]),
         model_version=_str_or_none(payload.get("model_version")),
         explanations=_explanations(payload),
-        transaction=_transaction(row["txn"]),
+        transaction=_transaction(row),
         notes=[Note(**dict(n)) for n in notes],
         status_updated_at=row["status_updated_at"],
         case_id=row["case_id"],
@@ -99,11 +106,25 @@ def _explanations(payload: dict[str, Any]) -> list[Explanation]:
     return out
 
 
-def _transaction(raw: str | None) -> TransactionView | None:
-    if raw is None:
+def _transaction(row: Any) -> TransactionView | None:
+    """The alert's transaction from the projection (ADR 0101); null until it is landed."""
+    if row["t_transaction_id"] is None or row["t_amount"] is None:
         return None
     try:
-        return TransactionView.model_validate_json(raw)
+        return TransactionView(
+            transaction_id=row["t_transaction_id"],
+            customer_id=row["t_customer_id"],
+            card_id=row["t_card_id"] or "",
+            merchant_id=row["t_merchant_id"],
+            store_id=row["t_store_id"] or "",
+            amount=str(row["t_amount"]),
+            currency=row["t_currency"] or "",
+            event_time=row["t_event_time"],
+            payment_method=row["t_payment_method"],
+            channel=row["t_channel"],
+            latitude=row["t_latitude"],
+            longitude=row["t_longitude"],
+        )
     except ValidationError:
         return None
 

@@ -1,4 +1,8 @@
-"""``/v1/customers/{id}/risk``: a customer's profile, statistics and recent alerts."""
+"""``/v1/customers/{id}/risk``: a customer's profile, statistics and recent alerts.
+
+Reads only the API's own schema and the reference data: ``app.alerts`` and
+``app.scored_transactions`` (ADR 0101), never bronze. The timeline is routes/timeline.py.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +31,10 @@ select count(*) as alert_count,
        max(score) as max_score, avg(score) as avg_score, max(detected_at) as last_alert_at
 from app.alerts where customer_id = $1
 """
+# The API's projection (ADR 0101): one row per scored transaction, within the retention.
 _TXN_STATS = """
 select count(*) as transaction_count, coalesce(sum(amount), 0)::text as transaction_amount
-from (select distinct on (transaction_id) amount from bronze.transactions
-      where customer_id = $1 order by transaction_id) t
+from app.scored_transactions where customer_id = $1
 """
 _PROFILE = """
 select name, home_city, home_state, spending_profile from ref.customers where customer_id = $1
