@@ -44,9 +44,15 @@ _LOOKBACK_ROWS = 500
 _COLUMNS = """transaction_id, card_id, merchant_id, store_id, amount, currency, channel,
 payment_method, event_time, fraud_score, is_alert, rule_ids, rules_version, model_version,
 scored_at, latitude, longitude, landed_at"""
-_PAGE_SQL = f"""
+# Two statements, not one with "$2 is null or ...": a prepared generic plan keeps the keyset
+# condition an index range only when it is unconditional.
+_FIRST_PAGE_SQL = f"""
+select {_COLUMNS} from app.scored_transactions where customer_id = $1
+order by event_time desc, transaction_id desc limit $2
+"""  # noqa: S608 - a constant column list only
+_NEXT_PAGE_SQL = f"""
 select {_COLUMNS} from app.scored_transactions
-where customer_id = $1 and ($2::timestamptz is null or (event_time, transaction_id) < ($2, $3))
+where customer_id = $1 and (event_time, transaction_id) < ($2, $3)
 order by event_time desc, transaction_id desc limit $4
 """  # noqa: S608 - a constant column list only
 _PREVIOUS_LOCATED_SQL = f"""
@@ -158,10 +164,11 @@ async def customer_timeline(
     alerts (status and verdict), its amount against the mean of the returned window and its
     distance from the previous located transaction; the verdicts analysts gave on the
     customer's alerts; and how fresh the data is (the projection is 0 s behind bronze)."""
-    after: tuple[datetime | None, str | None] = (None, None)
-    if cursor is not None:
-        after = decode_cursor(cursor)
-    rows = await db.fetch(_PAGE_SQL, customer_id, after[0], after[1], limit + 1)
+    if cursor is None:
+        rows = await db.fetch(_FIRST_PAGE_SQL, customer_id, limit + 1)
+    else:
+        after_time, after_id = decode_cursor(cursor)
+        rows = await db.fetch(_NEXT_PAGE_SQL, customer_id, after_time, after_id, limit + 1)
     page, more = rows[:limit], len(rows) > limit
     alerts: dict[str, list[TimelineAlert]] = {}
     if page:
