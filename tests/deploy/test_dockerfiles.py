@@ -109,5 +109,5 @@ def test_mlflow_image_runs_the_locked_server_through_its_entrypoint() -> None:
     assert "unset STREAMFLOW_MLFLOW_PG_PASSWORD" in script
     assert ":$STREAMFLOW_MLFLOW_PG_PASSWORD@" not in script
     # PID 1 hands SIGTERM to the server (which would ignore it as PID 1): quick, clean rollouts
-    assert "trap 'kill -TERM \"$server\"" in script
+    assert 'trap \'kill -TERM "$server"' in script
     assert "exec mlflow" not in script

@@ -133,7 +133,7 @@ def test_releases_round_trip_and_every_lie_is_refused() -> None:
     assert loaded.model.version == "gbdt-3"
     assert loaded.release.slot is ModelSlot.SHADOW
     data = base64.b64decode(release.model_base64)
-    cases = {
+    cases: dict[str, dict[str, object]] = {
         "model_checksum_mismatch": {"sha256": "0" * 64},
         "model_size_mismatch": {"size_bytes": len(data) + 1},
         "model_unsupported_kind": {"kind": "xgboost"},
