@@ -56,6 +56,7 @@ from tests.integration.pipeline_processes import (  # noqa: E402
     wait_for,
 )
 
+DOCS_CONSOLE = REPO / "docs" / "console"
 BLACKLISTED = "C-CONSOLE-BL"
 ORDINARY = "C-CONSOLE-OK"
 # The machine is shared with other Flink jobs: the MiniCluster alone may take minutes to start.
@@ -250,6 +251,18 @@ def test_analyst_confirms_a_pipeline_alert_in_the_console(
         expect(row).to_contain_text("confirmed_fraud", timeout=UI_TIMEOUT_MS)
         expect(page.locator("#notes")).to_contain_text(note)
         page.screenshot(path=str(tmp_path / "console.png"))
+
+        # The customer's timeline from the alert (issue #21 item 3): the transaction of this run,
+        # scored by the job and projected by the ingestor's landing, with FR-005 and the verdict.
+        page.click("#open-timeline")
+        expect(page.locator("#timeline-customer")).to_have_text(BLACKLISTED, timeout=UI_TIMEOUT_MS)
+        txn_row = page.locator(f'#timeline-rows tr[data-transaction-id="{fraud.transaction_id}"]')
+        expect(txn_row).to_contain_text(fraud.transaction_id, timeout=UI_TIMEOUT_MS)
+        expect(txn_row).to_contain_text("FR-005")
+        expect(txn_row).to_contain_text("verdict confirmed_fraud")
+        expect(page.locator("#timeline-freshness")).to_contain_text("0 s behind bronze")
+        DOCS_CONSOLE.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_CONSOLE / "timeline-pipeline.png"), full_page=True)
 
     with psycopg.connect(dsn) as conn:
         status = conn.execute(
