@@ -124,7 +124,16 @@ def test_analyst_filters_bulk_dismisses_and_closes_a_case(
     assert land_alerts_from_kafka(settings, len(every)) == len(every)
     # Their scored records, through the ingestor's writer (the timeline's projection).
     land_scored(
-        settings, [make_scored(transaction_for(a), score=a.score, is_alert=True) for a in every]
+        settings,
+        [
+            make_scored(
+                transaction_for(a),
+                score=a.score,
+                is_alert=True,
+                rules=tuple(r.rule_id for r in a.triggered_rules),
+            )
+            for a in every
+        ],
     )
     DOCS_CONSOLE.mkdir(parents=True, exist_ok=True)
 
@@ -221,6 +230,7 @@ def test_analyst_filters_bulk_dismisses_and_closes_a_case(
             expect(
                 page.locator(f'#timeline-rows tr[data-transaction-id="{alert.transaction_id}"]')
             ).to_contain_text(alert.alert_id[:8])
+        expect(timeline_rows.first).to_contain_text("FR-002")
         expect(page.locator("#timeline-freshness")).to_contain_text("app.scored_transactions")
         page.screenshot(path=str(DOCS_CONSOLE / "timeline-from-search.png"), full_page=True)
 
