@@ -119,8 +119,18 @@ cleanup() {
   svc scripts/services/scorer.sh stop >/dev/null 2>&1 || true
   svc scripts/services/ingestor.sh stop >/dev/null 2>&1 || true
   [[ -n "${gen_pid:-}" ]] && kill "$gen_pid" 2>/dev/null || true
-  rm -f "$mnt/filler" 2>/dev/null || true
-  if ((own_kafka)); then infra scripts/infra/kafka.sh stop >/dev/null 2>&1 || true; fi
+  rm -f "$mnt/filler" "$mnt/filler.pages" 2>/dev/null || true
+  if ((own_kafka)); then
+    infra scripts/infra/kafka.sh stop >/dev/null 2>&1 || true
+    # The run's database on the shared PostgreSQL is of no use once its broker is gone.
+    [[ -n "${STREAMFLOW_FAULT_KEEP:-}" ]] || py -c 'import sys, psycopg
+from psycopg import sql
+from streamflow.platform.settings import ServiceSettings, load_settings
+pg = load_settings(ServiceSettings).pg
+with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+    conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(sys.argv[1])))
+' "$id" >/dev/null 2>&1 || true
+  fi
   if ((own_pg)); then infra scripts/infra/postgres.sh stop >/dev/null 2>&1 || true; fi
   if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt" || umount -l "$mnt" || true; fi
   # A throwaway instance goes with its run; a failed run's logs and checkpoints are kept.
@@ -208,7 +218,9 @@ case "$fault" in
     svc scripts/services/scorer.sh start
     ;;
   disk-full)
-    dd if=/dev/zero of="$mnt/filler" bs=64k >/dev/null 2>&1 || true
+    # Big blocks first, then single pages: not even a small file fits afterwards.
+    dd if=/dev/zero of="$mnt/filler" bs=1M >/dev/null 2>&1 || true
+    dd if=/dev/zero of="$mnt/filler.pages" bs=4k >/dev/null 2>&1 || true
     say "tablespace filesystem full: $(df -h --output=used,avail "$mnt" | tail -n 1)"
     # The ingestor must stall (retrying, SQLSTATE 53100 disk_full), not lose, skip or stop.
     deadline=$((SECONDS + 300))
@@ -219,10 +231,19 @@ case "$fault" in
     done
     say "ingestor stalled on the full disk: $(counts)"
     say "ingestor log: $(grep -m 1 'No space left on device\|DiskFull\|could not extend' "$svc_local/logs/ingestor.out" | cut -c 1-400)"
+    # While the disk is full the ingestor must also survive opening new sessions: a pool grows or
+    # recycles connections, and autovacuum of the catalogs invalidates the relation-cache init file
+    # (pg_internal.init, in the database's directory on the full filesystem) that a new session
+    # then rewrites. Both happen on their own within minutes; here they are made certain: the init
+    # file goes and the run database's sessions are terminated.
+    find "$mnt" -name pg_internal.init -delete
+    terminated="$(as_postgres "$pg_bin/psql" -X -q -At -h "$infra_local/postgres/run" -p "$STREAMFLOW_PG_PORT" \
+      -U postgres -d postgres -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '$id' and backend_type = 'client backend' and pid <> pg_backend_pid()")"
+    say "relation-cache init file removed and $terminated session(s) of the database terminated: new sessions must start on the full disk"
     sleep "$down_s"
     RUN_DIR="$svc_local/run" is_running ingestor || die "the ingestor stopped on a full disk"
     say "after $down_s s on a full disk: $(counts)"
-    rm -f "$mnt/filler"
+    rm -f "$mnt/filler" "$mnt/filler.pages"
     say "space freed: $(df -h --output=used,avail "$mnt" | tail -n 1)"
     ;;
 esac
@@ -230,7 +251,18 @@ esac
 wait "$gen_pid" || { tail -n 20 "$run_dir/generator.log"; die "the generator failed"; }
 gen_pid=""
 say "generator done; waiting for the pipeline to catch up"
-py scripts/pipeline/wait_drained.py --timeout 900 --interval 5 | tail -n 1
+deadline=$((SECONDS + 900))
+until py scripts/pipeline/wait_drained.py --timeout 20 --interval 5 >>"$run_dir/progress.log" 2>&1; do
+  # Fail fast (with the log) when a stage stopped instead of resuming.
+  for name in scorer ingestor; do
+    if ! RUN_DIR="$svc_local/run" is_running "$name"; then
+      tail -n 5 "$svc_local/logs/$name.out" | cut -c 1-600 >&2
+      die "$name stopped instead of resuming; see $svc_local/logs/$name.out"
+    fi
+  done
+  ((SECONDS < deadline)) || die "the pipeline did not catch up within 900 s"
+done
+tail -n 1 "$run_dir/progress.log"
 say "accounting"
 py -m streamflow.platform.accounting
 # The generator's own promise on top: every transaction it generated reached transactions.raw
@@ -259,6 +291,12 @@ fi
 for name in scorer ingestor; do
   RUN_DIR="$svc_local/run" is_running "$name" || die "$name is no longer running"
 done
+if [[ "$fault" == broker-kill9 || "$fault" == pg-immediate || "$fault" == disk-full ]]; then
+  # Nobody restarted a service in these cases: the job failed over inside its MiniCluster (if at
+  # all) and the ingestor retried.
+  restarts="$(cat "$svc_local"/flink-logs/*.log 2>/dev/null | grep -c 'switched from state RUNNING to RESTARTING' || true)"
+  say "the scorer and the ingestor ran through the fault unrestarted (the job failed over inside its MiniCluster $restarts time(s))"
+fi
 svc scripts/services/scorer.sh stop >/dev/null
 svc scripts/services/ingestor.sh stop >/dev/null
 if [[ -z "${STREAMFLOW_FAULT_KEEP:-}" ]]; then
