@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from streamflow.events import AnalystVerdict
+from streamflow.events.transactions import DEFAULT_CURRENCY
 
 EXAMPLE_ALERT_ID = "0b8c9a52-4f0e-5d1c-9a3b-7e2f1d6c4a10"
 EXAMPLE_ALERT_ID_2 = "5f1d2c3b-8a9e-4b7c-9d1e-2f3a4b5c6d7e"
@@ -650,7 +651,7 @@ _TIMELINE_ITEM_EXAMPLE: JsonDict = {
     "merchant_id": "M0042",
     "store_id": "S0042-01",
     "amount": "4800.00",
-    "currency": "BRL",
+    "currency": DEFAULT_CURRENCY,
     "channel": "pos",
     "payment_method": "credit_card",
     "event_time": "2026-11-01T14:30:00Z",
