@@ -10,7 +10,7 @@
 # runs' verdicts); the summary at the end lists each stage's result and duration; exit 1 if any
 # failed. STREAMFLOW_FAULT_SKIP_SLOW=1 runs the end-to-end runs only.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 REPO=$(pwd)
 scripts/infra/up.sh core || exit 1  # Kafka + PostgreSQL: no model registry needed
 summary=()

@@ -118,7 +118,7 @@ passed=0
 cleanup() {
   svc scripts/services/scorer.sh stop >/dev/null 2>&1 || true
   svc scripts/services/ingestor.sh stop >/dev/null 2>&1 || true
-  [[ -n "${gen_pid:-}" ]] && kill "$gen_pid" 2>/dev/null || true
+  if [[ -n "${gen_pid:-}" ]]; then kill "$gen_pid" 2>/dev/null || true; fi
   rm -f "$mnt/filler" "$mnt/filler.pages" 2>/dev/null || true
   if ((own_kafka)); then
     infra scripts/infra/kafka.sh stop >/dev/null 2>&1 || true
