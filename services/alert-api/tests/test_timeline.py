@@ -4,6 +4,7 @@ logged in as the ingestor's role, so the projection trigger runs exactly as in p
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -100,6 +101,16 @@ def test_timeline_scores_rules_alerts_ratios_distances_and_freshness(
             headers={"X-API-Key": keys.write},
         )
         assert response.status_code == 200, response.text
+    # the label carries the card of the projected transaction (Feedback v2), none when unknown
+    with psycopg.connect(dsn) as conn:
+        labels = {
+            tid: json.loads(bytes(payload)).get("card_id")
+            for tid, payload in conn.execute(
+                "select transaction_id, payload from app.feedback_outbox"
+                " where transaction_id in ('tl-0004', 'tl-0000')"
+            )
+        }
+    assert labels == {"tl-0004": "K-C-TL", "tl-0000": None}
 
     body = _get(client, keys.read, "/v1/customers/C-TL/timeline")
     items = body["items"]

@@ -17,9 +17,13 @@ from streamflow.alert_api.models import AlertStatus, FeedbackOut
 from streamflow.alert_api.problems import ProblemError
 from streamflow.events import AnalystVerdict, Feedback, FeedbackSource, encode, encode_key
 
+# The card comes from the API's projection of scored transactions (absent: the label has none).
 _LOCK_SQL = """
-select transaction_id, customer_id, merchant_id, status, status_updated_at, verdict_changes
-from app.alerts where alert_id = $1 for update
+select a.transaction_id, a.customer_id, a.merchant_id, a.status, a.status_updated_at,
+    a.verdict_changes,
+    (select s.card_id from app.scored_transactions as s
+     where s.transaction_id = a.transaction_id) as card_id
+from app.alerts as a where a.alert_id = $1 for update of a
 """
 # The verdict, the status change and the outbox row: one statement (ADR 0057).
 _VERDICT_SQL = """
@@ -91,6 +95,7 @@ async def record_verdict(  # noqa: PLR0917 - the verdict's parts, all required
         source=FeedbackSource.ANALYST,
         reported_at=now,
         note=note,
+        card_id=row["card_id"],
     )
     await conn.execute(
         _VERDICT_SQL,
