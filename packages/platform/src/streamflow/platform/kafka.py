@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
@@ -32,6 +32,28 @@ def producer_config(
     }
     config.update(overrides)
     return config
+
+
+def produce_one(  # noqa: PLR0917 - a record and where it goes
+    kafka: KafkaSettings,
+    client_id: str,
+    topic: str,
+    key: bytes,
+    value: bytes,
+    timeout_s: float = 30.0,
+    **overrides: str | int,
+) -> None:
+    """Produce one record and wait for the broker's acknowledgement; raises RuntimeError."""
+    producer = Producer(producer_config(kafka, client_id, **overrides))
+    errors: list[str] = []
+
+    def on_delivery(err: object, _msg: object) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+    if producer.flush(timeout_s) != 0 or errors:
+        raise RuntimeError(f"producing to {topic} failed: {errors or 'timeout'}")
 
 
 def consumer_config(

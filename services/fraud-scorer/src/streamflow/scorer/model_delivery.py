@@ -12,11 +12,11 @@ import hashlib
 import time
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streamflow.events import ModelRelease, ModelSlot, decode, encode, encode_key
 from streamflow.events.topics import MODEL_TOPIC_MAX_BYTES
-from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.kafka import consumer_config, produce_one
 from streamflow.platform.settings import KafkaSettings
 from streamflow.scorer.gbdt import model_from_bytes
 from streamflow.scorer.model import ModelFormatError
@@ -52,20 +52,17 @@ def from_registry(
 
 def publish(kafka: KafkaSettings, topic: str, release: ModelRelease) -> None:
     """Produce one release and wait for the broker's acknowledgement."""
-    config = producer_config(kafka, "streamflow-model-delivery")
-    config["message.max.bytes"] = MODEL_TOPIC_MAX_BYTES
-    producer = Producer(config)
-    errors: list[str] = []
-
-    def on_delivery(err: object, _msg: object) -> None:
-        if err is not None:
-            errors.append(str(err))
-
-    producer.produce(
-        topic, key=encode_key(release.key()), value=encode(release), on_delivery=on_delivery
-    )
-    if producer.flush(30) != 0 or errors:
-        raise DeliveryError(f"publishing model {release.version} failed: {errors or 'timeout'}")
+    try:
+        produce_one(
+            kafka,
+            "streamflow-model-delivery",
+            topic,
+            encode_key(release.key()),
+            encode(release),
+            **{"message.max.bytes": MODEL_TOPIC_MAX_BYTES},
+        )
+    except RuntimeError as exc:
+        raise DeliveryError(f"publishing model {release.version} failed: {exc}") from None
 
 
 def slots(kafka: KafkaSettings, topic: str, timeout_s: float = 10.0) -> dict[str, ModelRelease]:

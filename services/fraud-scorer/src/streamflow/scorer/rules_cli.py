@@ -16,10 +16,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streamflow.events import RuleSet, Topic, encode, encode_key
-from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.kafka import consumer_config, produce_one
 from streamflow.platform.settings import KafkaSettings, ServiceSettings, load_settings
 from streamflow.scorer.rules_io import read_rules, rules_diff, rules_to_yaml
 from streamflow.scorer.rulesets import RuleUpdateRejected, apply_rule_update, default_rules
@@ -66,18 +66,7 @@ def latest_rules(
 
 def publish(kafka: KafkaSettings, topic: str, rules: RuleSet) -> None:
     """Produce one rule set and wait for the broker's acknowledgement."""
-    producer = Producer(producer_config(kafka, "streamflow-rules-cli"))
-    errors: list[str] = []
-
-    def on_delivery(err: object, _msg: object) -> None:
-        if err is not None:
-            errors.append(str(err))
-
-    producer.produce(
-        topic, key=encode_key(rules.key()), value=encode(rules), on_delivery=on_delivery
-    )
-    if producer.flush(30) != 0 or errors:
-        raise RuntimeError(f"publishing rules failed: {errors or 'timeout'}")
+    produce_one(kafka, "streamflow-rules-cli", topic, encode_key(rules.key()), encode(rules))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
