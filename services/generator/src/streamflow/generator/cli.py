@@ -482,7 +482,10 @@ class Runner:
             )
 
     def _finish(self, sink: KafkaSink | None) -> int:
-        unflushed = sink.flush(30.0) if sink is not None else 0
+        # Long enough for one more delivery window after a timed-out record is re-sent: a broker
+        # that is down when the stream ends gets the same patience as one down mid-stream.
+        patience = 2.0 * self.settings.delivery_timeout_s + 10.0
+        unflushed = sink.flush(patience) if sink is not None else 0
         if sink is not None:
             self._progress(sink, force=True)
         seconds = time.monotonic() - self.started

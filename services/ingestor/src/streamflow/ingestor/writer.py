@@ -238,6 +238,11 @@ async def _row_by_row(
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58", "40")
 
 
+class SessionRefusedError(ConnectionError):
+    """PostgreSQL refused to open a session (e.g. ``FATAL: could not write init file`` on a full
+    disk, SQLSTATE XX000): about the server, never about the batch, so always retried."""
+
+
 def _transient(exc: BaseException) -> bool:
     state = getattr(exc, "sqlstate", None)
     if isinstance(exc, asyncpg.PostgresError) and isinstance(state, str):
@@ -310,8 +315,15 @@ class BronzeWriter:
 
         async def attempt() -> WriteResult:
             assert self._pool is not None, "BronzeWriter.start() was not called"
-            async with self._pool.acquire(timeout=self._timeout) as conn:
+            try:
+                conn = await self._pool.acquire(timeout=self._timeout)
+            except asyncpg.PostgresError as exc:
+                # whatever the server says while opening a session is not about this batch
+                raise SessionRefusedError(f"PostgreSQL refused a session: {exc}") from exc
+            try:
                 result = await write_batch(conn, spec, batch)
+            finally:
+                await self._pool.release(conn)
             if result.unstored:
                 await self._spool(result.unstored)
             return result
