@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -54,6 +55,37 @@ def produce_one(  # noqa: PLR0917 - a record and where it goes
     producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
     if producer.flush(timeout_s) != 0 or errors:
         raise RuntimeError(f"producing to {topic} failed: {errors or 'timeout'}")
+
+
+def read_to_end(
+    kafka: KafkaSettings, topic: str, client: str, timeout_s: float = 10.0
+) -> Iterator[bytes]:
+    """Every value of ``topic`` from its first offset to its end (a control topic's history,
+    e.g. compacted rule sets or model releases), in order per partition; stops at the end of
+    every partition or after ``timeout_s``. Null values (tombstones) are skipped."""
+    consumer = Consumer(
+        consumer_config(kafka, f"{client}-{time.time_ns()}", **{"enable.partition.eof": True})
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
+        consumer.assign(partitions)
+        remaining = {tp.partition for tp in partitions}
+        deadline = time.monotonic() + timeout_s
+        while remaining and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            error = msg.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    remaining.discard(msg.partition())
+                continue
+            value = msg.value()
+            if value is not None:
+                yield value
+    finally:
+        consumer.close()
 
 
 def consumer_config(

@@ -9,14 +9,11 @@ latest release per (model name, slot), i.e. what a job starting now would load.
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import UTC, datetime
-
-from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streamflow.events import ModelRelease, ModelSlot, decode, encode, encode_key
 from streamflow.events.topics import MODEL_TOPIC_MAX_BYTES
-from streamflow.platform.kafka import consumer_config, produce_one
+from streamflow.platform.kafka import produce_one, read_to_end
 from streamflow.platform.settings import KafkaSettings
 from streamflow.scorer.gbdt import model_from_bytes
 from streamflow.scorer.model import ModelFormatError
@@ -67,32 +64,11 @@ def publish(kafka: KafkaSettings, topic: str, release: ModelRelease) -> None:
 
 def slots(kafka: KafkaSettings, topic: str, timeout_s: float = 10.0) -> dict[str, ModelRelease]:
     """The latest valid release per ``"<model name>/<slot>"`` on the topic."""
-    consumer = Consumer(
-        consumer_config(
-            kafka, f"streamflow-model-delivery-{time.time_ns()}", **{"enable.partition.eof": True}
-        )
-    )
     found: dict[str, ModelRelease] = {}
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-        partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
-        consumer.assign(partitions)
-        remaining = {tp.partition for tp in partitions}
-        deadline = time.monotonic() + timeout_s
-        while remaining and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            error = msg.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard(msg.partition())
-                continue
-            try:
-                release = decode(ModelRelease, msg.value() or b"")
-            except ValueError:
-                continue  # the job dead-letters it; it is in force nowhere
-            found[f"{release.model_name}/{release.slot.value}"] = release
-    finally:
-        consumer.close()
+    for value in read_to_end(kafka, topic, "streamflow-model-delivery", timeout_s):
+        try:
+            release = decode(ModelRelease, value)
+        except ValueError:
+            continue  # the job dead-letters it; it is in force nowhere
+        found[f"{release.model_name}/{release.slot.value}"] = release
     return found

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
-
 from streamflow.events import RuleSet, Topic, encode, encode_key
-from streamflow.platform.kafka import consumer_config, produce_one
+from streamflow.platform.kafka import produce_one, read_to_end
 from streamflow.platform.settings import KafkaSettings, ServiceSettings, load_settings
 from streamflow.scorer.rules_io import read_rules, rules_diff, rules_to_yaml
 from streamflow.scorer.rulesets import RuleUpdateRejected, apply_rule_update, default_rules
@@ -29,39 +26,15 @@ def latest_rules(
     kafka: KafkaSettings, topic: str, rule_set_id: str, timeout_s: float = 10.0
 ) -> RuleSet | None:
     """The newest valid rule set for ``rule_set_id`` on the topic, or None."""
-    consumer = Consumer(
-        consumer_config(
-            kafka, f"streamflow-rules-cli-{time.time_ns()}", **{"enable.partition.eof": True}
-        )
-    )
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-        partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
-        consumer.assign(partitions)
-        remaining = {tp.partition for tp in partitions}
-        current: RuleSet | None = None
-        deadline = time.monotonic() + timeout_s
-        while remaining and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            error = msg.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard(msg.partition())
-                continue
-            value = msg.value()
-            if value is None:
-                continue
-            try:
-                candidate = apply_rule_update(value, current)
-            except RuleUpdateRejected:
-                continue
-            if candidate.rule_set_id == rule_set_id:
-                current = candidate
-        return current
-    finally:
-        consumer.close()
+    current: RuleSet | None = None
+    for value in read_to_end(kafka, topic, "streamflow-rules-cli", timeout_s):
+        try:
+            candidate = apply_rule_update(value, current)
+        except RuleUpdateRejected:
+            continue
+        if candidate.rule_set_id == rule_set_id:
+            current = candidate
+    return current
 
 
 def publish(kafka: KafkaSettings, topic: str, rules: RuleSet) -> None:
