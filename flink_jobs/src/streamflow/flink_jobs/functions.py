@@ -35,6 +35,7 @@ from streamflow.events import (
 from streamflow.flink_jobs.records import dead_letter, raw_bytes, to_cents
 from streamflow.flink_jobs.store_windows import FEED_TYPE
 from streamflow.scorer.core import (
+    NO_SUPERVISED,
     AnomalyModel,
     CustomerState,
     MerchantLabels,
@@ -219,18 +220,13 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         half_life = rules.merchant_risk.half_life_days
         risk = labels.risk_at(event_s, half_life) if labels is not None else 0.0
         current, shadow = self._models(ctx)
-        supervised = None
+        supervised = NO_SUPERVISED
         if current is not None or shadow is not None:
             card = self._card_labels(ctx, txn.card_id)
             supervised = Supervised(current, shadow, label_context(labels, card, event_s))
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
-        if supervised is None:
-            after, out = score_transaction_json(before, txn, rules, risk, self._model, now)
-        else:
-            after, out = score_transaction_json(
-                before, txn, rules, risk, self._model, now, supervised
-            )
+        after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)
         self._state.update(after.to_bytes())
         yield Row(txn.customer_id, out.scored)
         if out.alert is not None:
@@ -312,11 +308,13 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         state.put(MERCHANT_PREFIX + feedback.merchant_id, labels.to_bytes())
         self._risks[feedback.merchant_id] = labels
         card_id = feedback.card_id
-        if card_id is not None and (
-            feedback.label is Label.FRAUD or self._card_labels(ctx, card_id) is not None
-        ):
-            # the card's confirmed frauds (a changed verdict replaces its fact, like merchants')
-            card = self._card_labels(ctx, card_id) or MerchantLabels.empty()
+        if card_id is None:
+            return
+        card = self._card_labels(ctx, card_id)
+        # the card's confirmed frauds (a changed verdict replaces its fact, like merchants'); a
+        # legit label of a card with no labels yet keeps nothing
+        if card is not None or feedback.label is Label.FRAUD:
+            card = card or MerchantLabels.empty()
             card.add_feedback(feedback, half_life)
             state.put(CARD_PREFIX + card_id, card.to_bytes())
             self._cards[card_id] = card

@@ -43,6 +43,7 @@ from streamflow.scorer.view import TxnView, make_view
 
 __all__ = [
     "FEATURE_NAMES",
+    "NO_SUPERVISED",
     "AnomalyModel",
     "CustomerState",
     "EventTimeInFuture",
