@@ -51,7 +51,7 @@ rules: setup ## inspect/publish rule sets: make rules ARGS="show|publish FILE|di
 	@scripts/rules.sh $(ARGS)
 
 models: setup ## the job's model slots: make models ARGS="status | publish VERSION --slot shadow|current"
-	@scripts/uv.sh run python -m streamflow.scorer.models_cli $(ARGS)
+	@scripts/uv.sh run python -m streamflow.lab.models_cli $(ARGS)
 
 train: setup ## train: ARGS="[iforest] FILE" (anomaly model) or ARGS="gbdt FILE ..." (registry + gate)
 	@scripts/train.sh $(ARGS)

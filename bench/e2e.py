@@ -1,7 +1,7 @@
 """End-to-end benchmark: generator -> Kafka -> PyFlink scorer -> ingestor -> PostgreSQL bronze.
 
 Against the real local infra (``make up``) with throwaway topics and a throwaway database, it
-starts the real PyFlink scoring job (in ``flink_jobs/.venv``) and the real ingestor (every topic
+starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the real ingestor (every topic
 into bronze, so each transaction lands twice: raw and scored), then:
 
 0. Warm-up: a few thousand transactions must come out the far end (proves the pipeline is up and
@@ -59,12 +59,12 @@ from streamflow.platform.kafka import (
 from streamflow.platform.migrations import migrate
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.scorer.config import Settings as ScorerSettings
+from streamflow.fraud_scorer.config import Settings as ScorerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "e2e.json"
 COMMAND = "scripts/uv.sh run python bench/e2e.py"
-FLINK_PYTHON = ROOT / "flink_jobs" / ".venv" / "bin" / "python"
+FLINK_PYTHON = ROOT / "services" / "fraud-scorer" / ".venv" / "bin" / "python"
 LOCAL_DIR = Path(os.environ.get("STREAMFLOW_LOCAL_DIR", str(ROOT / ".local")))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BLACKLIST_EVERY = 100  # 1% of the latency-phase customers are blacklisted
@@ -499,7 +499,7 @@ def start_pipeline(run: Run) -> None:
     run.services.append(
         start_service(
             "scorer",
-            [str(FLINK_PYTHON), "-m", "streamflow.flink_jobs.fraud_job"],
+            [str(FLINK_PYTHON), "-m", "streamflow.fraud_scorer.fraud_job"],
             flink_env,
             run.work,
         )

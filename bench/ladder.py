@@ -41,7 +41,7 @@ from bench import ladder_ingestor  # noqa: E402
 from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S  # noqa: E402
 
 RESULT = ROOT / "bench" / "results" / "ladder.json"
-FLINK_PYTHON = ROOT / "flink_jobs" / ".venv" / "bin" / "python"
+FLINK_PYTHON = ROOT / "services" / "fraud-scorer" / ".venv" / "bin" / "python"
 COMMAND = "scripts/uv.sh run python bench/ladder.py"
 
 

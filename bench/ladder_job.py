@@ -38,18 +38,18 @@ from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from streamflow.events import ContractError, RuleSet
-from streamflow.flink_jobs import fraud_job
-from streamflow.flink_jobs import functions as fn
-from streamflow.flink_jobs.connectors import customer_keyed, transaction_timeout_ms
-from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
+from streamflow.fraud_scorer import fraud_job
+from streamflow.fraud_scorer import functions as fn
+from streamflow.fraud_scorer.connectors import customer_keyed, transaction_timeout_ms
+from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 
 # The real job's own source and sink builders, so every rung reads and writes exactly as it does.
-from streamflow.flink_jobs.fraud_job import _sink as job_sink
-from streamflow.flink_jobs.fraud_job import _source as job_source
-from streamflow.flink_jobs.job_config import environment_settings
+from streamflow.fraud_scorer.fraud_job import _sink as job_sink
+from streamflow.fraud_scorer.fraud_job import _source as job_source
+from streamflow.fraud_scorer.job_config import environment_settings
 from streamflow.platform.settings import load_settings
-from streamflow.scorer.config import Settings
-from streamflow.scorer.core import (
+from streamflow.fraud_scorer.config import Settings
+from streamflow.scoring.core import (
     AnomalyModel,
     CustomerState,
     load_model,

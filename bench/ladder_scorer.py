@@ -1,7 +1,7 @@
 """The scorer's reference ladder: job CPU per event and events/s of rungs L0-L5 (PyFlink env).
 
 ``bench/ladder.py`` runs this in the PyFlink environment; alone:
-``PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/ladder_scorer.py --out F``.
+``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python bench/ladder_scorer.py --out F``.
 
 One transactions topic is pre-loaded once (the transactions of ``bench/scorer_flink.py``, same
 customers, blacklist and event-time spacing); then every rung (``bench/ladder_job.py``) runs as a
@@ -57,7 +57,7 @@ from streamflow.platform.kafka import (  # noqa: E402
     producer_config,
 )
 from streamflow.platform.settings import KafkaSettings, TopicSettings  # noqa: E402
-from streamflow.scorer.config import Settings as ScorerSettings  # noqa: E402
+from streamflow.fraud_scorer.config import Settings as ScorerSettings  # noqa: E402
 
 JOB = ROOT / "bench" / "ladder_job.py"
 RUNGS = ("L0", "L1", "L2", "L3", "L4", "L5")

@@ -44,17 +44,17 @@ from pathlib import Path
 import numpy as np
 
 from streamflow.events import Channel, PaymentMethod, RuleSet, Transaction, decode, encode
-from streamflow.scorer.context import LabelContext
-from streamflow.scorer.core import CustomerState, score_transaction, score_transaction_json
-from streamflow.scorer.features import feature_vector
-from streamflow.scorer.gbdt_train import fit_gbdt
-from streamflow.scorer.labelled_file import LabelledRow, read_labelled
-from streamflow.scorer.learning import LearningLoop, LoopConfig
-from streamflow.scorer.model import DEFAULT_MODEL_PATH, AnomalyModel, read_model
-from streamflow.scorer.rulesets import default_rules
-from streamflow.scorer.scoring import evaluate
-from streamflow.scorer.supervised_features import supervised_vector
-from streamflow.scorer.view import TxnView
+from streamflow.scoring.context import LabelContext
+from streamflow.scoring.core import CustomerState, score_transaction, score_transaction_json
+from streamflow.scoring.features import feature_vector
+from streamflow.lab.gbdt_train import fit_gbdt
+from streamflow.lab.labelled_file import LabelledRow, read_labelled
+from streamflow.lab.learning import LearningLoop, LoopConfig
+from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, read_model
+from streamflow.scoring.rulesets import default_rules
+from streamflow.scoring.scoring import evaluate
+from streamflow.scoring.supervised_features import supervised_vector
+from streamflow.scoring.view import TxnView
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "scorer_core.json"

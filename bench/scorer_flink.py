@@ -10,7 +10,7 @@
    is read next to the previous model's in the same sitting (issue 19).
 
 Writes bench/results/scorer_flink.json. Command:
-``PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/scorer_flink.py``
+``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python bench/scorer_flink.py``
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from streamflow.events import Channel, ModelSlot, PaymentMethod, Transaction, encode, encode_key
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
 from streamflow.platform.settings import KafkaSettings, TopicSettings
-from streamflow.scorer.config import Settings as ScorerSettings
-from streamflow.scorer.gbdt import GbdtModel, TreeArrays
-from streamflow.scorer.model_release import release_of
-from streamflow.scorer.supervised_features import SUPERVISED_FEATURE_NAMES
+from streamflow.fraud_scorer.config import Settings as ScorerSettings
+from streamflow.scoring.gbdt import GbdtModel, TreeArrays
+from streamflow.scoring.model_release import release_of
+from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "scorer_flink.json"
-COMMAND = "PATH=flink_jobs/.venv/bin:$PATH flink_jobs/.venv/bin/python bench/scorer_flink.py"
+COMMAND = "PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python bench/scorer_flink.py"
 
 
 def txn(i: int, when: datetime, customers: int) -> Transaction:
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace, kafka: KafkaSettings, *, supervised: bool) -> 
     scored = Consumer(consumer_config(kafka, f"bench-read-{suffix}"))
     scored.assign([TopicPartition(topics.transactions_scored, p, 0) for p in range(3)])
     job = subprocess.Popen(
-        [sys.executable, "-m", "streamflow.flink_jobs.fraud_job"],
+        [sys.executable, "-m", "streamflow.fraud_scorer.fraud_job"],
         env=env,
         stdout=(work / "job.log").open("wb"),
         stderr=subprocess.STDOUT,

@@ -8,4 +8,4 @@ if [[ $# -lt 2 || -z "$1" || -z "$2" ]]; then
 fi
 input="$1" out="$2"
 shift 2
-exec scripts/uv.sh run python -m streamflow.scorer.backtest "$input" --out "$out" "$@"
+exec scripts/uv.sh run python -m streamflow.lab.backtest "$input" --out "$out" "$@"

@@ -26,7 +26,7 @@ run() {  # run NAME CMD...
   fi
 }
 py_main=(scripts/uv.sh run python)
-py_flink=(env "PATH=$REPO/flink_jobs/.venv/bin:$PATH" "$REPO/flink_jobs/.venv/bin/python")
+py_flink=(env "PATH=$REPO/services/fraud-scorer/.venv/bin:$PATH" "$REPO/services/fraud-scorer/.venv/bin/python")
 run generator "${py_main[@]}"
 run scorer_core "${py_main[@]}"
 run scorer_flink "${py_flink[@]}"

@@ -2,4 +2,4 @@
 # make rules ARGS="show|diff FILE|publish FILE": inspect and publish rule sets on fraud.rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec scripts/uv.sh run python -m streamflow.scorer.rules_cli "$@"
+exec scripts/uv.sh run python -m streamflow.lab.rules_cli "$@"

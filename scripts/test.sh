@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# All tests with coverage: the main environment's suites, then the PyFlink environment's, then any
+# All tests with coverage: the main environment's suites, then the scorer's (its own PyFlink
+# environment, services/fraud-scorer/.venv), then any
 # Airflow-environment suite; coverage from both Python environments lands in one data file and must
 # reach 85% (checked once, on the combined report).
 set -euo pipefail
@@ -16,14 +17,16 @@ scripts/infra/up.sh
 
 echo "==> main environment tests"
 main_dirs=(packages services tests)
-scripts/uv.sh run pytest -m "not slow" --cov --cov-report= --cov-fail-under=0 -p no:cacheprovider "${main_dirs[@]}" "$@"
+# The scorer's tests need PyFlink: they run in its own environment below.
+scripts/uv.sh run pytest -m "not slow" --cov --cov-report= --cov-fail-under=0 -p no:cacheprovider \
+  --ignore=services/fraud-scorer "${main_dirs[@]}" "$@"
 
-if [ -d flink_jobs/tests ] && [ -x flink_jobs/.venv/bin/python ]; then
-  echo "==> PyFlink environment tests"
-  PATH="$REPO/flink_jobs/.venv/bin:$PATH" VIRTUAL_ENV="$REPO/flink_jobs/.venv" \
-    flink_jobs/.venv/bin/python -m pytest -m "not slow" --cov --cov-append --cov-report= \
+if [ -x services/fraud-scorer/.venv/bin/python ]; then
+  echo "==> scorer (PyFlink environment) tests"
+  PATH="$REPO/services/fraud-scorer/.venv/bin:$PATH" VIRTUAL_ENV="$REPO/services/fraud-scorer/.venv" \
+    services/fraud-scorer/.venv/bin/python -m pytest -m "not slow" --cov --cov-append --cov-report= \
     --cov-fail-under=0 -p no:cacheprovider \
-    --rootdir "$REPO" -c "$REPO/pyproject.toml" flink_jobs/tests
+    --rootdir "$REPO" -c "$REPO/pyproject.toml" services/fraud-scorer/tests
 fi
 
 if [ -d airflow/tests ] && [ -x airflow/.venv/bin/python ]; then
@@ -33,5 +36,5 @@ if [ -d airflow/tests ] && [ -x airflow/.venv/bin/python ]; then
 fi
 
 # pytest-cov combines each run into $COVERAGE_FILE itself; the PyFlink run appends to it.
-echo "==> coverage (packages/, services/, flink_jobs/; fail under 85%)"
+echo "==> coverage (packages/, services/; fail under 85%)"
 scripts/uv.sh run coverage report

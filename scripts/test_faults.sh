@@ -31,15 +31,16 @@ stage() {  # stage NAME CMD...: run one stage, note its verdict and duration
 if [ -z "${STREAMFLOW_FAULT_SKIP_SLOW:-}" ]; then
   stage "slow tests (main environment)" \
     scripts/uv.sh run pytest -m slow -p no:cacheprovider packages services tests \
-    --deselect tests/integration/test_crash_matrix.py::test_crash_long
+    --ignore=services/fraud-scorer --deselect tests/integration/test_crash_matrix.py::test_crash_long
   # One stage per crash, so the summary shows each case's verdict and duration.
   for crash in broker-kill9 pg-immediate scorer-checkpoint scorer-down disk-full; do
     stage "slow crash matrix: $crash" scripts/uv.sh run pytest -m slow -p no:cacheprovider -s \
       "tests/integration/test_crash_matrix.py::test_crash_long[$crash]"
   done
   stage "slow tests (PyFlink environment)" \
-    env "PATH=$REPO/flink_jobs/.venv/bin:$PATH" flink_jobs/.venv/bin/python -m pytest -m slow \
-    -p no:cacheprovider --rootdir "$REPO" -c "$REPO/pyproject.toml" flink_jobs/tests
+    env "PATH=$REPO/services/fraud-scorer/.venv/bin:$PATH" services/fraud-scorer/.venv/bin/python \
+    -m pytest -m slow \
+    -p no:cacheprovider --rootdir "$REPO" -c "$REPO/pyproject.toml" services/fraud-scorer/tests
 fi
 for run in $(seq 1 "${STREAMFLOW_FAULT_RUNS:-3}"); do
   stage "end-to-end fault run $run" scripts/pipeline/fault_run.sh "$run"

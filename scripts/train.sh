@@ -33,4 +33,4 @@ if [[ " $* " != *" -h "* && " $* " != *" --help "* ]] && [[ $# -eq 0 || "$1" == 
     fi
     set -- "$input" "$@"
 fi
-exec scripts/uv.sh run python -m streamflow.scorer.train "$kind" "$@"
+exec scripts/uv.sh run python -m streamflow.lab.train "$kind" "$@"

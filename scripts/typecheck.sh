@@ -4,13 +4,13 @@
 # conftest.py files share names across members (pytest imports them with importlib mode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sources=(packages/*/src services/*/src flink_jobs/src tests conftest.py)
+sources=(packages/*/src services/*/src tests conftest.py)
 for extra in scripts/k8s scripts/pipeline scripts/contracts bench airflow/src airflow/dags; do
   [ -d "$extra" ] && sources+=("$extra")
 done
 scripts/uv.sh run mypy "${sources[@]}"
-for tests in packages/*/tests services/*/tests flink_jobs/tests airflow/tests; do
+for tests in packages/*/tests services/*/tests airflow/tests; do
   [ -d "$tests" ] || continue
   # the sources ride along so mypy resolves modules exactly as in the first run (cached: fast)
-  scripts/uv.sh run mypy packages/*/src services/*/src flink_jobs/src "$tests"
+  scripts/uv.sh run mypy packages/*/src services/*/src "$tests"
 done

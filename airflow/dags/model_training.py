@@ -4,7 +4,7 @@
 2. Cosmos builds ``gold.training_examples`` and its parents (``dbt build``: run + tests, among
    them the leakage test) with the cut-off and ``label_maturity_days`` as dbt vars.
 3. ``train``: exports the examples to a CSV file and runs the trainer of the main environment
-   (``python -m streamflow.scorer.train gbdt FILE --registry URL ...``, a subprocess), which
+   (``python -m streamflow.lab.train gbdt FILE --registry URL ...``, a subprocess), which
    registers the candidate in MLflow and promotes it or tags it rejected (docs/adr/0056). The
    task fails on any exit but success or the trainer's refusal of too little labelled data
    (skipped). One run at a time: two trainings could both move the champion alias.

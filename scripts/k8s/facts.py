@@ -26,11 +26,11 @@ from streamflow.platform.settings import TopicSettings, env_var_names
 ENV_NAME = re.compile(r"\bSTREAMFLOW_[A-Z0-9_]*[A-Z0-9]\b")
 JOB, SRC = "flink_jobs/src/streamflow/flink_jobs/", "services/{}/src/streamflow/{}.py"
 TRAINING = "airflow/src/streamflow/orchestration/training.py"
-# The model_training DAG's trainer (`python -m streamflow.scorer.train`, run by Airflow's tasks):
+# The model_training DAG's trainer (`python -m streamflow.lab.train`, run by Airflow's tasks):
 # the shared settings (Kafka, topics), the registry's, and what the DAG's module reads itself.
 TRAINER = [
     "streamflow.platform.settings:ServiceSettings",
-    "streamflow.scorer.registry:RegistrySettings",
+    "streamflow.lab.registry:RegistrySettings",
 ]
 # kind/name -> settings class(es), and files whose STREAMFLOW_* names the process reads too. The
 # Airflow HelmChart's pods are the chart's (its values' env and extraEnvFrom, see
@@ -39,7 +39,7 @@ SETTINGS: dict[str, tuple[str | list[str], list[str]]] = {
     "Deployment/generator": ("streamflow.generator.config:Settings", []),
     "Deployment/ingestor": ("streamflow.ingestor.config:Settings", []),
     "Deployment/alert-api": ("streamflow.alert_api.config:Settings", []),
-    "FlinkDeployment/fraud-scorer": ("streamflow.scorer.config:Settings", [JOB + "environment.py"]),
+    "FlinkDeployment/fraud-scorer": ("streamflow.fraud_scorer.config:Settings", [JOB + "environment.py"]),
     "ConfigMap/streamflow-settings": ("streamflow.platform.settings:ServiceSettings", []),
     "HelmChart/airflow": (TRAINER, [TRAINING]),
     "ConfigMap/airflow-training": (TRAINER, [TRAINING]),

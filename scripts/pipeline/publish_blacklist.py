@@ -15,8 +15,8 @@ from pathlib import Path
 
 from streamflow.events import BlacklistRule, Topic
 from streamflow.platform.settings import ServiceSettings, load_settings
-from streamflow.scorer.rules_cli import latest_rules, publish
-from streamflow.scorer.rulesets import default_rules
+from streamflow.lab.rules_cli import latest_rules, publish
+from streamflow.scoring.rulesets import default_rules
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,8 @@ NAME=scorer
 
 start() {
   require_java
-  [[ -x flink_jobs/.venv/bin/python ]] || die "the PyFlink environment is missing: run 'make setup'"
+  [[ -x services/fraud-scorer/.venv/bin/python ]] \
+    || die "the scorer's PyFlink environment is missing: run 'make setup'"
   if is_running "$NAME"; then
     log "$NAME already running (pid $(read_pid "$NAME"))"
     return 0

@@ -29,11 +29,11 @@ from tests.contracts.sample import REPO_ROOT, Generated
 SHAPES = field_shapes(Transaction)
 SHIPPED = [
     *REPO_ROOT.glob("services/*/src/**/*.py"),
-    *REPO_ROOT.glob("flink_jobs/src/**/*.py"),
+    *REPO_ROOT.glob("packages/scoring/src/**/*.py"),
     *REPO_ROOT.glob("packages/platform/src/**/*.py"),
 ]
 """Shipped code outside the contracts package: where literal versions and currencies may hide."""
-CURRENCY_LITERAL_ALLOWED = {"services/fraud-scorer/src/streamflow/scorer/scoring.py"}
+CURRENCY_LITERAL_ALLOWED = {"packages/scoring/src/streamflow/scoring/scoring.py"}
 """Files that name a currency for display (R$ for BRL), not as a transaction's value."""
 
 

@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 
 from streamflow.events import Channel, Transaction, TransactionKey, decode
 from streamflow.generator.files import LABEL_FIELDS, LABELLED_SCHEMA
-from streamflow.scorer.labelled_file import OPTIONAL, REQUIRED, Rejects, read_labelled
-from streamflow.scorer.view import TxnView, make_view
+from streamflow.lab.labelled_file import OPTIONAL, REQUIRED, Rejects, read_labelled
+from streamflow.scoring.view import TxnView, make_view
 from tests.contracts.sample import REPO_ROOT, Generated
 
 VIEW_SOURCES = {"epoch": "event_time", "lat": "latitude", "lon": "longitude", "device": "device_id"}
 """TxnView fields named otherwise than the contract field they are computed from."""
-JAVA_DESERIALIZER = REPO_ROOT / "flink_jobs/java/src/io/streamflow/flink/CustomerKeyedRecords.java"
+JAVA_DESERIALIZER = REPO_ROOT / "services/fraud-scorer/java/src/io/streamflow/flink/CustomerKeyedRecords.java"
 LABEL_COLUMNS = {name for name, _ in LABEL_FIELDS}
 
 

@@ -54,8 +54,9 @@ def test_service_builds_sync_one_package_from_the_root_lock() -> None:
         assert "HEALTHCHECK" in text
 
 
-def test_scorer_image_copies_every_path_dependency_of_the_flink_project() -> None:
-    sources = tomllib.loads((REPO_ROOT / "flink_jobs" / "pyproject.toml").read_text())
+def test_scorer_image_copies_every_path_dependency_of_the_scorer_project() -> None:
+    scorer = REPO_ROOT / "services" / "fraud-scorer"
+    sources = tomllib.loads((scorer / "pyproject.toml").read_text())
     paths = [s["path"] for s in sources["tool"]["uv"]["sources"].values() if "path" in s]
     copied = [
         line.split()[1].rstrip("/")
@@ -65,7 +66,7 @@ def test_scorer_image_copies_every_path_dependency_of_the_flink_project() -> Non
         if line.startswith("COPY ") and "--from" not in line
     ]
     for path in paths:
-        target = str((REPO_ROOT / "flink_jobs" / path).resolve().relative_to(REPO_ROOT))
+        target = str((scorer / path).resolve().relative_to(REPO_ROOT))
         assert any(target == c or target.startswith(c + "/") for c in copied), target
 
 

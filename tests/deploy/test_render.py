@@ -116,7 +116,7 @@ def test_scorer_is_a_savepoint_upgraded_pythondriver_job_with_state_on_a_pvc(
     for objs in overlays.values():
         spec = one(objs, "FlinkDeployment", "fraud-scorer")["spec"]
         assert spec["job"]["entryClass"] == "org.apache.flink.client.python.PythonDriver"
-        assert spec["job"]["args"][-2:] == ["-pym", "streamflow.flink_jobs.fraud_job"]
+        assert spec["job"]["args"][-2:] == ["-pym", "streamflow.fraud_scorer.fraud_job"]
         assert spec["job"]["upgradeMode"] == "savepoint"
         assert spec["flinkConfiguration"]["state.backend.type"] == "rocksdb"
         volumes = spec["podTemplate"]["spec"]["volumes"]

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from scripts.k8s.render import Manifest
-from streamflow.scorer.config import Settings
+from streamflow.fraud_scorer.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER_DEFAULT_MAX_MS = 900_000

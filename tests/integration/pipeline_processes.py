@@ -1,7 +1,7 @@
 """The pipeline's real services as subprocesses, for cross-service tests.
 
 Each service runs exactly as it is deployed locally: the PyFlink scoring job from its own
-environment (``flink_jobs/.venv``), the ingestor and the alert API from their console scripts in
+environment (``services/fraud-scorer/.venv``), the ingestor and the alert API from their console scripts in
 the main environment. Every process gets its own process group (the scoring job forks a JVM), its
 own log file, and the test's topics and database through the environment.
 """
@@ -26,7 +26,7 @@ from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[2]
-FLINK_BIN = REPO / "flink_jobs" / ".venv" / "bin"
+FLINK_BIN = REPO / "services" / "fraud-scorer" / ".venv" / "bin"
 FLINK_PYTHON = FLINK_BIN / "python"
 MAIN_BIN = Path(sys.executable).parent
 
@@ -171,7 +171,7 @@ def scorer_process(base_env: dict[str, str], work: Path, rules_file: Path) -> Se
     )
     return ServiceProcess(
         "scorer",
-        [str(FLINK_PYTHON), "-m", "streamflow.flink_jobs.fraud_job"],
+        [str(FLINK_PYTHON), "-m", "streamflow.fraud_scorer.fraud_job"],
         env,
         work / "scorer.log",
     )

@@ -31,7 +31,7 @@ SCRIPT = REPO / "scripts" / "pipeline" / "fault_case.sh"
 LOCAL = Path(os.environ.get("STREAMFLOW_LOCAL_DIR", str(REPO / ".local")))
 HAVE_PIPELINE = (
     shutil.which("java") is not None
-    and (REPO / "flink_jobs" / ".venv" / "bin" / "python").is_file()
+    and (REPO / "services" / "fraud-scorer" / ".venv" / "bin" / "python").is_file()
     and any((LOCAL / "lib" / "flink").glob("flink-sql-connector-kafka-*.jar"))
 )
 HAVE_KAFKA_JARS = any((LOCAL / "lib" / "kafka").glob("kafka_2.13-*.jar"))
@@ -83,7 +83,7 @@ LONG = [
 def needs(case: Case) -> str | None:
     """Why ``case`` cannot run here, or None."""
     if not HAVE_PIPELINE:
-        return "java, flink_jobs/.venv or the Kafka connector jar missing (make setup)"
+        return "java, services/fraud-scorer/.venv or the Kafka connector jar missing (make setup)"
     if case.name == "broker-kill9" and not HAVE_KAFKA_JARS:
         return "the Kafka jars are missing (make setup)"
     if case.name in {"pg-immediate", "disk-full"} and not HAVE_PG:

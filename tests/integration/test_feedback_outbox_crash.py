@@ -30,7 +30,7 @@ from streamflow.events import Feedback, FraudAlert, decode, encode, examples
 from streamflow.platform.kafka import consumer_config
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.scorer.merchant_risk import MerchantLabels
+from streamflow.scoring.merchant_risk import MerchantLabels
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `tests.*` helpers are imported from the repository root

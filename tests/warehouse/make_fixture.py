@@ -6,7 +6,7 @@ Seed-pinned and byte-for-byte reproducible, no Kafka or Flink needed:
    scenarios, chargebacks due after a delay, a few malformed records), exactly as
    ``streamflow-generate`` would produce it (same ``Simulator``, ``encode_batch``,
    ``FeedbackQueue`` and ``malformed``);
-2. ``streamflow.scorer.core`` scores each transaction in stream order, as the Flink job does:
+2. ``streamflow.scoring.core`` scores each transaction in stream order, as the Flink job does:
    per-customer state, merchant risk as of each transaction's event time from the chargebacks
    already delivered (``MerchantLabels``, as in the job's broadcast state), the default rules with
    the generator's blacklist, alerts for scores over the threshold; records the scorer rejects
@@ -48,7 +48,7 @@ from streamflow.generator.reference import build_reference
 from streamflow.generator.scenarios import ScenarioConfig
 from streamflow.ingestor.records import PlainRecord, parse_records
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, SPECS
-from streamflow.scorer.core import (
+from streamflow.scoring.core import (
     CustomerState,
     MerchantLabels,
     default_rules,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.scorer.model_delivery import slots
-from streamflow.scorer.registry import MlflowRegistry
+from streamflow.lab.model_delivery import slots
+from streamflow.lab.registry import MlflowRegistry
 from tests.warehouse.helpers import REPO, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.scorer.model_delivery import slots
-from streamflow.scorer.registry import MlflowRegistry
+from streamflow.lab.model_delivery import slots
+from streamflow.lab.registry import MlflowRegistry
 from tests.warehouse.helpers import REPO, warehouse_env
 from tests.warehouse.labelled_bronze import load_labelled
 

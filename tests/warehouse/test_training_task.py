@@ -69,7 +69,7 @@ def test_exit_codes_map_to_success_skip_and_failure(tmp_path: Path, warehouse_en
     done = _run(tmp_path, 0, json.dumps(REPORT))
     assert done["report"] == REPORT
     assert done["args"] == [
-        *("-m", "streamflow.scorer.train", "gbdt", "examples.csv"),
+        *("-m", "streamflow.lab.train", "gbdt", "examples.csv"),
         *("--registry", "http://127.0.0.1:1", "--feedback-delay", "5d", "--labels-complete"),
         *("--trees", "1", "--margin", "0.02"),
     ]

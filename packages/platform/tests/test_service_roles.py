@@ -217,7 +217,7 @@ def test_services_connect_as_their_own_role(monkeypatch: pytest.MonkeyPatch) -> 
     from streamflow.generator.config import Settings as GeneratorSettings
     from streamflow.ingestor.config import Settings as IngestorSettings
     from streamflow.platform.settings import ServiceSettings
-    from streamflow.scorer.config import Settings as ScorerSettings
+    from streamflow.fraud_scorer.config import Settings as ScorerSettings
 
     monkeypatch.setenv("STREAMFLOW_PG_USER", "streamflow")
     assert IngestorSettings().pg.user == INGESTOR

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from streamflow.events import policy
 from streamflow.platform.settings import SettingsError, load_settings
-from streamflow.scorer.config import AlertDelivery, Settings
-from streamflow.scorer.runner import cli
-from streamflow.scorer.runner.checkpoints import latest_checkpoint, local_path
-from streamflow.scorer.runner.launch import job_command, job_environment
+from streamflow.fraud_scorer.config import AlertDelivery, Settings
+from streamflow.fraud_scorer.runner import cli
+from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint, local_path
+from streamflow.fraud_scorer.runner.launch import job_command, job_environment
 
 
 def test_settings_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -50,7 +52,7 @@ def test_latest_checkpoint_picks_newest_complete(tmp_path: Path) -> None:
 def test_launch_command_and_environment(tmp_path: Path) -> None:
     python = tmp_path / "venv" / "bin" / "python"
     settings = Settings(flink_python=python)
-    assert job_command(settings) == [str(python), "-m", "streamflow.flink_jobs.fraud_job"]
+    assert job_command(settings) == [str(python), "-m", "streamflow.fraud_scorer.fraud_job"]
     env = job_environment(settings, {"PATH": "/usr/bin"})
     assert env["PATH"].split(os.pathsep)[0] == str(python.parent)
 
@@ -91,3 +93,14 @@ def test_thread_mode_accepts_a_parallelism_above_one(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("STREAMFLOW_SCORER_PARALLELISM", "2")
     settings = load_settings(Settings)
     assert (settings.parallelism, settings.execution_mode) == (2, "thread")
+
+
+def test_the_skew_setting_defaults_to_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STREAMFLOW_SCORER_MAX_FUTURE_SECONDS", raising=False)
+    settings = Settings()
+    assert timedelta(seconds=settings.max_future_seconds) == policy.MAX_FUTURE_SKEW
+    assert settings.policy_override() is None
+    monkeypatch.setenv("STREAMFLOW_SCORER_MAX_FUTURE_SECONDS", "3600")
+    override = Settings().policy_override()
+    assert override is not None
+    assert "3600" in override

@@ -1,6 +1,6 @@
 """The model_training DAG's work: export gold.training_examples, run the trainer, read its verdict.
 
-The trainer (``python -m streamflow.scorer.train gbdt FILE ...``) lives in the main environment
+The trainer (``python -m streamflow.lab.train gbdt FILE ...``) lives in the main environment
 (LightGBM, numpy, pyarrow), not in Airflow's: it runs as a subprocess of that environment's
 python. Settings, all read when a task runs (never at import time):
 
@@ -107,7 +107,7 @@ def trainer_command(cfg: TrainingConfig, examples: Path) -> list[str]:
     return [
         str(cfg.python),
         "-m",
-        "streamflow.scorer.train",
+        "streamflow.lab.train",
         "gbdt",
         str(examples),
         "--registry",

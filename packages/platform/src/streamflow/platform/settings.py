@@ -201,11 +201,11 @@ def checkout_root() -> Path:
     """The root of the StreamFlow checkout this code runs from, else the working directory.
 
     Found by walking up from this file to the directory holding the Makefile, ``packages/`` and
-    ``flink_jobs/`` (an editable install in a clone); an installed package outside a checkout
+    ``services/`` (an editable install in a clone); an installed package outside a checkout
     (a container image) has none and falls back to the working directory.
     """
     for parent in Path(__file__).resolve().parents:
-        if all((parent / name).exists() for name in ("Makefile", "packages", "flink_jobs")):
+        if all((parent / name).exists() for name in ("Makefile", "packages", "services")):
             return parent
     return Path.cwd()
 

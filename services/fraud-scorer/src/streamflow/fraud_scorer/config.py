@@ -1,0 +1,115 @@
+"""Settings of the fraud scorer's PyFlink job and its local runner (``STREAMFLOW_SCORER_*``).
+
+The same settings drive the job in a local MiniCluster (``streamflow-scorer run``) and in the
+Kubernetes FlinkDeployment (``python -m streamflow.fraud_scorer.fraud_job``). Kafka and topic names
+come from the shared ``STREAMFLOW_KAFKA_*`` / ``STREAMFLOW_TOPIC_*`` settings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from streamflow.events import policy
+from streamflow.platform.settings import ServiceSettings, checkout_root, local_dir
+from streamflow.scoring.model import DEFAULT_MODEL_PATH
+
+
+class AlertDelivery(StrEnum):
+    """How ``fraud.alerts`` is written (see docs/adr/0046-delivery-guarantees.md)."""
+
+    EXACTLY_ONCE = "exactly_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+def default_checkpoint_dir() -> str:
+    """``file://<local dir>/flink/scorer-checkpoints`` (absolute, as Flink wants a URI)."""
+    return (local_dir().resolve() / "flink" / "scorer-checkpoints").as_uri()
+
+
+def default_model_path() -> Path:
+    """The committed anomaly model of this checkout (``models/anomaly-iforest.npz``, absolute)."""
+    return checkout_root() / DEFAULT_MODEL_PATH
+
+
+class Settings(ServiceSettings):
+    """Everything the scoring job reads at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMFLOW_SCORER_", extra="ignore")
+
+    job_name: str = Field(default="streamflow-fraud-scorer", min_length=1)
+    group_id: str = Field(default="streamflow-scorer", min_length=1, description="Kafka group.")
+    transactional_id_prefix: str = Field(
+        default="streamflow-scorer", min_length=1, description="Per-sink suffixes are added."
+    )
+    checkpoint_dir: str = Field(
+        default_factory=default_checkpoint_dir,
+        description="Checkpoint storage URI (file:///..., s3://... on K3s).",
+    )
+    checkpoint_interval_ms: int = Field(default=2000, ge=100)
+    restore: Literal["latest", "none"] = Field(
+        default="latest", description="Resume from the newest retained chk-* under checkpoint_dir."
+    )
+    restore_path: str | None = Field(
+        default=None, description="An explicit checkpoint/savepoint to resume from."
+    )
+    parallelism: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Job parallelism. On K3s it must equal the FlinkDeployment's job.parallelism "
+        "(a render test checks it); in thread mode each TaskManager's instances share one GIL, "
+        "so more than one per TaskManager adds no throughput (docs/adr/0049).",
+    )
+    execution_mode: Literal["thread", "process"] = "thread"
+    bundle_size: int = Field(default=1000, ge=1, description="python.fn-execution.bundle.size")
+    bundle_time_ms: int = Field(default=100, ge=1, description="python.fn-execution.bundle.time")
+    state_backend: Literal["rocksdb", "hashmap"] = "rocksdb"
+    watermark_out_of_orderness_ms: int = Field(default=5000, ge=0)
+    max_future_seconds: int = Field(
+        default=int(policy.MAX_FUTURE_SKEW.total_seconds()),
+        ge=0,
+        description="How far ahead of the scorer's clock an event time may be. The default is "
+        "the validation policy's (streamflow.events.policy.MAX_FUTURE_SKEW), which the warehouse "
+        "mirrors; another value is an override that makes the scorer and silver disagree "
+        "(docs/adr/0059), and the job logs a warning when it starts with one.",
+    )
+    model_path: Path | None = Field(
+        default_factory=default_model_path,
+        description="Anomaly model (default: the checkout's models/anomaly-iforest.npz; the "
+        "image sets its own copy). No file there = rules only, with a warning in the log.",
+    )
+    rules_file: Path | None = Field(
+        default=None, description="Initial rule set (RuleSet JSON) used before fraud.rules."
+    )
+    blacklist_file: Path | None = Field(default=None, description="Blacklist JSON for defaults.")
+    alert_delivery: AlertDelivery = AlertDelivery.AT_LEAST_ONCE
+    kafka_transaction_timeout_ms: int = Field(
+        default=3_600_000,
+        ge=10_000,
+        description="Kafka transaction timeout of the exactly-once sinks: the longest scorer or "
+        "broker outage that loses nothing (docs/adr/0092); at most the broker's "
+        "transaction.max.timeout.ms (scripts/infra/kafka.sh, the Strimzi Kafka CR).",
+    )
+    metrics_port: int = Field(default=9102, ge=1, le=65535)
+    jvm_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="MiniCluster heap.")
+    managed_memory: str = Field(default="128m", pattern=r"^\d+[mg]$")
+    flink_python: Path | None = Field(
+        default=None,
+        description="Python of the PyFlink env (default services/fraud-scorer/.venv).",
+    )
+
+    def policy_override(self) -> str | None:
+        """Why the scorer will judge differently from the warehouse, or None (no override)."""
+        policy_s = int(policy.MAX_FUTURE_SKEW.total_seconds())
+        if self.max_future_seconds == policy_s:
+            return None
+        return (
+            f"STREAMFLOW_SCORER_MAX_FUTURE_SECONDS={self.max_future_seconds} overrides the "
+            f"validation policy's {policy_s} s: the warehouse still rejects transactions more "
+            f"than {policy_s} s ahead (docs/adr/0059)"
+        )

@@ -1,0 +1,150 @@
+"""Build a PyFlink StreamExecutionEnvironment configured for StreamFlow's local MiniCluster.
+
+Settings come from the environment (all optional, loopback/local defaults):
+
+* ``STREAMFLOW_FLINK_CONNECTOR_JAR``: the shaded Kafka connector jar put on ``pipeline.jars``
+  (default: the ``flink-sql-connector-kafka-*.jar`` under ``$STREAMFLOW_LOCAL_DIR/lib/flink``).
+* ``STREAMFLOW_FLINK_JAVA_JAR``: the job's own Java helpers (``services/fraud-scorer/java``, built by
+  setup), also on ``pipeline.jars`` (default: ``streamflow-flink-java.jar`` under
+  ``$STREAMFLOW_LOCAL_DIR/lib/flink-java``).
+* ``STREAMFLOW_FLINK_CHECKPOINT_DIR``: ``execution.checkpointing.dir``
+  (default ``$STREAMFLOW_LOCAL_DIR/flink/checkpoints``).
+* ``STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS`` (2000), ``STREAMFLOW_FLINK_PARALLELISM`` (1),
+  ``STREAMFLOW_FLINK_STATE_BACKEND`` (``rocksdb``), ``STREAMFLOW_FLINK_PYTHON_MODE`` (``thread``),
+  ``STREAMFLOW_FLINK_JVM_ARGS`` (``-Xmx1g``, exported as ``JVM_ARGS`` for the gateway JVM),
+  ``STREAMFLOW_FLINK_LOG_DIR`` (``$STREAMFLOW_LOCAL_DIR/flink/logs``, exported as
+  ``FLINK_LOG_DIR``).
+
+``STREAMFLOW_LOCAL_DIR`` defaults to the repository's ``.local`` directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streamflow.platform.settings import local_dir
+
+if TYPE_CHECKING:
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+
+CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
+JAVA_HELPERS_JAR = Path("lib") / "flink-java" / "streamflow-flink-java.jar"
+
+
+def default_connector_jar(local_dir: Path) -> Path:
+    """The newest Kafka connector jar resolved by setup into ``<local_dir>/lib/flink``."""
+    jars = sorted((local_dir / "lib" / "flink").glob(CONNECTOR_GLOB))
+    return jars[-1] if jars else local_dir / "lib" / "flink" / "flink-sql-connector-kafka.jar"
+
+
+@dataclass(frozen=True)
+class FlinkEnvironmentSettings:
+    """What the local MiniCluster environment is built from."""
+
+    connector_jar: Path
+    checkpoint_dir: Path
+    log_dir: Path
+    java_jar: Path | None = None
+    checkpoint_interval_ms: int = 2000
+    parallelism: int = 1
+    state_backend: str = "rocksdb"
+    python_execution_mode: str = "thread"
+    jvm_args: str = "-Xmx1g"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FlinkEnvironmentSettings:
+        """Read the settings from ``env`` (default: ``os.environ``)."""
+        env = os.environ if env is None else env
+        local = local_dir(env)
+        jar = env.get("STREAMFLOW_FLINK_CONNECTOR_JAR")
+        java_jar = env.get("STREAMFLOW_FLINK_JAVA_JAR")
+        checkpoints = env.get("STREAMFLOW_FLINK_CHECKPOINT_DIR")
+        return cls(
+            connector_jar=Path(jar) if jar else default_connector_jar(local),
+            java_jar=Path(java_jar) if java_jar else local / JAVA_HELPERS_JAR,
+            checkpoint_dir=Path(checkpoints) if checkpoints else local / "flink" / "checkpoints",
+            log_dir=Path(env.get("STREAMFLOW_FLINK_LOG_DIR", str(local / "flink" / "logs"))),
+            checkpoint_interval_ms=int(env.get("STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS", "2000")),
+            parallelism=int(env.get("STREAMFLOW_FLINK_PARALLELISM", "1")),
+            state_backend=env.get("STREAMFLOW_FLINK_STATE_BACKEND", "rocksdb"),
+            python_execution_mode=env.get("STREAMFLOW_FLINK_PYTHON_MODE", "thread"),
+            jvm_args=env.get("STREAMFLOW_FLINK_JVM_ARGS", "-Xmx1g"),
+        )
+
+    def jars(self) -> list[Path]:
+        """The jars put on ``pipeline.jars``: the Kafka connector, then the Java helpers."""
+        return [self.connector_jar] + ([self.java_jar] if self.java_jar is not None else [])
+
+    def options(self) -> dict[str, str]:
+        """The Flink configuration options these settings stand for."""
+        opts = {
+            "pipeline.jars": ";".join(jar.resolve().as_uri() for jar in self.jars()),
+            "python.execution-mode": self.python_execution_mode,
+            "parallelism.default": str(self.parallelism),
+            # Flink 2.x removed env.set_state_backend / set_checkpoint_storage: use options.
+            "state.backend.type": self.state_backend,
+            "execution.checkpointing.dir": self.checkpoint_dir.resolve().as_uri(),
+            "execution.checkpointing.interval": f"{self.checkpoint_interval_ms} ms",
+        }
+        opts.update(self.extra)
+        return opts
+
+
+def flink_configuration(settings: FlinkEnvironmentSettings) -> Configuration:
+    """A pyflink ``Configuration`` holding :meth:`FlinkEnvironmentSettings.options`."""
+    from pyflink.common import Configuration
+
+    config = Configuration()
+    for key, value in settings.options().items():
+        config.set_string(key, value)
+    return config
+
+
+def prepare_process_environment(settings: FlinkEnvironmentSettings) -> None:
+    """Set what the gateway JVM and thread mode need, before the first PyFlink call.
+
+    Thread mode (pemja) fails with "No module named 'pemja'" unless this interpreter's bin
+    directory comes first on ``PATH``; ``JVM_ARGS`` caps the gateway JVM; Flink's logs go under
+    the project-local directory instead of site-packages.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+    os.environ.setdefault("JVM_ARGS", settings.jvm_args)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(settings.log_dir))
+
+
+def build_environment(
+    settings: FlinkEnvironmentSettings | None = None, *, require_connector: bool = True
+) -> StreamExecutionEnvironment:
+    """A StreamExecutionEnvironment for the local MiniCluster, configured from ``settings``.
+
+    Raises ``FileNotFoundError`` when a jar is required but missing (run ``make setup``, which
+    resolves the connector from Maven Central and compiles the Java helpers).
+    """
+    settings = FlinkEnvironmentSettings.from_env() if settings is None else settings
+    missing = [jar for jar in settings.jars() if not jar.is_file()]
+    if require_connector and missing:
+        msg = (
+            f"Flink jar not found: {missing[0]} (run 'make setup', or set "
+            "STREAMFLOW_FLINK_CONNECTOR_JAR / STREAMFLOW_FLINK_JAVA_JAR)"
+        )
+        raise FileNotFoundError(msg)
+    settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    prepare_process_environment(settings)
+
+    from pyflink.datastream import StreamExecutionEnvironment
+
+    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings))
+    env.set_parallelism(settings.parallelism)
+    env.enable_checkpointing(settings.checkpoint_interval_ms)
+    return env

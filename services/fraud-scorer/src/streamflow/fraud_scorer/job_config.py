@@ -1,0 +1,71 @@
+"""Flink options of the scoring job, derived from the scorer's ``Settings``.
+
+The generic MiniCluster set-up (connector jar, thread mode, JVM cap, logs) comes from
+:mod:`.environment`; this module adds what the scoring job needs on top: the checkpoint URI,
+externalized checkpoints kept on cancellation, the restore path, bundle sizes and memory caps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings
+from streamflow.fraud_scorer.config import Settings
+from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint, local_path
+
+
+def restore_path(settings: Settings) -> str | None:
+    """What to resume from: the explicit path, else the newest retained checkpoint."""
+    if settings.restore_path:
+        return settings.restore_path
+    if settings.restore == "latest":
+        found = latest_checkpoint(settings.checkpoint_dir)
+        return found.resolve().as_uri() if found is not None else None
+    return None
+
+
+def job_options(settings: Settings, restore_from: str | None) -> dict[str, str]:
+    """Flink configuration entries of the scoring job."""
+    options = {
+        "pipeline.name": settings.job_name,
+        "execution.checkpointing.dir": settings.checkpoint_dir,
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        # Keep checkpoints when the job is cancelled or killed, so a restart can resume.
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.num-retained": "2",
+        "execution.checkpointing.min-pause": f"{max(settings.checkpoint_interval_ms // 4, 50)} ms",
+        "state.backend.incremental": "true",
+        "python.fn-execution.bundle.size": str(settings.bundle_size),
+        "python.fn-execution.bundle.time": str(settings.bundle_time_ms),
+        "python.state.cache-size": "10000",
+        # A small MiniCluster: the whole process tree stays well under 1.5 GB.
+        "taskmanager.memory.managed.size": settings.managed_memory,
+        "taskmanager.memory.network.min": "64m",
+        "taskmanager.memory.network.max": "64m",
+        "metrics.reporter.prom.factory.class": (
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+        ),
+        "metrics.reporter.prom.port": str(settings.metrics_port),
+        "metrics.reporter.prom.host": "127.0.0.1",
+    }
+    if restore_from:
+        options["execution.state-recovery.path"] = restore_from
+    return options
+
+
+def environment_settings(
+    settings: Settings, base: FlinkEnvironmentSettings, restore_from: str | None
+) -> FlinkEnvironmentSettings:
+    """``base`` (from ``STREAMFLOW_FLINK_*``) overridden by the scorer's settings."""
+    local = local_path(settings.checkpoint_dir)
+    return dataclasses.replace(
+        base,
+        checkpoint_dir=local if local is not None else Path(base.checkpoint_dir),
+        checkpoint_interval_ms=settings.checkpoint_interval_ms,
+        parallelism=settings.parallelism,
+        state_backend=settings.state_backend,
+        python_execution_mode=settings.execution_mode,
+        jvm_args=f"-Xmx{settings.jvm_heap}",
+        extra={**base.extra, **job_options(settings, restore_from)},
+    )

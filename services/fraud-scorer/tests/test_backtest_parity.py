@@ -1,0 +1,244 @@
+"""The backtest and the Flink job score one seed-pinned generator stream the same (issue #4).
+
+The generator (main environment, as a subprocess) writes its stream to throwaway staging topics
+and files: the ``transactions.raw`` values (``--out`` JSONL, emission order), the labelled file
+for the backtest and its chargebacks (``fraud.feedback``, read back from the staging topic). The
+job in a MiniCluster then gets those exact bytes on its own topics, and its ``transactions.scored``
+(read_committed) is compared with :func:`streamflow.lab.backtest.score_rows`.
+
+(a) No feedback, default rules: every transaction has the identical score, alert flag and fired
+    rule ids (the backtest replays in arrival order, the order the job reads the topic).
+(b) With the chargebacks, delivered as in a replay: all of them on ``fraud.feedback`` before the
+    job starts, far ahead of the transactions they follow. The job counts a label for a payment
+    only if it was reported by the payment's event time; the backtest replays in event-time order
+    with each label due at its ``reported_at``. At least 99 % must agree; why the rest differ
+    (late events: customer state in arrival vs event-time order): docs/adr/0043.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from streamflow.events import Feedback, Label, Transaction, decode, encode_key
+from streamflow.platform.kafka import consumer_config
+from streamflow.platform.settings import KafkaSettings, TopicSettings
+from streamflow.lab.backtest import FeedbackLabel, score_rows
+from streamflow.lab.labelled_file import LabelledRow, read_labelled
+from streamflow.scoring.model import load_model
+from streamflow.scoring.rulesets import default_rules
+
+from .conftest import REPO, JobProcess, TopicReader, produce
+
+pytestmark = [pytest.mark.integration, pytest.mark.flink, pytest.mark.timeout(1200)]
+
+PARITY_TRANSACTIONS = 10_000
+"""Size of the compared stream (the one knob for this file's run time)."""
+GENERATOR_ARGS = ("--seed", "7", "--days", "30", "--customers", "1000", "--start", "2026-10-01")
+"""1,000 customers: enough history per customer for the fraud scenarios (and so chargebacks)."""
+MODEL = REPO / "models" / "anomaly-iforest.npz"
+MAIN_PYTHON = REPO / ".venv" / "bin" / "python"
+MIN_AGREEMENT_WITH_FEEDBACK = 0.99
+WAIT_S = 600.0
+
+Verdict = tuple[float, bool, frozenset[str]]
+"""What is compared per transaction: score, is_alert, ids of the triggered rules."""
+
+
+@dataclass(frozen=True)
+class GeneratorRun:
+    """One generator run: raw values in emission order, the labelled file, the chargebacks."""
+
+    raw: list[bytes]
+    labelled: Path
+    feedback: list[bytes]
+
+
+def _read_topic(kafka: KafkaSettings, topic: str, count: int) -> list[bytes]:
+    consumer = Consumer(consumer_config(kafka, f"test-parity-{os.getpid()}-{time.time_ns()}"))
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        values: list[bytes] = []
+        deadline = time.monotonic() + 60
+        while len(values) < count:
+            assert time.monotonic() < deadline, f"only {len(values)} of {count} on {topic}"
+            for msg in consumer.consume(500, timeout=0.5):
+                value = msg.value() if msg.error() is None else None
+                if value is not None:
+                    values.append(value)
+        return values
+    finally:
+        consumer.close()
+
+
+def generate(tmp_path: Path, kafka: KafkaSettings, staging: TopicSettings) -> GeneratorRun:
+    """Run the generator (main environment) into the staging topics and files."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "COVERAGE_"))}
+    env.update({f"STREAMFLOW_TOPIC_{k.upper()}": v for k, v in staging.model_dump().items()})
+    env["STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers
+    raw_file, labelled = tmp_path / "transactions.jsonl", tmp_path / "labelled.parquet"
+    command = [str(MAIN_PYTHON), "-m", "streamflow.generator", *GENERATOR_ARGS]
+    command += ["--count", str(PARITY_TRANSACTIONS), "--kafka", "--no-seed-reference", "--quiet"]
+    command += ["--metrics-port", "0", "--out", str(raw_file), "--labelled-out", str(labelled)]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    summary = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    raw = raw_file.read_bytes().splitlines()
+    assert len(raw) == summary["transactions"] == PARITY_TRANSACTIONS
+    feedback = _read_topic(kafka, staging.fraud_feedback, summary["feedback"])
+    return GeneratorRun(raw, labelled, feedback)
+
+
+def keyed(values: Iterable[bytes]) -> list[tuple[bytes | None, bytes]]:
+    """``(key, value)`` of transaction values, keyed as the generator keys them."""
+    return [(encode_key(decode(Transaction, value).key()), value) for value in values]
+
+
+def job_verdicts(values: Sequence[dict[str, Any]]) -> dict[str, Verdict]:
+    return {
+        v["transaction"]["transaction_id"]: (
+            v["fraud_score"],
+            v["is_alert"],
+            frozenset(c["rule_id"] for c in v["rule_contributions"] if c["triggered"]),
+        )
+        for v in values
+    }
+
+
+def backtest_verdicts(
+    rows: Iterable[LabelledRow], feedback: Iterable[FeedbackLabel] = ()
+) -> dict[str, Verdict]:
+    rules = default_rules()
+    model = load_model(MODEL)
+    assert model is not None, f"{MODEL} is missing (make train)"
+    return {
+        row.view.transaction_id: (
+            ev.score,
+            ev.score >= rules.alert_threshold,
+            frozenset(p.rule_id for p in ev.parts if p.triggered),
+        )
+        for row, ev in score_rows(rows, rules, model, feedback)
+    }
+
+
+def start_job(job: JobProcess, checkpoint_ms: int = 1000) -> None:
+    job.env["STREAMFLOW_SCORER_MODEL_PATH"] = str(MODEL)
+    job.env["STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS"] = str(checkpoint_ms)
+    job.start()
+
+
+def wait_scored(scored: TopicReader, job: JobProcess, count: int) -> None:
+    scored.poll_until(lambda values: len(values) >= count, job, limit_s=WAIT_S)
+
+
+def labels_of(feedback: Iterable[bytes]) -> list[tuple[FeedbackLabel, bytes]]:
+    out = []
+    for raw in feedback:
+        fb = decode(Feedback, raw)
+        label = FeedbackLabel(fb.reported_at.timestamp(), fb.merchant_id, fb.label is Label.FRAUD)
+        out.append((label, raw))
+    out.sort(key=lambda item: item[0].reported_at)
+    return out
+
+
+def test_backtest_equals_job_without_feedback(
+    job: JobProcess,
+    topics: TopicSettings,
+    staging_topics: TopicSettings,
+    kafka_settings: KafkaSettings,
+    reader: Callable[..., TopicReader],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    started = time.monotonic()
+    run = generate(tmp_path, kafka_settings, staging_topics)
+    produce(kafka_settings, topics.transactions_raw, keyed(run.raw))
+    start_job(job)
+    scored = reader(topics.transactions_scored)
+    wait_scored(scored, job, len(run.raw))
+    from_job = job_verdicts(scored.values())
+    expected = backtest_verdicts(read_labelled(run.labelled, arrival_order=True))
+    assert from_job.keys() == expected.keys()
+    differing = [tid for tid in expected if from_job[tid] != expected[tid]]
+    with capsys.disabled():
+        print(
+            f"\n[parity] no feedback: {len(expected) - len(differing)}/{len(expected)} identical"
+            f" (score, alert, fired rules); {sum(v[1] for v in expected.values())} alerts;"
+            f" {time.monotonic() - started:.0f} s"
+        )
+    assert not differing, [(tid, from_job[tid], expected[tid]) for tid in differing[:10]]
+
+
+def test_backtest_agrees_with_job_with_feedback(
+    job: JobProcess,
+    topics: TopicSettings,
+    staging_topics: TopicSettings,
+    kafka_settings: KafkaSettings,
+    reader: Callable[..., TopicReader],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    started = time.monotonic()
+    run = generate(tmp_path, kafka_settings, staging_topics)
+    labelled = labels_of(run.feedback)
+    labels = [label for label, _ in labelled]
+    rows = list(read_labelled(run.labelled, arrival_order=True))
+    assert [row.view.transaction_id for row in rows] == [
+        json.loads(v)["transaction_id"] for v in run.raw
+    ]
+    assert labels, "no chargebacks: the stream is too small"
+    # A replay: every chargeback is on the topic before the first transaction is scored. The
+    # job counts a label for a payment only if it was reported by the payment's event time
+    # (MerchantLabels, docs/adr/0040), so arrival order must not matter.
+    produce(kafka_settings, topics.fraud_feedback, (_feedback_record(raw) for _, raw in labelled))
+    produce(kafka_settings, topics.transactions_raw, keyed(run.raw))
+    start_job(job)
+    scored = reader(topics.transactions_scored)
+    wait_scored(scored, job, len(run.raw))
+    from_job = job_verdicts(scored.values())
+
+    expected = backtest_verdicts(read_labelled(run.labelled), labels)
+    assert from_job.keys() == expected.keys()
+    same_score = [tid for tid in expected if from_job[tid][0] == expected[tid][0]]
+    share = len(same_score) / len(expected)
+    same_all = sum(from_job[tid] == expected[tid] for tid in expected)
+    differing = set(expected) - set(same_score)
+    late_customers = _customers_with_late_events(rows)
+    by_late = sum(
+        row.view.customer_id in late_customers
+        for row in rows
+        if row.view.transaction_id in differing
+    )
+    with capsys.disabled():
+        print(
+            f"\n[parity] with feedback: {len(same_score)}/{len(expected)} identical scores"
+            f" ({share:.2%}), {same_all} identical in score, alert and fired rules;"
+            f" {len(labels)} chargebacks, all read before the transactions;"
+            f" {by_late} of {len(differing)} differing at customers with a late event;"
+            f" {time.monotonic() - started:.0f} s"
+        )
+    assert share >= MIN_AGREEMENT_WITH_FEEDBACK
+
+
+def _feedback_record(raw: bytes) -> tuple[bytes, bytes]:
+    return encode_key(decode(Feedback, raw).key()), raw
+
+
+def _customers_with_late_events(rows: Sequence[LabelledRow]) -> set[str]:
+    """Customers with a payment that arrived after a later one (event-time vs arrival order)."""
+    latest, late = float("-inf"), set()
+    for row in rows:
+        if row.view.epoch < latest:
+            late.add(row.view.customer_id)
+        latest = max(latest, row.view.epoch)
+    return late
