@@ -1,8 +1,8 @@
 """End-to-end benchmark: generator -> Kafka -> PyFlink scorer -> ingestor -> PostgreSQL bronze.
 
 Against the real local infra (``make up``) with throwaway topics and a throwaway database, it
-starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the real ingestor (every topic
-into bronze, so each transaction lands twice: raw and scored), then:
+starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the real ingestor
+(every topic into bronze, so each transaction lands twice: raw and scored), then:
 
 0. Warm-up: a few thousand transactions must come out the far end (proves the pipeline is up and
    excludes the MiniCluster's start-up from every figure).
@@ -49,6 +49,7 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from psycopg import sql
 
 from streamflow.events import encode, examples
+from streamflow.fraud_scorer.config import Settings as ScorerSettings
 from streamflow.platform.kafka import (
     consumer_config,
     delete_topics,
@@ -59,7 +60,6 @@ from streamflow.platform.kafka import (
 from streamflow.platform.migrations import migrate
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.fraud_scorer.config import Settings as ScorerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "e2e.json"

@@ -40,6 +40,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from streamflow.events import ContractError, RuleSet
 from streamflow.fraud_scorer import fraud_job
 from streamflow.fraud_scorer import functions as fn
+from streamflow.fraud_scorer.config import Settings
 from streamflow.fraud_scorer.connectors import customer_keyed, transaction_timeout_ms
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 
@@ -48,7 +49,6 @@ from streamflow.fraud_scorer.fraud_job import _sink as job_sink
 from streamflow.fraud_scorer.fraud_job import _source as job_source
 from streamflow.fraud_scorer.job_config import environment_settings
 from streamflow.platform.settings import load_settings
-from streamflow.fraud_scorer.config import Settings
 from streamflow.scoring.core import (
     AnomalyModel,
     CustomerState,

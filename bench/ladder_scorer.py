@@ -1,7 +1,8 @@
 """The scorer's reference ladder: job CPU per event and events/s of rungs L0-L5 (PyFlink env).
 
 ``bench/ladder.py`` runs this in the PyFlink environment; alone:
-``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python bench/ladder_scorer.py --out F``.
+``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python
+bench/ladder_scorer.py --out F``.
 
 One transactions topic is pre-loaded once (the transactions of ``bench/scorer_flink.py``, same
 customers, blacklist and event-time spacing); then every rung (``bench/ladder_job.py``) runs as a
@@ -50,6 +51,7 @@ from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
 from bench.scorer_flink import tree_cpu_s, txn  # noqa: E402
 from streamflow.events import Topic, encode, encode_key  # noqa: E402
 from streamflow.events.topics import TOPICS  # noqa: E402
+from streamflow.fraud_scorer.config import Settings as ScorerSettings  # noqa: E402
 from streamflow.platform.kafka import (  # noqa: E402
     consumer_config,
     delete_topics,
@@ -57,7 +59,6 @@ from streamflow.platform.kafka import (  # noqa: E402
     producer_config,
 )
 from streamflow.platform.settings import KafkaSettings, TopicSettings  # noqa: E402
-from streamflow.fraud_scorer.config import Settings as ScorerSettings  # noqa: E402
 
 JOB = ROOT / "bench" / "ladder_job.py"
 RUNGS = ("L0", "L1", "L2", "L3", "L4", "L5")

@@ -44,12 +44,12 @@ from pathlib import Path
 import numpy as np
 
 from streamflow.events import Channel, PaymentMethod, RuleSet, Transaction, decode, encode
-from streamflow.scoring.context import LabelContext
-from streamflow.scoring.core import CustomerState, score_transaction, score_transaction_json
-from streamflow.scoring.features import feature_vector
 from streamflow.lab.gbdt_train import fit_gbdt
 from streamflow.lab.labelled_file import LabelledRow, read_labelled
 from streamflow.lab.learning import LearningLoop, LoopConfig
+from streamflow.scoring.context import LabelContext
+from streamflow.scoring.core import CustomerState, score_transaction, score_transaction_json
+from streamflow.scoring.features import feature_vector
 from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, read_model
 from streamflow.scoring.rulesets import default_rules
 from streamflow.scoring.scoring import evaluate

@@ -10,7 +10,8 @@
    is read next to the previous model's in the same sitting (issue 19).
 
 Writes bench/results/scorer_flink.json. Command:
-``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python bench/scorer_flink.py``
+``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python
+bench/scorer_flink.py``
 """
 
 from __future__ import annotations
@@ -33,16 +34,19 @@ import numpy as np
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamflow.events import Channel, ModelSlot, PaymentMethod, Transaction, encode, encode_key
+from streamflow.fraud_scorer.config import Settings as ScorerSettings
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
 from streamflow.platform.settings import KafkaSettings, TopicSettings
-from streamflow.fraud_scorer.config import Settings as ScorerSettings
 from streamflow.scoring.gbdt import GbdtModel, TreeArrays
 from streamflow.scoring.model_release import release_of
 from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "scorer_flink.json"
-COMMAND = "PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python bench/scorer_flink.py"
+COMMAND = (
+    "PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python "
+    "bench/scorer_flink.py"
+)
 
 
 def txn(i: int, when: datetime, customers: int) -> Transaction:

@@ -24,7 +24,7 @@ from streamflow.ingestor.tables import SPECS
 from streamflow.platform.settings import TopicSettings, env_var_names
 
 ENV_NAME = re.compile(r"\bSTREAMFLOW_[A-Z0-9_]*[A-Z0-9]\b")
-JOB, SRC = "flink_jobs/src/streamflow/flink_jobs/", "services/{}/src/streamflow/{}.py"
+JOB, SRC = "services/fraud-scorer/src/streamflow/fraud_scorer/", "services/{}/src/streamflow/{}.py"
 TRAINING = "airflow/src/streamflow/orchestration/training.py"
 # The model_training DAG's trainer (`python -m streamflow.lab.train`, run by Airflow's tasks):
 # the shared settings (Kafka, topics), the registry's, and what the DAG's module reads itself.
@@ -63,7 +63,7 @@ TOPICS = {
     "HelmChart/airflow": [
         (
             "Write",
-            SRC.format("fraud-scorer", "scorer/train_gbdt"),
+            SRC.format("fraud-lab", "lab/train_gbdt"),
             r"topic = service\.(topics\.\w+)",
         )
     ],

@@ -24,14 +24,14 @@ from typing import Any
 
 import psycopg
 
-from streamflow.platform.settings import ServiceSettings, load_settings
 from streamflow.lab.gbdt_train import GbdtParams
-from streamflow.scoring.model import DEFAULT_MODEL_PATH, load_model
 from streamflow.lab.model_delivery import slots
 from streamflow.lab.promotion import GateConfig
 from streamflow.lab.registry import MlflowRegistry, RegistrySettings
-from streamflow.scoring.rulesets import default_rules
 from streamflow.lab.train_gbdt import TrainOptions, replay, train_and_gate
+from streamflow.platform.settings import ServiceSettings, load_settings
+from streamflow.scoring.model import DEFAULT_MODEL_PATH, load_model
+from streamflow.scoring.rulesets import default_rules
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_WINDOW_DAYS = 14

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from streamflow.events import BlacklistRule, Topic
-from streamflow.platform.settings import ServiceSettings, load_settings
 from streamflow.lab.rules_cli import latest_rules, publish
+from streamflow.platform.settings import ServiceSettings, load_settings
 from streamflow.scoring.rulesets import default_rules
 
 

@@ -24,7 +24,9 @@ from tests.contracts.sample import REPO_ROOT, Generated
 
 VIEW_SOURCES = {"epoch": "event_time", "lat": "latitude", "lon": "longitude", "device": "device_id"}
 """TxnView fields named otherwise than the contract field they are computed from."""
-JAVA_DESERIALIZER = REPO_ROOT / "services/fraud-scorer/java/src/io/streamflow/flink/CustomerKeyedRecords.java"
+JAVA_DESERIALIZER = (
+    REPO_ROOT / "services/fraud-scorer/java/src/io/streamflow/flink/CustomerKeyedRecords.java"
+)
 LABEL_COLUMNS = {name for name, _ in LABEL_FIELDS}
 
 

@@ -1,9 +1,9 @@
 """The pipeline's real services as subprocesses, for cross-service tests.
 
 Each service runs exactly as it is deployed locally: the PyFlink scoring job from its own
-environment (``services/fraud-scorer/.venv``), the ingestor and the alert API from their console scripts in
-the main environment. Every process gets its own process group (the scoring job forks a JVM), its
-own log file, and the test's topics and database through the environment.
+environment (``services/fraud-scorer/.venv``), the ingestor and the alert API from their console
+scripts in the main environment. Every process gets its own process group (the scoring job forks a
+JVM), its own log file, and the test's topics and database through the environment.
 """
 
 from __future__ import annotations

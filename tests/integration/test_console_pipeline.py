@@ -68,7 +68,8 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.timeout(900),
     pytest.mark.skipif(
-        not FLINK_PYTHON.exists(), reason="services/fraud-scorer/.venv missing: run make setup (PyFlink env)"
+        not FLINK_PYTHON.exists(),
+        reason="services/fraud-scorer/.venv missing: run make setup (PyFlink env)",
     ),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium missing: run make setup"),
 ]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from streamflow.lab.model_delivery import slots
 from streamflow.lab.registry import MlflowRegistry
+from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from tests.warehouse.helpers import REPO, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

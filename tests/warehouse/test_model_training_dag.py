@@ -17,9 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from streamflow.lab.model_delivery import slots
 from streamflow.lab.registry import MlflowRegistry
+from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from tests.warehouse.helpers import REPO, warehouse_env
 from tests.warehouse.labelled_bronze import load_labelled
 

@@ -214,10 +214,10 @@ def test_migrator_tables_in_warehouse_schemas_stay_the_warehouse_roles(
 
 def test_services_connect_as_their_own_role(monkeypatch: pytest.MonkeyPatch) -> None:
     from streamflow.alert_api.config import Settings as ApiSettings
+    from streamflow.fraud_scorer.config import Settings as ScorerSettings
     from streamflow.generator.config import Settings as GeneratorSettings
     from streamflow.ingestor.config import Settings as IngestorSettings
     from streamflow.platform.settings import ServiceSettings
-    from streamflow.fraud_scorer.config import Settings as ScorerSettings
 
     monkeypatch.setenv("STREAMFLOW_PG_USER", "streamflow")
     assert IngestorSettings().pg.user == INGESTOR

@@ -1,4 +1,4 @@
-"""Fixtures of the scoring core's tests (helpers live in ``scoring_testdata``, put on sys.path here)."""
+"""Fixtures of the scoring core's tests (helpers in ``scoring_testdata``, put on sys.path here)."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ from lab_testdata import synthetic_rows, write_rows
 from streamflow.events import Transaction
 from streamflow.lab import backtest, labelled_file, train
 from streamflow.lab.labelled_file import LabelledFileError, read_labelled
+from streamflow.lab.scores_out import ScoresWriter
 from streamflow.scoring import CustomerState, score_transaction
 from streamflow.scoring.model import load_model, read_model
 from streamflow.scoring.rulesets import default_rules
-from streamflow.lab.scores_out import ScoresWriter
 
 
 def test_reader_sorts_out_of_core(labelled_parquet: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,6 +24,7 @@ from streamflow.events import (
     decode,
     encode,
 )
+from streamflow.lab.train import fit
 from streamflow.scoring.context import LabelContext
 from streamflow.scoring.core import (
     NO_SUPERVISED,
@@ -36,7 +37,6 @@ from streamflow.scoring.core import (
 )
 from streamflow.scoring.features import FEATURE_NAMES
 from streamflow.scoring.gbdt import stump
-from streamflow.lab.train import fit
 
 SCORED_AT = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
 

@@ -9,12 +9,12 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from streamflow.scoring.context import ContextStore, DecayedWindows, FraudReports
-from streamflow.scoring.customer_state import CustomerState
-from streamflow.scoring.gbdt import GbdtModel, model_from_bytes, read_gbdt
 from streamflow.lab.gbdt_train import GbdtParams, export_lightgbm, fit_gbdt
 from streamflow.lab.labelled_file import read_labelled
 from streamflow.lab.learning import LearningLoop, LoopConfig, card_precision_at_k
+from streamflow.scoring.context import ContextStore, DecayedWindows, FraudReports
+from streamflow.scoring.customer_state import CustomerState
+from streamflow.scoring.gbdt import GbdtModel, model_from_bytes, read_gbdt
 from streamflow.scoring.model import ModelFormatError
 from streamflow.scoring.rulesets import default_rules
 from streamflow.scoring.supervised_features import (

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
 
+from streamflow.lab.train import export_forest, fit
 from streamflow.scoring.features import FEATURE_NAMES
 from streamflow.scoring.model import IsolationForestModel, ModelFormatError, load_model, read_model
-from streamflow.lab.train import export_forest, fit
 
 
 @pytest.fixture(scope="module")

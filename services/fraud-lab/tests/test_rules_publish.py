@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from streamflow.events import Topic
-from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.lab.rules_cli import latest_rules, main
+from streamflow.platform.settings import KafkaSettings, TopicSettings
 
 pytestmark = pytest.mark.integration
 

@@ -19,12 +19,8 @@ from pathlib import Path
 import pytest
 
 from streamflow.events import encode
-from streamflow.platform.ports import free_loopback_port
-from streamflow.platform.settings import KafkaSettings, TopicSettings
-from streamflow.scoring.gbdt import model_from_bytes
 from streamflow.lab.gbdt_train import GbdtParams
 from streamflow.lab.model_delivery import slots
-from streamflow.scoring.model_release import load_release
 from streamflow.lab.models_cli import main as models_main
 from streamflow.lab.promotion import GateConfig
 from streamflow.lab.registry import (
@@ -33,9 +29,13 @@ from streamflow.lab.registry import (
     RegistryError,
     RegistrySettings,
 )
-from streamflow.scoring.rulesets import default_rules
 from streamflow.lab.train import main as train_main
 from streamflow.lab.train_gbdt import Replayed, TrainOptions, replay, train_and_gate
+from streamflow.platform.ports import free_loopback_port
+from streamflow.platform.settings import KafkaSettings, TopicSettings
+from streamflow.scoring.gbdt import model_from_bytes
+from streamflow.scoring.model_release import load_release
+from streamflow.scoring.rulesets import default_rules
 
 pytestmark = pytest.mark.integration
 

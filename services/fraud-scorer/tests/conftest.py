@@ -28,7 +28,7 @@ from streamflow.platform.kafka import (
 )
 from streamflow.platform.settings import KafkaSettings, TopicSettings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass

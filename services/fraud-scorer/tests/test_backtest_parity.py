@@ -30,10 +30,10 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from streamflow.events import Feedback, Label, Transaction, decode, encode_key
-from streamflow.platform.kafka import consumer_config
-from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.lab.backtest import FeedbackLabel, score_rows
 from streamflow.lab.labelled_file import LabelledRow, read_labelled
+from streamflow.platform.kafka import consumer_config
+from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.scoring.model import load_model
 from streamflow.scoring.rulesets import default_rules
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streamflow.fraud_scorer.config import Settings
 from streamflow.fraud_scorer.connectors import client_properties
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.fraud_scorer.fraud_job import build_pipeline
 from streamflow.fraud_scorer.job_config import environment_settings, job_options, restore_path
 from streamflow.platform.settings import KafkaSettings
-from streamflow.fraud_scorer.config import Settings
 
 
 def settings_in(tmp_path: Path, **overrides: object) -> Settings:

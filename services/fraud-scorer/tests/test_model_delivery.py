@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from streamflow.events import ModelRelease, ModelSlot, encode, encode_key
+from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint
 from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.scoring.gbdt import GbdtModel, TreeArrays, stump
 from streamflow.scoring.model_release import release_of
-from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint
 from streamflow.scoring.supervised_features import FEATURE_SET, SUPERVISED_FEATURE_NAMES
 
 from .conftest import JobProcess, TopicReader, make_txn, produce, produce_txns, recent

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from streamflow.platform.settings import KafkaSettings, TopicSettings
 from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint
+from streamflow.platform.settings import KafkaSettings, TopicSettings
 
 from .conftest import JobProcess, TopicReader, make_txn, produce_txns, recent
 from .test_fraud_job import legit_stream, scenarios

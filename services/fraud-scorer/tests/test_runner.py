@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from streamflow.events import policy
-from streamflow.platform.settings import SettingsError, load_settings
 from streamflow.fraud_scorer.config import AlertDelivery, Settings
 from streamflow.fraud_scorer.runner import cli
 from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint, local_path
 from streamflow.fraud_scorer.runner.launch import job_command, job_environment
+from streamflow.platform.settings import SettingsError, load_settings
 
 
 def test_settings_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""StreamFlow fraud scorer: the plain-Python scoring core, the anomaly model, backtest and tools.
+"""StreamFlow scoring core: per-customer state, features, rules, model evaluation, one step.
 
-The core (:mod:`streamflow.scoring.core`) needs only numpy and the event contracts, so the PyFlink
-job imports it unchanged; training and the backtest's plots use the ``train`` extra.
+A library (no Flink, no Kafka, no CLI): it needs only numpy, orjson, pyyaml and the event
+contracts, so the PyFlink job (``services/fraud-scorer``) and the lab's backtest and training
+(``services/fraud-lab``) import it unchanged (docs/adr/0120).
 """
 
 from streamflow.scoring.core import (

@@ -26,10 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from streamflow.events import RuleSet
-from streamflow.scoring.core import NO_SUPERVISED, Supervised, score_view
-from streamflow.scoring.customer_state import CustomerState
 from streamflow.lab.labelled_file import LabelledRow, Rejects, read_labelled
-from streamflow.scoring.merchant_risk import MerchantRisk, apply_label, risk_value
 from streamflow.lab.metrics import (
     CardPrecisionAtK,
     GroupCounts,
@@ -39,10 +36,13 @@ from streamflow.lab.metrics import (
     new_rule_counts,
     score_bin,
 )
+from streamflow.lab.scores_out import ScoresWriter
+from streamflow.scoring.core import NO_SUPERVISED, Supervised, score_view
+from streamflow.scoring.customer_state import CustomerState
+from streamflow.scoring.merchant_risk import MerchantRisk, apply_label, risk_value
 from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, load_model
 from streamflow.scoring.rules_io import read_rules, rules_diff
 from streamflow.scoring.rulesets import default_rules
-from streamflow.lab.scores_out import ScoresWriter
 from streamflow.scoring.scoring import Evaluation
 from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 from streamflow.scoring.view import TxnView

@@ -26,11 +26,11 @@ import numpy.typing as npt
 
 from streamflow.events import RuleSet
 from streamflow.lab.backtest import RuleSetRun
+from streamflow.lab.gbdt_train import GbdtParams, fit_gbdt, fit_random_forest
+from streamflow.lab.labelled_file import LabelledRow
 from streamflow.scoring.context import ContextStore
 from streamflow.scoring.core import Supervised
 from streamflow.scoring.gbdt import GbdtModel
-from streamflow.lab.gbdt_train import GbdtParams, fit_gbdt, fit_random_forest
-from streamflow.lab.labelled_file import LabelledRow
 from streamflow.scoring.model import AnomalyModel
 from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES
 

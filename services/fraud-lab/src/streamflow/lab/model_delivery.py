@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 from streamflow.events import ModelRelease, ModelSlot, decode, encode, encode_key
 from streamflow.events.topics import MODEL_TOPIC_MAX_BYTES
+from streamflow.lab.registry import MODEL_FILE, MlflowRegistry, ModelVersion
 from streamflow.platform.kafka import produce_one, read_to_end
 from streamflow.platform.settings import KafkaSettings
 from streamflow.scoring.gbdt import model_from_bytes
 from streamflow.scoring.model import ModelFormatError
 from streamflow.scoring.model_release import release_of
-from streamflow.lab.registry import MODEL_FILE, MlflowRegistry, ModelVersion
 
 
 class DeliveryError(RuntimeError):

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from streamflow.events import ModelSlot
-from streamflow.platform.settings import ServiceSettings, load_settings
 from streamflow.lab.model_delivery import DeliveryError, from_registry, publish, slots
 from streamflow.lab.registry import MlflowRegistry, RegistryError, RegistrySettings
+from streamflow.platform.settings import ServiceSettings, load_settings
 
 
 def _status(registry: MlflowRegistry, settings: RegistrySettings, service: ServiceSettings) -> int:

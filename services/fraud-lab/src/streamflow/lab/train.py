@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from streamflow.lab.labelled_file import LabelledRow, read_labelled
 from streamflow.scoring.customer_state import CustomerState
 from streamflow.scoring.features import FEATURE_NAMES, feature_vector
-from streamflow.lab.labelled_file import LabelledRow, read_labelled
 from streamflow.scoring.model import (
     DEFAULT_MODEL_PATH,
     ForestArrays,

@@ -34,14 +34,10 @@ import numpy as np
 import numpy.typing as npt
 
 from streamflow.events import ModelSlot, RuleSet
-from streamflow.platform.settings import ServiceSettings, load_settings
-from streamflow.scoring.gbdt import GbdtModel, model_from_bytes
 from streamflow.lab.gbdt_train import GbdtParams, fit_gbdt
 from streamflow.lab.labelled_file import Rejects, read_labelled
 from streamflow.lab.learning import LearningLoop, LoopConfig
-from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, ModelFormatError, load_model
 from streamflow.lab.model_delivery import DeliveryError, publish
-from streamflow.scoring.model_release import release_of
 from streamflow.lab.promotion import (
     DAY_S,
     EvalMetrics,
@@ -60,6 +56,10 @@ from streamflow.lab.registry import (
     RegistryError,
     RegistrySettings,
 )
+from streamflow.platform.settings import ServiceSettings, load_settings
+from streamflow.scoring.gbdt import GbdtModel, model_from_bytes
+from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, ModelFormatError, load_model
+from streamflow.scoring.model_release import release_of
 from streamflow.scoring.rules_io import read_rules
 from streamflow.scoring.rulesets import default_rules
 from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES

@@ -1,9 +1,9 @@
 """Kafka sources and keyed sinks of the scoring job (the shaded Kafka connector, Flink 2.2).
 
 The transactions source is keyed by customer in the JVM (:func:`customer_keyed`, with the Java
-deserializer of ``services/fraud-scorer/java``), so no Python runs before the scorer. Sources read committed
-data only and start from the group's committed offsets (earliest when
-there are none); on a restore Flink's checkpointed offsets win. Sinks take ``Row(key, value)``:
+deserializer of ``services/fraud-scorer/java``), so no Python runs before the scorer. Sources
+read committed data only and start from the group's committed offsets (earliest when there are
+none); on a restore Flink's checkpointed offsets win. Sinks take ``Row(key, value)``:
 the key is written as the topic's JSON key (``{"customer_id":"C1"}``) by Flink's JSON row
 serializer, which only looks at the first field, and the value as UTF-8 text.
 """

@@ -4,8 +4,8 @@ Settings come from the environment (all optional, loopback/local defaults):
 
 * ``STREAMFLOW_FLINK_CONNECTOR_JAR``: the shaded Kafka connector jar put on ``pipeline.jars``
   (default: the ``flink-sql-connector-kafka-*.jar`` under ``$STREAMFLOW_LOCAL_DIR/lib/flink``).
-* ``STREAMFLOW_FLINK_JAVA_JAR``: the job's own Java helpers (``services/fraud-scorer/java``, built by
-  setup), also on ``pipeline.jars`` (default: ``streamflow-flink-java.jar`` under
+* ``STREAMFLOW_FLINK_JAVA_JAR``: the job's own Java helpers (``services/fraud-scorer/java``,
+  built by setup), also on ``pipeline.jars`` (default: ``streamflow-flink-java.jar`` under
   ``$STREAMFLOW_LOCAL_DIR/lib/flink-java``).
 * ``STREAMFLOW_FLINK_CHECKPOINT_DIR``: ``execution.checkpointing.dir``
   (default ``$STREAMFLOW_LOCAL_DIR/flink/checkpoints``).

@@ -19,6 +19,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from streamflow.fraud_scorer import functions as fn
+from streamflow.fraud_scorer.config import AlertDelivery, Settings
 from streamflow.fraud_scorer.connectors import (
     KEYED_RECORD_TYPE,
     customer_keyed,
@@ -30,7 +31,6 @@ from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_
 from streamflow.fraud_scorer.job_config import environment_settings, restore_path
 from streamflow.fraud_scorer.store_windows import store_windows
 from streamflow.platform.settings import load_settings
-from streamflow.fraud_scorer.config import AlertDelivery, Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings
 from streamflow.fraud_scorer.config import Settings
+from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings
 from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint, local_path
 
 

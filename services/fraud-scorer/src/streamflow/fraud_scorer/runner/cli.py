@@ -15,10 +15,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from streamflow.platform.settings import SettingsError, load_settings
 from streamflow.fraud_scorer.config import Settings
 from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint
 from streamflow.fraud_scorer.runner.launch import flink_python, job_command, job_environment
+from streamflow.platform.settings import SettingsError, load_settings
 
 log = logging.getLogger("streamflow.fraud_scorer")
 

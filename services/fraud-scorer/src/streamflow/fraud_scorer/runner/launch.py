@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from streamflow.platform.settings import checkout_root
 from streamflow.fraud_scorer.config import Settings
+from streamflow.platform.settings import checkout_root
 
 JOB_MODULE = "streamflow.fraud_scorer.fraud_job"
 
