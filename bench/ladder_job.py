@@ -42,7 +42,7 @@ from streamflow.fraud_scorer import fraud_job
 from streamflow.fraud_scorer import functions as fn
 from streamflow.fraud_scorer.config import Settings
 from streamflow.fraud_scorer.connectors import customer_keyed, transaction_timeout_ms
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
+from streamflow.fraud_scorer.environment import build_environment
 
 # The real job's own source and sink builders, so every rung reads and writes exactly as it does.
 from streamflow.fraud_scorer.fraud_job import _sink as job_sink
@@ -204,7 +204,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings(Settings)
-    flink = environment_settings(settings, FlinkEnvironmentSettings.from_env(), None)
+    flink = environment_settings(settings, None)
     env = build_environment(flink)
     build_rung(env, settings, args.rung)
     env.execute(f"{settings.job_name}-ladder-{args.rung}")

@@ -9,8 +9,9 @@ import orjson
 import pytest
 
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
+from streamflow.platform.settings import local_dir
 
-SETTINGS = FlinkEnvironmentSettings.from_env()
+SETTINGS = FlinkEnvironmentSettings.local(local_dir())
 CASES = [
     '{"customer_id":"C7","amount":"10.00"}',
     '{"x":[1,{"customer_id":"nested"}],"customer_id":"C8"}',

@@ -18,11 +18,11 @@ from streamflow.platform.settings import local_dir
 CONNECTOR = default_connector_jar(local_dir())
 
 
-def test_from_env_defaults_point_into_local_dir(tmp_path: Path) -> None:
+def test_local_defaults_point_into_local_dir(tmp_path: Path) -> None:
     (tmp_path / "lib" / "flink").mkdir(parents=True)
     jar = tmp_path / "lib" / "flink" / "flink-sql-connector-kafka-5.0.0-2.2.jar"
     jar.touch()
-    settings = FlinkEnvironmentSettings.from_env({"STREAMFLOW_LOCAL_DIR": str(tmp_path)})
+    settings = FlinkEnvironmentSettings.local(tmp_path)
     assert settings.connector_jar == jar
     assert settings.checkpoint_dir == tmp_path / "flink" / "checkpoints"
     assert settings.log_dir == tmp_path / "flink" / "logs"
@@ -37,20 +37,18 @@ def test_from_env_defaults_point_into_local_dir(tmp_path: Path) -> None:
     assert opts["parallelism.default"] == "1"
 
 
-def test_from_env_overrides(tmp_path: Path) -> None:
-    settings = FlinkEnvironmentSettings.from_env(
-        {
-            "STREAMFLOW_FLINK_CONNECTOR_JAR": str(tmp_path / "c.jar"),
-            "STREAMFLOW_FLINK_CHECKPOINT_DIR": str(tmp_path / "ck"),
-            "STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS": "500",
-            "STREAMFLOW_FLINK_PARALLELISM": "2",
-            "STREAMFLOW_FLINK_STATE_BACKEND": "hashmap",
-        }
+def test_options_follow_the_settings(tmp_path: Path) -> None:
+    settings = FlinkEnvironmentSettings(
+        connector_jar=tmp_path / "c.jar",
+        checkpoint_dir=tmp_path / "ck",
+        log_dir=tmp_path / "logs",
+        checkpoint_interval_ms=500,
+        parallelism=2,
+        state_backend="hashmap",
     )
-    assert settings.connector_jar == tmp_path / "c.jar"
     assert settings.options()["execution.checkpointing.interval"] == "500 ms"
     assert settings.options()["state.backend.type"] == "hashmap"
-    assert settings.parallelism == 2
+    assert settings.options()["parallelism.default"] == "2"
 
 
 def test_missing_connector_is_a_clear_error(tmp_path: Path) -> None:

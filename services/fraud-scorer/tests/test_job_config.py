@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from streamflow.fraud_scorer.config import Settings
 from streamflow.fraud_scorer.connectors import client_properties
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.fraud_scorer.fraud_job import build_pipeline
 from streamflow.fraud_scorer.job_config import environment_settings, job_options, restore_path
-from streamflow.platform.settings import KafkaSettings
+from streamflow.platform.settings import KafkaSettings, load_settings
 
 
 def settings_in(tmp_path: Path, **overrides: object) -> Settings:
@@ -28,7 +30,8 @@ def test_restore_path(tmp_path: Path) -> None:
     assert restore_path(settings_in(tmp_path, restore_path="file:///x")) == "file:///x"
 
 
-def test_job_options_and_environment(tmp_path: Path) -> None:
+def test_job_options_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMFLOW_LOCAL_DIR", str(tmp_path))
     settings = settings_in(tmp_path, execution_mode="process", parallelism=2)
     options = job_options(settings, "file:///chk-1")
     assert options["execution.checkpointing.externalized-checkpoint-retention"] == (
@@ -36,14 +39,31 @@ def test_job_options_and_environment(tmp_path: Path) -> None:
     )
     assert options["execution.state-recovery.path"] == "file:///chk-1"
     assert "execution.state-recovery.path" not in job_options(settings, None)
-    base = FlinkEnvironmentSettings.from_env({"STREAMFLOW_LOCAL_DIR": str(tmp_path)})
-    flink = environment_settings(settings, base, None)
+    flink = environment_settings(settings, None)
     assert flink.checkpoint_dir == tmp_path / "ckpt"
     assert flink.options()["python.execution-mode"] == "process"
     assert flink.options()["parallelism.default"] == "2"
     assert flink.options()["execution.checkpointing.dir"] == settings.checkpoint_dir
-    remote = environment_settings(settings_in(tmp_path, checkpoint_dir="s3://b/c"), base, None)
-    assert remote.checkpoint_dir == base.checkpoint_dir
+    remote = environment_settings(settings_in(tmp_path, checkpoint_dir="s3://b/c"), None)
+    assert remote.checkpoint_dir == FlinkEnvironmentSettings.local(tmp_path).checkpoint_dir
+    assert remote.options()["execution.checkpointing.dir"] == "s3://b/c"
+
+
+def test_flink_names_are_fields_of_the_one_settings_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMFLOW_LOCAL_DIR", str(tmp_path))
+    defaults = environment_settings(load_settings(Settings), None)
+    assert defaults.java_jar == FlinkEnvironmentSettings.local(tmp_path).java_jar
+    assert defaults.log_dir == tmp_path / "flink" / "logs"
+    monkeypatch.setenv("STREAMFLOW_FLINK_CONNECTOR_JAR", str(tmp_path / "c.jar"))
+    monkeypatch.setenv("STREAMFLOW_FLINK_JAVA_JAR", str(tmp_path / "j.jar"))
+    monkeypatch.setenv("STREAMFLOW_FLINK_LOG_DIR", str(tmp_path / "logs"))
+    settings = load_settings(Settings)
+    assert settings.connector_jar == tmp_path / "c.jar"
+    flink = environment_settings(settings, None)
+    assert flink.jars() == [tmp_path / "c.jar", tmp_path / "j.jar"]
+    assert flink.log_dir == tmp_path / "logs"
 
 
 def test_client_properties_for_secured_clusters() -> None:
@@ -64,8 +84,7 @@ def test_client_properties_for_secured_clusters() -> None:
 
 def test_pipeline_graph(tmp_path: Path) -> None:
     settings = settings_in(tmp_path, alert_delivery="exactly_once")
-    base = FlinkEnvironmentSettings.from_env()
-    env = build_environment(environment_settings(settings, base, None))
+    env = build_environment(environment_settings(settings, None))
     build_pipeline(env, settings)
     plan = env.get_execution_plan()
     for operator in ("score", "store-windows-json", settings.topics.transactions_raw):

@@ -2,7 +2,9 @@
 
 The same settings drive the job in a local MiniCluster (``streamflow-scorer run``) and in the
 Kubernetes FlinkDeployment (``python -m streamflow.fraud_scorer.fraud_job``). Kafka and topic names
-come from the shared ``STREAMFLOW_KAFKA_*`` / ``STREAMFLOW_TOPIC_*`` settings.
+come from the shared ``STREAMFLOW_KAFKA_*`` / ``STREAMFLOW_TOPIC_*`` settings; the Flink
+environment's jars and log directory are fields here too, read under their ``STREAMFLOW_FLINK_*``
+names (the image, the manifests and the fault scripts set those).
 """
 
 from __future__ import annotations
@@ -98,6 +100,24 @@ class Settings(ServiceSettings):
     metrics_port: int = Field(default=9102, ge=1, le=65535)
     jvm_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="MiniCluster heap.")
     managed_memory: str = Field(default="128m", pattern=r"^\d+[mg]$")
+    connector_jar: Path | None = Field(
+        default=None,
+        validation_alias="STREAMFLOW_FLINK_CONNECTOR_JAR",
+        description="The shaded Kafka connector jar on pipeline.jars (default: the newest "
+        "flink-sql-connector-kafka-*.jar under $STREAMFLOW_LOCAL_DIR/lib/flink, from setup).",
+    )
+    java_jar: Path | None = Field(
+        default=None,
+        validation_alias="STREAMFLOW_FLINK_JAVA_JAR",
+        description="The job's Java helpers (services/fraud-scorer/java) on pipeline.jars "
+        "(default: $STREAMFLOW_LOCAL_DIR/lib/flink-java/streamflow-flink-java.jar, from setup).",
+    )
+    flink_log_dir: Path | None = Field(
+        default=None,
+        validation_alias="STREAMFLOW_FLINK_LOG_DIR",
+        description="Flink's logs, exported as FLINK_LOG_DIR (default: "
+        "$STREAMFLOW_LOCAL_DIR/flink/logs).",
+    )
     flink_python: Path | None = Field(
         default=None,
         description="Python of the PyFlink env (default services/fraud-scorer/.venv).",

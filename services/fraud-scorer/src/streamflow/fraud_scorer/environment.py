@@ -1,21 +1,13 @@
 """Build a PyFlink StreamExecutionEnvironment configured for StreamFlow's local MiniCluster.
 
-Settings come from the environment (all optional, loopback/local defaults):
-
-* ``STREAMFLOW_FLINK_CONNECTOR_JAR``: the shaded Kafka connector jar put on ``pipeline.jars``
-  (default: the ``flink-sql-connector-kafka-*.jar`` under ``$STREAMFLOW_LOCAL_DIR/lib/flink``).
-* ``STREAMFLOW_FLINK_JAVA_JAR``: the job's own Java helpers (``services/fraud-scorer/java``,
-  built by setup), also on ``pipeline.jars`` (default: ``streamflow-flink-java.jar`` under
-  ``$STREAMFLOW_LOCAL_DIR/lib/flink-java``).
-* ``STREAMFLOW_FLINK_CHECKPOINT_DIR``: ``execution.checkpointing.dir``
-  (default ``$STREAMFLOW_LOCAL_DIR/flink/checkpoints``).
-* ``STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS`` (2000), ``STREAMFLOW_FLINK_PARALLELISM`` (1),
-  ``STREAMFLOW_FLINK_STATE_BACKEND`` (``rocksdb``), ``STREAMFLOW_FLINK_PYTHON_MODE`` (``thread``),
-  ``STREAMFLOW_FLINK_JVM_ARGS`` (``-Xmx1g``, exported as ``JVM_ARGS`` for the gateway JVM),
-  ``STREAMFLOW_FLINK_LOG_DIR`` (``$STREAMFLOW_LOCAL_DIR/flink/logs``, exported as
-  ``FLINK_LOG_DIR``).
-
-``STREAMFLOW_LOCAL_DIR`` defaults to the repository's ``.local`` directory.
+:class:`FlinkEnvironmentSettings` holds what the environment is built from (jars, checkpoint and
+log directories, parallelism, state backend, execution mode, JVM cap, extra options). It reads no
+environment variables: the scoring job derives it from its one ``Settings`` object
+(:func:`streamflow.fraud_scorer.job_config.environment_settings`, where ``STREAMFLOW_FLINK_*``
+are fields), and :meth:`FlinkEnvironmentSettings.local` gives the checkout's defaults under
+``$STREAMFLOW_LOCAL_DIR`` (the repository's ``.local`` unless set): the Kafka connector jar from
+``lib/flink``, the Java helpers from ``lib/flink-java`` (both put there by setup), checkpoints
+in ``flink/checkpoints`` and logs in ``flink/logs``.
 """
 
 from __future__ import annotations
@@ -59,23 +51,13 @@ class FlinkEnvironmentSettings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> FlinkEnvironmentSettings:
-        """Read the settings from ``env`` (default: ``os.environ``)."""
-        env = os.environ if env is None else env
-        local = local_dir(env)
-        jar = env.get("STREAMFLOW_FLINK_CONNECTOR_JAR")
-        java_jar = env.get("STREAMFLOW_FLINK_JAVA_JAR")
-        checkpoints = env.get("STREAMFLOW_FLINK_CHECKPOINT_DIR")
+    def local(cls, local_dir: Path) -> FlinkEnvironmentSettings:
+        """The defaults of a checkout whose project-local directory is ``local_dir``."""
         return cls(
-            connector_jar=Path(jar) if jar else default_connector_jar(local),
-            java_jar=Path(java_jar) if java_jar else local / JAVA_HELPERS_JAR,
-            checkpoint_dir=Path(checkpoints) if checkpoints else local / "flink" / "checkpoints",
-            log_dir=Path(env.get("STREAMFLOW_FLINK_LOG_DIR", str(local / "flink" / "logs"))),
-            checkpoint_interval_ms=int(env.get("STREAMFLOW_FLINK_CHECKPOINT_INTERVAL_MS", "2000")),
-            parallelism=int(env.get("STREAMFLOW_FLINK_PARALLELISM", "1")),
-            state_backend=env.get("STREAMFLOW_FLINK_STATE_BACKEND", "rocksdb"),
-            python_execution_mode=env.get("STREAMFLOW_FLINK_PYTHON_MODE", "thread"),
-            jvm_args=env.get("STREAMFLOW_FLINK_JVM_ARGS", "-Xmx1g"),
+            connector_jar=default_connector_jar(local_dir),
+            java_jar=local_dir / JAVA_HELPERS_JAR,
+            checkpoint_dir=local_dir / "flink" / "checkpoints",
+            log_dir=local_dir / "flink" / "logs",
         )
 
     def jars(self) -> list[Path]:
@@ -131,7 +113,7 @@ def build_environment(
     Raises ``FileNotFoundError`` when a jar is required but missing (run ``make setup``, which
     resolves the connector from Maven Central and compiles the Java helpers).
     """
-    settings = FlinkEnvironmentSettings.from_env() if settings is None else settings
+    settings = FlinkEnvironmentSettings.local(local_dir()) if settings is None else settings
     missing = [jar for jar in settings.jars() if not jar.is_file()]
     if require_connector and missing:
         msg = (

@@ -27,7 +27,7 @@ from streamflow.fraud_scorer.connectors import (
     keyed_sink,
     transaction_timeout_ms,
 )
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
+from streamflow.fraud_scorer.environment import build_environment
 from streamflow.fraud_scorer.job_config import environment_settings, restore_path
 from streamflow.fraud_scorer.store_windows import store_windows
 from streamflow.platform.settings import load_settings
@@ -129,7 +129,7 @@ def main() -> None:
         log.warning("%s", override)
     restore_from = restore_path(settings)
     log.info("starting %s (restore from %s)", settings.job_name, restore_from or "nothing")
-    flink = environment_settings(settings, FlinkEnvironmentSettings.from_env(), restore_from)
+    flink = environment_settings(settings, restore_from)
     env = build_environment(flink)
     build_pipeline(env, settings)
     env.execute(settings.job_name)

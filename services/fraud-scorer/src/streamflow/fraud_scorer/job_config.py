@@ -1,18 +1,19 @@
-"""Flink options of the scoring job, derived from the scorer's ``Settings``.
+"""Flink options of the scoring job, derived from the scorer's one ``Settings`` object.
 
-The generic MiniCluster set-up (connector jar, thread mode, JVM cap, logs) comes from
-:mod:`.environment`; this module adds what the scoring job needs on top: the checkpoint URI,
+The generic MiniCluster set-up (connector jar, thread mode, JVM cap, logs) is
+:class:`.environment.FlinkEnvironmentSettings`; this module fills it from ``Settings`` (local
+defaults for unset jars and logs) and adds what the scoring job needs on top: the checkpoint URI,
 externalized checkpoints kept on cancellation, the restore path, bundle sizes and memory caps.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from streamflow.fraud_scorer.config import Settings
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings
 from streamflow.fraud_scorer.runner.checkpoints import latest_checkpoint, local_path
+from streamflow.platform.settings import local_dir
 
 
 def restore_path(settings: Settings) -> str | None:
@@ -54,14 +55,20 @@ def job_options(settings: Settings, restore_from: str | None) -> dict[str, str]:
     return options
 
 
-def environment_settings(
-    settings: Settings, base: FlinkEnvironmentSettings, restore_from: str | None
-) -> FlinkEnvironmentSettings:
-    """``base`` (from ``STREAMFLOW_FLINK_*``) overridden by the scorer's settings."""
+def environment_settings(settings: Settings, restore_from: str | None) -> FlinkEnvironmentSettings:
+    """The job's MiniCluster environment: the checkout's defaults overridden by ``settings``.
+
+    A remote checkpoint URI (``s3://...``) goes to Flink as an option; the local checkpoint
+    directory is then only the default scratch directory under ``$STREAMFLOW_LOCAL_DIR``.
+    """
+    base = FlinkEnvironmentSettings.local(local_dir())
     local = local_path(settings.checkpoint_dir)
     return dataclasses.replace(
         base,
-        checkpoint_dir=local if local is not None else Path(base.checkpoint_dir),
+        connector_jar=settings.connector_jar or base.connector_jar,
+        java_jar=settings.java_jar or base.java_jar,
+        log_dir=settings.flink_log_dir or base.log_dir,
+        checkpoint_dir=local if local is not None else base.checkpoint_dir,
         checkpoint_interval_ms=settings.checkpoint_interval_ms,
         parallelism=settings.parallelism,
         state_backend=settings.state_backend,
