@@ -157,8 +157,9 @@ def test_api_reads_what_it_shows_and_writes_its_tables(pg_settings: PostgresSett
     with psycopg.connect(pg_settings.dsn()) as conn:
         _land_alert(conn, 2)
     with connect_as(pg_settings, API) as conn:
-        conn.execute("select count(*) from bronze.transactions")
-        conn.execute("select count(*) from bronze.realtime_metrics")
+        # Its projections of bronze (V036, V042), not bronze itself (the test below).
+        conn.execute("select count(*) from app.scored_transactions")
+        conn.execute("select count(*) from app.realtime_metrics")
         conn.execute("select count(*) from ref.customers")
         conn.execute(
             "insert into app.api_keys (key_id, name, key_hash, scopes) "
@@ -169,8 +170,36 @@ def test_api_reads_what_it_shows_and_writes_its_tables(pg_settings: PostgresSett
         ).rowcount
         assert updated == 1
         conn.commit()
+        # The metrics projection has one writer, the landing trigger.
         with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute("select count(*) from bronze.dead_letters")
+            conn.execute("delete from app.realtime_metrics")
+
+
+def test_api_reads_no_bronze_table(pg_settings: PostgresSettings) -> None:
+    """Issue 18 item 5 (V043): every bronze table, today's and a later migration's, is refused."""
+    with psycopg.connect(pg_settings.dsn()) as conn:
+        conn.execute("create table bronze.later (x int)")
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "select tablename from pg_tables where schemaname = 'bronze' order by 1"
+            ).fetchall()
+        ]
+    assert {"transactions", "realtime_metrics", "scored_transactions", "later"} <= set(tables)
+    readable = {
+        table
+        for table in tables
+        if _attempt(pg_settings, API, f"select 1 from bronze.{table} limit 1")
+        is not errors.InsufficientPrivilege
+    }
+    assert not readable, f"{API} may read bronze.{sorted(readable)}"
+    with psycopg.connect(pg_settings.dsn()) as conn:
+        usage = conn.execute(
+            "select has_schema_privilege(%s, 'bronze', 'usage'), "
+            "has_table_privilege(%s, 'bronze.realtime_metrics', 'select')",
+            (API, API),
+        ).fetchone()
+    assert usage == (False, False)
 
 
 def test_generator_seeds_reference_data(pg_settings: PostgresSettings) -> None:
