@@ -26,7 +26,8 @@ from streamflow.alert_api.auth import (
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
-from streamflow.alert_api.guard import AddressThrottle, Guard
+from streamflow.alert_api.guard import Guard
+from streamflow.alert_api.limits import address_throttle
 from streamflow.alert_api.outbox import OutboxRelay
 from streamflow.alert_api.projection import prune_forever
 from streamflow.alert_api.routes import (
@@ -135,7 +136,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.guard = Guard(
         settings.max_body_bytes,
-        AddressThrottle(settings.unauth_burst, settings.unauth_per_minute),
+        address_throttle(settings, db),  # per address, shared through PostgreSQL (limits.py)
         verifier,
         frozenset({docs_route.PAGE}) if docs else frozenset(),
     )
