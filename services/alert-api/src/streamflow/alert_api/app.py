@@ -37,6 +37,7 @@ from streamflow.alert_api.routes import (
     console,
     customers,
     health,
+    quality,
     queues,
     search,
     stats,
@@ -147,7 +148,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
     _declare_limits(app, settings)
     problems.install(app)
-    for module in (alerts, queues, search, cases, customers, timeline, stats, health, console):
+    for module in (
+        alerts,
+        queues,
+        search,
+        cases,
+        customers,
+        timeline,
+        stats,
+        quality,
+        health,
+        console,
+    ):
         app.include_router(module.router)
     app.include_router(alerts.bulk_router)
     if docs:

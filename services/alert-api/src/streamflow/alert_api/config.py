@@ -117,6 +117,35 @@ class Settings(ServiceSettings):
         "operator calls app.prune_scored_transactions).",
     )
 
+    prometheus_url: str = Field(
+        default="http://127.0.0.1:9090",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Prometheus's HTTP API, where the quality dashboard reads the scorer's live "
+        "rate and latency (local: scripts/services/prometheus.sh's port; ADR 0102).",
+    )
+    prometheus_timeout_s: float = Field(
+        default=2.0, gt=0, le=30, description="Deadline of one Prometheus query."
+    )
+    scorer_rate_query: str = Field(
+        default="sum(rate(flink_taskmanager_job_task_operator_numRecordsOut{"
+        'job_name="streamflow-fraud-scorer",operator_name=~"Source.*"}[1m]))',
+        min_length=1,
+        description="PromQL: transactions per second the scorer reads (its Kafka source).",
+    )
+    scorer_latency_query: str = Field(
+        default="max(flink_taskmanager_job_task_operator_currentEmitEventTimeLag{"
+        'job_name="streamflow-fraud-scorer"}) / 1000',
+        min_length=1,
+        description="PromQL: the scorer's latency in seconds (default: how old, by Kafka "
+        "timestamp, the record its source last emitted was).",
+    )
+    quality_max_rows: int = Field(
+        default=20_000,
+        ge=100,
+        le=1_000_000,
+        description="Most rows of the detection-quality mart one dashboard request reads.",
+    )
+
     @property
     def docs_enabled(self) -> bool:
         """Whether the API documentation is served (``docs``, else not in the prod profile)."""
