@@ -202,6 +202,42 @@ def test_api_reads_no_bronze_table(pg_settings: PostgresSettings) -> None:
     assert usage == (False, False)
 
 
+def test_api_reads_gold_only_through_the_detection_quality_function(
+    pg_settings: PostgresSettings,
+) -> None:
+    """V037 (ADR 0102): the quality dashboard's one read of gold is app.detection_quality(), a
+    security definer function; the API role has no grant on gold itself, and the function keeps
+    working when dbt replaces the table. No other service role may call it."""
+    ddl = (
+        "create table gold.agg_detection_quality (event_date date, rule_id text, alerts bigint, "
+        "confirmed_fraud bigint, false_positives bigint, unlabelled bigint, fraud_total bigint, "
+        "precision double precision, recall double precision, avg_time_to_detect_ms numeric, "
+        "p50_time_to_detect_ms double precision, max_time_to_detect_ms integer)"
+    )
+    row = (
+        "insert into gold.agg_detection_quality "
+        "values (current_date, 'ALL', %s, 1, 0, 0, 1, 1, 1, 1, 1, 1)"
+    )
+    call = "select rule_id, alerts from app.detection_quality(current_date, current_date, 5)"
+    with connect_as(pg_settings, WAREHOUSE) as conn:
+        conn.execute(ddl)
+        conn.execute(row, (1,))
+        conn.commit()
+    with connect_as(pg_settings, API) as conn:
+        assert conn.execute(call).fetchall() == [("ALL", 1)]
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("select 1 from gold.agg_detection_quality")
+    with connect_as(pg_settings, WAREHOUSE) as conn:  # a dbt run: a new table
+        conn.execute("drop table gold.agg_detection_quality")
+        conn.execute(ddl)
+        conn.execute(row, (2,))
+        conn.commit()
+    with connect_as(pg_settings, API) as conn:
+        assert conn.execute(call).fetchall() == [("ALL", 2)]
+    for role in (INGESTOR, GENERATOR, WAREHOUSE):
+        assert _attempt(pg_settings, role, call) is errors.InsufficientPrivilege, role
+
+
 def test_generator_seeds_reference_data(pg_settings: PostgresSettings) -> None:
     with connect_as(pg_settings, GENERATOR) as conn:
         conn.execute("create temp table tmp_m (like ref.merchants including defaults)")
