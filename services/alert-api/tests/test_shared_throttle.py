@@ -17,7 +17,7 @@ from conftest import Keys
 from streamflow.alert_api.app import create_app
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.fast_path import AlertApi
-from streamflow.alert_api.limits import SharedAddressThrottle
+from streamflow.alert_api.limits import PRUNE_SQL, SharedAddressThrottle
 
 
 def _h(key: str) -> dict[str, str]:
@@ -77,6 +77,36 @@ def test_a_flood_from_many_addresses_goes_in_bounded_batches(
 
     asyncio.run(scenario())
     assert sizes == [2, 2, 1]
+
+
+def test_refilled_rows_are_pruned_and_failures_meanwhile_still_sent() -> None:
+    sent: list[list[str]] = []
+    pruned: list[float] = []
+
+    async def spend(addresses: Sequence[str], failures: Sequence[int]) -> list[tuple[str, float]]:
+        sent.append(list(addresses))
+        return [(a, 4.0) for a in addresses]
+
+    async def scenario() -> None:
+        now = [0.0]
+        throttle: SharedAddressThrottle
+
+        async def prune(older_than_s: float) -> None:
+            pruned.append(older_than_s)
+            throttle.spend("late")  # a failure while the prune runs
+            await asyncio.sleep(0)
+
+        throttle = SharedAddressThrottle(5, 6, spend, prune, clock=lambda: now[0])
+        throttle.spend("a")
+        await throttle.settled()
+        assert pruned == []  # not yet a minute since the last prune
+        now[0] = 61.0
+        throttle.spend("b")
+        await throttle.settled()
+
+    asyncio.run(scenario())
+    assert pruned == [50.0]  # a bucket of 5 refills in 50 s at 6 a minute
+    assert sent == [["a"], ["b"], ["late"]]
 
 
 @pytest.mark.integration
@@ -143,6 +173,14 @@ def test_two_app_instances_share_an_addresss_failed_auth_limit(
         assert three.get("/v1/alerts", headers=_h("sfk_guess")).status_code == 429
         # The key instance one verified still works there; another address is not affected.
         assert one.get("/v1/alerts", headers=_h(keys.read)).status_code == 200
+        # The prune (real SQL): a row refilled longer ago than asked is deleted, a newer one kept.
+        assert one.portal is not None
+        one.portal.call(one_app.state.db.fetch, PRUNE_SQL, 3600.0)
+        with psycopg.connect(settings.pg.dsn()) as conn:
+            assert conn.execute("select count(*) from app.api_auth_failures").fetchone() == (1,)
+        one.portal.call(one_app.state.db.fetch, PRUNE_SQL, 0.0)
+        with psycopg.connect(settings.pg.dsn()) as conn:
+            assert conn.execute("select count(*) from app.api_auth_failures").fetchone() == (0,)
     with TestClient(two_app, raise_server_exceptions=False) as other:
         assert other.get("/v1/alerts", headers=_h("sfk_bad")).status_code == 401
 

@@ -119,12 +119,13 @@ class SharedAddressThrottle(AddressThrottle):
                 return
             for address, tokens in left:
                 self._adopt(address, tokens)
-        if self._prune is not None and self._clock() - self._pruned_at >= PRUNE_EVERY_S:
-            self._pruned_at = self._clock()
-            try:
-                await self._prune(self._refill_s)
-            except (DatabaseUnavailableError, asyncpg.PostgresError) as exc:
-                log.warning("could not prune app.api_auth_failures: %s", exc)
+            # Inside the loop: failures queued while it prunes are sent before the task ends.
+            if self._prune is not None and self._clock() - self._pruned_at >= PRUNE_EVERY_S:
+                self._pruned_at = self._clock()
+                try:
+                    await self._prune(self._refill_s)
+                except (DatabaseUnavailableError, asyncpg.PostgresError) as exc:
+                    log.warning("could not prune app.api_auth_failures: %s", exc)
 
     def _adopt(self, address: str, shared_tokens: float) -> None:
         """Take the shared count if it is lower, less the failures queued since it was sent."""
