@@ -43,21 +43,27 @@ _MART_SQL = "select * from app.detection_quality($1, $2, $3)"
 # The first verdict is the alert's oldest analyst note with a verdict (every verdict writes one,
 # verdicts.py); an alert judged before notes carried verdicts falls back to status_updated_at.
 _VERDICT_SQL = """
-with a as (
+with first_verdict as (
+    select n.alert_id, min(n.created_at) as first_at
+    from app.analyst_notes as n
+    where n.verdict is not null and n.created_at >= $1
+    group by n.alert_id
+),
+a as (
     select (x.detected_at at time zone 'UTC')::date as day, x.detected_at,
-           -- greatest() skips nulls, so a pending alert (null) stays null only through the case
-           case when j.verdict_at is not null then greatest(0, extract(epoch from (
-               j.verdict_at - x.detected_at)))::double precision end as seconds
+           coalesce(v.first_at, case when x.status <> 'new' then x.status_updated_at end)
+               as verdict_at
     from app.alerts as x
-    left join lateral (
-        select min(n.created_at) as first_at from app.analyst_notes as n
-        where n.alert_id = x.alert_id and n.verdict is not null
-    ) as v on true
-    cross join lateral (
-        select coalesce(v.first_at, case when x.status <> 'new' then x.status_updated_at end)
-            as verdict_at
-    ) as j
+    left join first_verdict as v on v.alert_id = x.alert_id
     where x.detected_at >= $1 and x.detected_at <= $2
+),
+s as (
+    -- greatest() skips nulls, so a pending alert (null) stays null only through the case
+    select day, detected_at,
+           case when verdict_at is not null then
+               greatest(0, extract(epoch from (verdict_at - detected_at)))::double precision
+           end as seconds
+    from a
 )
 select day, count(*) as alerts, count(seconds) as judged,
        percentile_cont(0.5) within group (order by seconds) as p50,
@@ -65,7 +71,7 @@ select day, count(*) as alerts, count(seconds) as judged,
        avg(seconds) as mean,
        max(extract(epoch from ($2 - detected_at))) filter (where seconds is null)
            as oldest_pending
-from a group by grouping sets ((day), ()) order by day nulls first
+from s group by grouping sets ((day), ()) order by day nulls first
 """
 
 
