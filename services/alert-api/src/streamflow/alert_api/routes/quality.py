@@ -13,6 +13,7 @@ says what it lacks.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -161,17 +162,20 @@ async def scorer(
     now = datetime.now(UTC)
     empty = ScorerSeries(t=[], rate_per_second=[], latency_seconds=[])
     try:
-        rate_body, latency_body = [
-            await query_range(
-                settings.prometheus_url,
-                query,
-                start=axis[0],
-                end=axis[-1],
-                step=step,
-                deadline_s=settings.prometheus_timeout_s,
+        # The two queries at once: each waits on Prometheus in a worker thread.
+        rate_body, latency_body = await asyncio.gather(
+            *(
+                query_range(
+                    settings.prometheus_url,
+                    query,
+                    start=axis[0],
+                    end=axis[-1],
+                    step=step,
+                    deadline_s=settings.prometheus_timeout_s,
+                )
+                for query in (settings.scorer_rate_query, settings.scorer_latency_query)
             )
-            for query in (settings.scorer_rate_query, settings.scorer_latency_query)
-        ]
+        )
         rate = quality.align(quality.matrix_points(rate_body, sum), axis)
         latency = quality.align(quality.matrix_points(latency_body, max), axis)
     except (PrometheusUnavailableError, quality.PrometheusAnswerError) as exc:
