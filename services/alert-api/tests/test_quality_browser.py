@@ -19,6 +19,7 @@ from quality_helpers import PROMETHEUS, RunningPrometheus, build_mart, running_p
 
 from conftest import Keys, LiveServer
 from streamflow.alert_api.config import Settings
+from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.testing import CHROMIUM, headless_chromium
 
 pytestmark = [
@@ -170,3 +171,46 @@ def test_the_quality_dashboard_draws_its_charts(
 
     assert outside == []
     assert problems == [], problems
+
+
+@pytest.fixture
+def server_without_sources(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> LiveServer:
+    """The API process with nothing at its Prometheus URL (and no dbt run: no mart)."""
+    monkeypatch.setenv("STREAMFLOW_API_PROMETHEUS_URL", f"http://127.0.0.1:{free_loopback_port()}")
+    server: LiveServer = request.getfixturevalue("live_server")
+    return server
+
+
+def test_the_dashboard_says_what_is_missing(
+    server_without_sources: LiveServer, keys: Keys, tmp_path: Path
+) -> None:
+    """No mart yet and Prometheus down: each panel says so, the charts are still drawn (empty),
+    and the page shows no error."""
+    from playwright.sync_api import expect
+
+    with headless_chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.goto(f"{server_without_sources.url}/console?view=quality")
+        page.fill("#api-key", keys.read)
+        page.click("#save-key")  # the dashboard, open from the URL, reloads with the key
+        expect(page.locator("#q-rules-status")).to_contain_text(
+            "not available: gold.agg_detection_quality is not built yet"
+        )
+        expect(page.locator("#q-rules-rows")).to_contain_text("no alerts in the mart")
+        scorer = page.locator("#q-scorer-summary")
+        expect(scorer).to_contain_text("Prometheus not available: Prometheus unreachable")
+        expect(scorer).to_have_attribute("data-available", "false")
+        expect(page.locator("#q-verdict-summary")).to_contain_text("0 of 0 alerts judged")
+        for chart in (
+            "#q-volume-chart",
+            "#q-precision-chart",
+            "#q-verdict-chart",
+            "#q-scorer-chart",
+        ):
+            expect(page.locator(f"{chart} canvas")).to_have_count(1)
+        expect(page.locator("#q-error")).to_have_text("")
+    assert problems == []

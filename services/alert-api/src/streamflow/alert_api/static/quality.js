@@ -146,5 +146,6 @@
   $("show-quality").addEventListener("click", () => setView($("quality").hidden));
   $("q-refresh").addEventListener("click", refresh);
   $("q-days").addEventListener("change", refresh);
+  $("save-key").addEventListener("click", () => { if (!$("quality").hidden) refresh(); });
   if (new URLSearchParams(location.search).get("view") === "quality") setView(true);
 })();
