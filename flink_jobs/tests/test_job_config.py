@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streamflow.flink_jobs.connectors import client_properties
+from streamflow.flink_jobs.connectors import client_properties, outage_properties
 from streamflow.flink_jobs.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.flink_jobs.fraud_job import build_pipeline
 from streamflow.flink_jobs.job_config import environment_settings, job_options, restore_path
@@ -36,6 +36,8 @@ def test_job_options_and_environment(tmp_path: Path) -> None:
     )
     assert options["execution.state-recovery.path"] == "file:///chk-1"
     assert "execution.state-recovery.path" not in job_options(settings, None)
+    # A cancelled task's Kafka writers may wait out an outage up to the transaction timeout.
+    assert int(options["task.cancellation.timeout"]) > settings.kafka_transaction_timeout_ms
     base = FlinkEnvironmentSettings.from_env({"STREAMFLOW_LOCAL_DIR": str(tmp_path)})
     flink = environment_settings(settings, base, None)
     assert flink.checkpoint_dir == tmp_path / "ckpt"
@@ -44,6 +46,14 @@ def test_job_options_and_environment(tmp_path: Path) -> None:
     assert flink.options()["execution.checkpointing.dir"] == settings.checkpoint_dir
     remote = environment_settings(settings_in(tmp_path, checkpoint_dir="s3://b/c"), base, None)
     assert remote.checkpoint_dir == base.checkpoint_dir
+
+
+def test_sinks_wait_out_an_outage_up_to_the_transaction_timeout() -> None:
+    props = outage_properties(3_600_000)
+    assert props["max.block.ms"] == props["delivery.timeout.ms"] == "3600000"
+    # delivery.timeout.ms >= linger.ms + request.timeout.ms, else the producer is refused.
+    short = outage_properties(10_000)
+    assert int(short["delivery.timeout.ms"]) >= int(short["request.timeout.ms"]) + 5
 
 
 def test_client_properties_for_secured_clusters() -> None:
