@@ -103,6 +103,14 @@
   }
 
   // --- the scorer, live -------------------------------------------------------------------------
+  // A scorer (or Prometheus) that started minutes ago has samples only at the end of the window:
+  // draw from its first sample so they are not squeezed against the right edge.
+  function fromFirstSample([t, ...ys]) {
+    const first = t.findIndex((_, i) => ys.some((y) => y[i] !== null));
+    const from = first < 0 ? 0 : Math.min(first, Math.max(0, t.length - 2));
+    return [t.slice(from), ...ys.map((y) => y.slice(from))];
+  }
+
   async function loadScorer() {
     const s = await api("/v1/quality/scorer?minutes=15");
     $("q-scorer-summary").textContent = s.available
@@ -110,13 +118,14 @@
       : `Prometheus not available: ${s.detail}`;
     $("q-scorer-summary").dataset.available = String(s.available);
     draw("q-scorer-chart", {
-      title: `Scorer, last ${s.minutes} minutes (Prometheus)`,
+      title: `Scorer, up to the last ${s.minutes} minutes (Prometheus)`,
       series: [{},
         { label: "transactions/s", stroke: COLORS[1], width: 2, scale: "rate", points: { show: true, size: 4 } },
         { label: "latency (s)", stroke: COLORS[2], width: 2, scale: "s", points: { show: true, size: 4 } }],
       axes: [{}, { scale: "rate", label: "per second" }, { scale: "s", side: 1, label: "seconds", grid: { show: false } }],
-      scales: { rate: { range: (u, min, max) => [0, Math.max(1, max)] }, s: { range: (u, min, max) => [0, Math.max(0.1, max)] } },
-    }, [s.series.t, s.series.rate_per_second, s.series.latency_seconds]);
+      // Different headroom, so that a steady rate and a steady latency do not draw one line.
+      scales: { rate: { range: (u, min, max) => [0, Math.max(1, max * 1.25)] }, s: { range: (u, min, max) => [0, Math.max(0.1, max * 2)] } },
+    }, fromFirstSample([s.series.t, s.series.rate_per_second, s.series.latency_seconds]));
   }
 
   async function refresh() {
