@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from streamflow.alert_api.config import Settings
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import PostgresSettings
 
@@ -24,11 +25,11 @@ PROMETHEUS = Path("/usr/bin/prometheus")
 WAREHOUSE = "streamflow_warehouse"
 RATE = 100.0
 """Records per second the fake scorer's source reads."""
-LAG_MS = 250.0
-"""Its source's emit lag (ms): the dashboard's latency, 0.25 s."""
+PENDING = 25.0
+"""Records its source has not read yet: the dashboard's latency is PENDING / RATE = 0.25 s."""
 SOURCE_SERIES = (
     'flink_taskmanager_job_task_operator_numRecordsOut{job_name="streamflow-fraud-scorer",'
-    'operator_name="Source:_transactions"}'
+    'operator_name="Source:_kafka:transactions_raw"}'
 )
 
 # The columns and types of dbt/models/marts/agg_detection_quality.sql as dbt materialises it.
@@ -68,28 +69,31 @@ def build_mart(pg: PostgresSettings, rows: list[tuple[date, str, int, int, int, 
 
 
 class _Exporter(BaseHTTPRequestHandler):
-    """The scorer's metrics as Flink's Prometheus reporter names them; counters grow with the
-    wall clock so that rate() is exactly :data:`RATE`. Another operator and another job are
-    there too, and the default queries must leave them out."""
+    """The scoring job's metrics as Flink's Prometheus reporter names them (label values
+    sanitised to ``[A-Za-z0-9:_]``): its transactions source reads :data:`RATE` records/s (a
+    counter growing with the wall clock) with :data:`PENDING` records not read yet. Its
+    feedback source, its scoring operator and another job are there too, with other numbers,
+    and the default queries must leave them out."""
 
     started = time.time()
 
     def do_GET(self) -> None:
         elapsed = time.time() - self.started
-        scorer = 'job_name="streamflow-fraud-scorer",subtask_index="0"'
+        job = 'job_name="streamflow-fraud-scorer",subtask_index="0"'
+        out = "flink_taskmanager_job_task_operator_numRecordsOut"
+        pending = "flink_taskmanager_job_task_operator_pendingRecords"
         body = "\n".join(
             [
-                "# TYPE flink_taskmanager_job_task_operator_numRecordsOut gauge",
-                "flink_taskmanager_job_task_operator_numRecordsOut{"
-                f'{scorer},operator_name="Source:_transactions"}} {RATE * elapsed:.3f}',
-                "flink_taskmanager_job_task_operator_numRecordsOut{"
-                f'{scorer},operator_name="score"}} {7 * RATE * elapsed:.3f}',
-                "flink_taskmanager_job_task_operator_numRecordsOut{"
-                'job_name="streamflow-realtime-aggregator",operator_name="Source:_transactions"}'
-                f" {50 * RATE * elapsed:.3f}",
-                "# TYPE flink_taskmanager_job_task_operator_currentEmitEventTimeLag gauge",
-                "flink_taskmanager_job_task_operator_currentEmitEventTimeLag{"
-                f'{scorer},operator_name="Source:_transactions"}} {LAG_MS}',
+                f"# TYPE {out} gauge",
+                f'{out}{{{job},operator_name="Source:_kafka:transactions_raw"}} '
+                f"{RATE * elapsed:.3f}",
+                f'{out}{{{job},operator_name="Source:_kafka:fraud_feedback"}} {3 * elapsed:.3f}',
+                f'{out}{{{job},operator_name="score"}} {7 * RATE * elapsed:.3f}',
+                f'{out}{{job_name="streamflow-realtime-aggregator",'
+                f'operator_name="Source:_kafka:transactions_raw"}} {50 * RATE * elapsed:.3f}',
+                f"# TYPE {pending} gauge",
+                f'{pending}{{{job},operator_name="Source:_kafka:transactions_raw"}} {PENDING}',
+                f'{pending}{{{job},operator_name="Source:_kafka:fraud_feedback"}} 1000',
                 "",
             ]
         ).encode()
@@ -162,3 +166,15 @@ def running_prometheus(workdir: Path) -> Iterator[RunningPrometheus]:
             proc.wait()
         exporter.shutdown()
         exporter.server_close()
+
+
+def young_series_queries(settings_cls: type[Settings]) -> dict[str, str]:
+    """The default scorer queries with a 5 s rate window instead of 1 min: the test's series
+    is seconds old, and rate() over a window longer than the series under-counts (it divides by
+    the window)."""
+    out = {}
+    for field in ("scorer_rate_query", "scorer_latency_query"):
+        default = settings_cls.model_fields[field].default
+        assert "[1m]" in default, field
+        out[field] = default.replace("[1m]", "[5s]")
+    return out

@@ -16,12 +16,13 @@ from alert_api_helpers import land_alert, make_alert
 from fastapi.testclient import TestClient
 from psycopg import errors
 from quality_helpers import (
-    LAG_MS,
+    PENDING,
     PROMETHEUS,
     RATE,
     RunningPrometheus,
     build_mart,
     running_prometheus,
+    young_series_queries,
 )
 
 from conftest import Keys
@@ -189,23 +190,17 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProm
 def test_scorer_rate_and_latency_from_a_real_prometheus(
     role_settings: Settings, keys: Keys, prometheus: RunningPrometheus
 ) -> None:
-    # The default query with a 5 s window instead of 1 min: the test's series is seconds old,
-    # and rate() over a window longer than the series under-counts (it divides by the window).
-    default = Settings.model_fields["scorer_rate_query"].default
-    assert "[1m]" in default
     settings = role_settings.model_copy(
-        update={
-            "prometheus_url": prometheus.url,
-            "scorer_rate_query": default.replace("[1m]", "[5s]"),
-        }
+        update={"prometheus_url": prometheus.url, **young_series_queries(Settings)}
     )
     with _client(settings) as client:
         body = _get(client, keys.read, "/v1/quality/scorer", minutes=5)
     assert body["available"] is True, body["detail"]
     assert body["source"] == "prometheus"
-    # Only the scorer's source: not its other operator (7x) nor the other job (50x).
+    # Only the scorer's transactions source: not its feedback source, its scoring operator
+    # (7x) nor the other job (50x); latency = its pending records over that rate.
     assert body["rate_per_second"] == pytest.approx(RATE, rel=0.05)
-    assert body["latency_seconds"] == pytest.approx(LAG_MS / 1000)
+    assert body["latency_seconds"] == pytest.approx(PENDING / RATE, rel=0.05)
     series = body["series"]
     assert len(series["t"]) == len(series["rate_per_second"]) == len(series["latency_seconds"])
     assert body["step_seconds"] == 5

@@ -8,6 +8,10 @@ from pydantic_settings import SettingsConfigDict
 from streamflow.platform.settings import Profile, ServiceSettings
 
 LOCAL_PEPPER = "streamflow-local-pepper"
+_SCORER_SOURCE = 'job_name="streamflow-fraud-scorer",operator_name=~"Source.*transactions.*"'
+"""The scoring job's transactions source in Flink's Prometheus reporter: the pipeline name and
+the operator ``Source: kafka:<transactions topic>`` (label values sanitised to ``[A-Za-z0-9:_]``).
+Its other sources (rules, feedback, models) are not the scorer's throughput."""
 
 
 class Settings(ServiceSettings):
@@ -128,16 +132,19 @@ class Settings(ServiceSettings):
     )
     scorer_rate_query: str = Field(
         default="sum(rate(flink_taskmanager_job_task_operator_numRecordsOut{"
-        'job_name="streamflow-fraud-scorer",operator_name=~"Source.*"}[1m]))',
+        f"{_SCORER_SOURCE}}}[1m]))",
         min_length=1,
-        description="PromQL: transactions per second the scorer reads (its Kafka source).",
+        description="PromQL: transactions per second the scorer reads (its transactions "
+        "source, Flink's Prometheus reporter).",
     )
     scorer_latency_query: str = Field(
-        default="max(flink_taskmanager_job_task_operator_currentEmitEventTimeLag{"
-        'job_name="streamflow-fraud-scorer"}) / 1000',
+        default="sum(flink_taskmanager_job_task_operator_pendingRecords{"
+        f"{_SCORER_SOURCE}}}) / clamp_min(sum(rate("
+        f"flink_taskmanager_job_task_operator_numRecordsOut{{{_SCORER_SOURCE}}}[1m])), 1)",
         min_length=1,
-        description="PromQL: the scorer's latency in seconds (default: how old, by Kafka "
-        "timestamp, the record its source last emitted was).",
+        description="PromQL: the scorer's latency in seconds (default: its backlog, the "
+        "transactions its source has not read yet over the rate it reads them: how long a "
+        "transaction arriving now waits before it is scored).",
     )
     quality_max_rows: int = Field(
         default=20_000,
