@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from scorer_testdata import synthetic_rows, write_rows
 
 from streamflow.events import Transaction
 from streamflow.scorer import CustomerState, backtest, labelled_file, score_transaction, train
+from streamflow.scorer.gbdt import stump
 from streamflow.scorer.labelled_file import LabelledFileError, read_labelled
 from streamflow.scorer.model import load_model, read_model
 from streamflow.scorer.rulesets import default_rules
@@ -186,3 +188,21 @@ def test_bad_rows_are_counted_with_their_reason_not_a_crash(tmp_path: Path) -> N
     table = pq.read_table(scores)
     assert table.column_names == ["transaction_id", "score"]
     assert table.column("transaction_id").to_pylist() == ["t1", "t9"]
+
+
+def test_a_supervised_model_file_scores_as_the_current_model(
+    labelled_parquet: Path, tmp_path: Path
+) -> None:
+    model_file = tmp_path / "gbdt.npz"
+    # fraud probability ~0.98 for every amount above 1,000: the model's part of the blend
+    model_file.write_bytes(stump("gbdt-starter", "log_amount", math.log1p(1_000.0)).to_bytes())
+    base, with_model = tmp_path / "base.json", tmp_path / "model.json"
+    common = [str(labelled_parquet), "--no-model", "--no-plot", "--feedback-delay", "2d"]
+    assert backtest.main([*common, "--out", str(base)]) == 0
+    assert backtest.main([*common, "--out", str(with_model), "--supervised", str(model_file)]) == 0
+    plain, scored = json.loads(base.read_text()), json.loads(with_model.read_text())
+    assert plain["supervised_model_version"] is None
+    assert scored["supervised_model_version"] == "gbdt-starter"
+    assert "MODEL" not in plain["per_rule"]
+    assert scored["per_rule"]["MODEL"]["fired"] > 0
+    assert scored["alerts_per_1000"] >= plain["alerts_per_1000"]
