@@ -8,7 +8,10 @@
 #   stop   SIGTERM to the server's process group
 #   status prints "running <pid>" / "stopped" (exit 0 / 3)
 # Env: STREAMFLOW_MLFLOW_PORT (55000), STREAMFLOW_MLFLOW_DATABASE (mlflow),
-#      STREAMFLOW_MLFLOW_START_TIMEOUT (180 s: the first start creates ~60 tables).
+#      STREAMFLOW_MLFLOW_START_TIMEOUT (180 s: the first start creates ~60 tables),
+#      STREAMFLOW_MLFLOW_PG_USER (streamflow_mlflow) and STREAMFLOW_MLFLOW_PG_PASSWORD (default
+#      STREAMFLOW_PG_PASSWORD): the server's own PostgreSQL role, as in K8s (docs/adr/0105). It
+#      owns the registry's database and nothing else; the StreamFlow owner role creates both.
 set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,6 +21,8 @@ MLFLOW_HOME="$LOCAL_DIR/mlflow"
 ARTIFACTS="$MLFLOW_HOME/artifacts"
 BIN="$REPO/envs/mlflow/.venv/bin/mlflow"
 DATABASE="${STREAMFLOW_MLFLOW_DATABASE:-mlflow}"
+MLFLOW_PG_USER="${STREAMFLOW_MLFLOW_PG_USER:-streamflow_mlflow}"
+MLFLOW_PG_PASSWORD="${STREAMFLOW_MLFLOW_PG_PASSWORD:-$STREAMFLOW_PG_PASSWORD}"
 START_TIMEOUT="${STREAMFLOW_MLFLOW_START_TIMEOUT:-180}"
 URL="http://$STREAMFLOW_HOST:$STREAMFLOW_MLFLOW_PORT"
 
@@ -40,14 +45,43 @@ psql_bin() {
 }
 PSQL=""
 
-# ensure_database: the registry's database, owned by the StreamFlow role (which may CREATEDB).
+# ensure_database: the registry's role (login, nothing else) and its database, which it owns. The
+# StreamFlow owner role creates them (it may CREATEROLE and CREATEDB) and becomes a member of the
+# registry's role, which it needs to hand the database over. A database an earlier start created
+# under the owner role is handed over with its tables (their indexes and owned sequences follow).
+# Values reach psql through the environment, never the command line (ps shows those).
 ensure_database() {
-  PGPASSWORD="$STREAMFLOW_PG_PASSWORD" _SF_DB="$DATABASE" "$PSQL" -X -q -v ON_ERROR_STOP=1 \
+  PGPASSWORD="$STREAMFLOW_PG_PASSWORD" _SF_DB="$DATABASE" _SF_ROLE="$MLFLOW_PG_USER" \
+    _SF_PW="$MLFLOW_PG_PASSWORD" "$PSQL" -X -q -v ON_ERROR_STOP=1 \
     -h "$STREAMFLOW_PG_HOST" -p "$STREAMFLOW_PG_PORT" -U "$STREAMFLOW_PG_USER" \
-    -d "$STREAMFLOW_PG_DATABASE" <<'SQL' >/dev/null || die "could not create database '$DATABASE' for MLflow"
+    -d "$STREAMFLOW_PG_DATABASE" <<'SQL' >/dev/null || die "could not create role/database '$DATABASE' for MLflow"
 \getenv db _SF_DB
-SELECT format('CREATE DATABASE %I', :'db')
+\getenv role _SF_ROLE
+\getenv pw _SF_PW
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+ALTER ROLE :"role" WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'pw';
+SELECT format('GRANT %I TO %I', :'role', current_user)
+  WHERE NOT pg_has_role(current_user, :'role', 'member') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role')
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'role')
+  WHERE (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db') <> :'role' \gexec
+\connect :"db"
+SELECT format('ALTER %s %s OWNER TO %I',
+              CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                             WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+              c.oid::regclass, :'role')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+    AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+    AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
+                                         WHERE d.classid = 'pg_class'::regclass
+                                           AND d.objid = c.oid AND d.deptype IN ('a', 'i'))) \gexec
+SELECT format('ALTER TYPE %s OWNER TO %I', t.oid::regtype, :'role')
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0
+    AND t.typowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) \gexec
 SQL
 }
 
@@ -97,8 +131,8 @@ start_locked() {
   # its job runner (GenAI evaluation jobs, seven huey consumers, ~790 MB) is not started.
   # 9>&-: the server must not inherit (and so hold for ever) the start lock.
   pid="$(
-    PGPASSWORD="$STREAMFLOW_PG_PASSWORD" \
-      MLFLOW_BACKEND_STORE_URI="postgresql+psycopg://$STREAMFLOW_PG_USER@$STREAMFLOW_PG_HOST:$STREAMFLOW_PG_PORT/$DATABASE" \
+    PGPASSWORD="$MLFLOW_PG_PASSWORD" \
+      MLFLOW_BACKEND_STORE_URI="postgresql+psycopg://$MLFLOW_PG_USER@$STREAMFLOW_PG_HOST:$STREAMFLOW_PG_PORT/$DATABASE" \
       MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
       start_bg "$NAME" "$BIN" server --host "$STREAMFLOW_HOST" --port "$STREAMFLOW_MLFLOW_PORT" \
       --workers 1 --artifacts-destination "$ARTIFACTS" 9>&-
@@ -111,7 +145,7 @@ start_locked() {
     ((SECONDS < deadline)) || fail_start "not healthy within ${START_TIMEOUT}s"
     sleep 0.5
   done
-  log "mlflow: ready on $URL (database $DATABASE, artifacts $ARTIFACTS) in $((SECONDS - t0))s"
+  log "mlflow: ready on $URL (database $DATABASE as $MLFLOW_PG_USER, artifacts $ARTIFACTS) in $((SECONDS - t0))s"
 }
 
 start() {

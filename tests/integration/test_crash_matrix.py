@@ -143,19 +143,16 @@ def test_crash_long(case: Case, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "scorer bug (found 2026-12-04 after the generator fix): after a 45 s broker outage the "
-        "exactly-once Kafka writer's close fails ('transactions.scored not present in metadata "
-        "after 60000 ms') and takes the MiniCluster's only TaskManager down ('TaskManager #0 "
-        "failed'); the job then restarts forever with 0 slots. The generator now delivers every "
-        "record (its part of this case)."
-    ),
-)
 def test_broker_down_when_the_stream_ends(tmp_path: Path) -> None:
-    """Found by this matrix and fixed: the generator's final flush waited 30 s, shorter than its
-    delivery timeout, so an outage at the end of a run abandoned queued records; it now waits two
-    delivery windows (re-sending what times out)."""
+    """Found by this matrix and fixed (docs/adr/0110), two bugs:
+
+    - the generator's final flush waited 30 s, shorter than its delivery timeout, so an outage at
+      the end of a run abandoned queued records; it now waits two delivery windows (re-sending
+      what times out);
+    - the scorer's Kafka sinks gave up after 60 s without the broker (the producer's default
+      ``max.block.ms``), and the writer's close then threw that error again during Flink's
+      clean-up, a fatal TaskManager error: the MiniCluster lost its only TaskManager and never
+      scored again. The sinks now wait out an outage up to the transaction timeout.
+    """
     # A short stream that ends while the broker is down for longer than the generator's flush.
     run_case(Case("broker-kill9", 3_000, 300, 45, r"killed -9 kafka"), tmp_path)

@@ -157,8 +157,9 @@ def test_api_reads_what_it_shows_and_writes_its_tables(pg_settings: PostgresSett
     with psycopg.connect(pg_settings.dsn()) as conn:
         _land_alert(conn, 2)
     with connect_as(pg_settings, API) as conn:
-        conn.execute("select count(*) from bronze.transactions")
-        conn.execute("select count(*) from bronze.realtime_metrics")
+        # Its projections of bronze (V036, V042), not bronze itself (the test below).
+        conn.execute("select count(*) from app.scored_transactions")
+        conn.execute("select count(*) from app.realtime_metrics")
         conn.execute("select count(*) from ref.customers")
         conn.execute(
             "insert into app.api_keys (key_id, name, key_hash, scopes) "
@@ -169,8 +170,72 @@ def test_api_reads_what_it_shows_and_writes_its_tables(pg_settings: PostgresSett
         ).rowcount
         assert updated == 1
         conn.commit()
+        # The metrics projection has one writer, the landing trigger.
         with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute("select count(*) from bronze.dead_letters")
+            conn.execute("delete from app.realtime_metrics")
+
+
+def test_api_reads_no_bronze_table(pg_settings: PostgresSettings) -> None:
+    """Issue 18 item 5 (V043): every bronze table, today's and a later migration's, is refused."""
+    with psycopg.connect(pg_settings.dsn()) as conn:
+        conn.execute("create table bronze.later (x int)")
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "select tablename from pg_tables where schemaname = 'bronze' order by 1"
+            ).fetchall()
+        ]
+    assert {"transactions", "realtime_metrics", "scored_transactions", "later"} <= set(tables)
+    readable = {
+        table
+        for table in tables
+        if _attempt(pg_settings, API, f"select 1 from bronze.{table} limit 1")
+        is not errors.InsufficientPrivilege
+    }
+    assert not readable, f"{API} may read bronze.{sorted(readable)}"
+    with psycopg.connect(pg_settings.dsn()) as conn:
+        usage = conn.execute(
+            "select has_schema_privilege(%s, 'bronze', 'usage'), "
+            "has_table_privilege(%s, 'bronze.realtime_metrics', 'select')",
+            (API, API),
+        ).fetchone()
+    assert usage == (False, False)
+
+
+def test_api_reads_gold_only_through_the_detection_quality_function(
+    pg_settings: PostgresSettings,
+) -> None:
+    """V037 (ADR 0102): the quality dashboard's one read of gold is app.detection_quality(), a
+    security definer function; the API role has no grant on gold itself, and the function keeps
+    working when dbt replaces the table. No other service role may call it."""
+    ddl = (
+        "create table gold.agg_detection_quality (event_date date, rule_id text, alerts bigint, "
+        "confirmed_fraud bigint, false_positives bigint, unlabelled bigint, fraud_total bigint, "
+        "precision double precision, recall double precision, avg_time_to_detect_ms numeric, "
+        "p50_time_to_detect_ms double precision, max_time_to_detect_ms integer)"
+    )
+    row = (
+        "insert into gold.agg_detection_quality "
+        "values (current_date, 'ALL', %s, 1, 0, 0, 1, 1, 1, 1, 1, 1)"
+    )
+    call = "select rule_id, alerts from app.detection_quality(current_date, current_date, 5)"
+    with connect_as(pg_settings, WAREHOUSE) as conn:
+        conn.execute(ddl)
+        conn.execute(row, (1,))
+        conn.commit()
+    with connect_as(pg_settings, API) as conn:
+        assert conn.execute(call).fetchall() == [("ALL", 1)]
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("select 1 from gold.agg_detection_quality")
+    with connect_as(pg_settings, WAREHOUSE) as conn:  # a dbt run: a new table
+        conn.execute("drop table gold.agg_detection_quality")
+        conn.execute(ddl)
+        conn.execute(row, (2,))
+        conn.commit()
+    with connect_as(pg_settings, API) as conn:
+        assert conn.execute(call).fetchall() == [("ALL", 2)]
+    for role in (INGESTOR, GENERATOR, WAREHOUSE):
+        assert _attempt(pg_settings, role, call) is errors.InsufficientPrivilege, role
 
 
 def test_generator_seeds_reference_data(pg_settings: PostgresSettings) -> None:

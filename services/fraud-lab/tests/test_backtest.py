@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ from streamflow.lab import backtest, labelled_file, train
 from streamflow.lab.labelled_file import LabelledFileError, read_labelled
 from streamflow.lab.scores_out import ScoresWriter
 from streamflow.scoring import CustomerState, score_transaction
+from streamflow.scoring.gbdt import stump
 from streamflow.scoring.model import load_model, read_model
 from streamflow.scoring.rulesets import default_rules
 
@@ -187,3 +189,21 @@ def test_bad_rows_are_counted_with_their_reason_not_a_crash(tmp_path: Path) -> N
     table = pq.read_table(scores)
     assert table.column_names == ["transaction_id", "score"]
     assert table.column("transaction_id").to_pylist() == ["t1", "t9"]
+
+
+def test_a_supervised_model_file_scores_as_the_current_model(
+    labelled_parquet: Path, tmp_path: Path
+) -> None:
+    model_file = tmp_path / "gbdt.npz"
+    # fraud probability ~0.98 for every amount above 1,000: the model's part of the blend
+    model_file.write_bytes(stump("gbdt-starter", "log_amount", math.log1p(1_000.0)).to_bytes())
+    base, with_model = tmp_path / "base.json", tmp_path / "model.json"
+    common = [str(labelled_parquet), "--no-model", "--no-plot", "--feedback-delay", "2d"]
+    assert backtest.main([*common, "--out", str(base)]) == 0
+    assert backtest.main([*common, "--out", str(with_model), "--supervised", str(model_file)]) == 0
+    plain, scored = json.loads(base.read_text()), json.loads(with_model.read_text())
+    assert plain["supervised_model_version"] is None
+    assert scored["supervised_model_version"] == "gbdt-starter"
+    assert "MODEL" not in plain["per_rule"]
+    assert scored["per_rule"]["MODEL"]["fired"] > 0
+    assert scored["alerts_per_1000"] >= plain["alerts_per_1000"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from streamflow.fraud_scorer.config import Settings
-from streamflow.fraud_scorer.connectors import client_properties
+from streamflow.fraud_scorer.connectors import client_properties, outage_properties
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.fraud_scorer.fraud_job import build_pipeline
 from streamflow.fraud_scorer.job_config import environment_settings, job_options, restore_path
@@ -39,6 +39,8 @@ def test_job_options_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     assert options["execution.state-recovery.path"] == "file:///chk-1"
     assert "execution.state-recovery.path" not in job_options(settings, None)
+    # A cancelled task's Kafka writers may wait out an outage up to the transaction timeout.
+    assert int(options["task.cancellation.timeout"]) > settings.kafka_transaction_timeout_ms
     flink = environment_settings(settings, None)
     assert flink.checkpoint_dir == tmp_path / "ckpt"
     assert flink.options()["python.execution-mode"] == "process"
@@ -59,11 +61,21 @@ def test_flink_names_are_fields_of_the_one_settings_object(
     monkeypatch.setenv("STREAMFLOW_FLINK_CONNECTOR_JAR", str(tmp_path / "c.jar"))
     monkeypatch.setenv("STREAMFLOW_FLINK_JAVA_JAR", str(tmp_path / "j.jar"))
     monkeypatch.setenv("STREAMFLOW_FLINK_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("STREAMFLOW_FLINK_REST_PORT", "40123")
     settings = load_settings(Settings)
     assert settings.connector_jar == tmp_path / "c.jar"
     flink = environment_settings(settings, None)
     assert flink.jars() == [tmp_path / "c.jar", tmp_path / "j.jar"]
     assert flink.log_dir == tmp_path / "logs"
+    assert flink.rest_url() == "http://localhost:40123"
+
+
+def test_sinks_wait_out_an_outage_up_to_the_transaction_timeout() -> None:
+    props = outage_properties(3_600_000)
+    assert props["max.block.ms"] == props["delivery.timeout.ms"] == "3600000"
+    # delivery.timeout.ms >= linger.ms + request.timeout.ms, else the producer is refused.
+    short = outage_properties(10_000)
+    assert int(short["delivery.timeout.ms"]) >= int(short["request.timeout.ms"]) + 5
 
 
 def test_client_properties_for_secured_clusters() -> None:

@@ -26,7 +26,8 @@ from streamflow.alert_api.auth import (
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.db import Database
 from streamflow.alert_api.fast_path import AlertApi
-from streamflow.alert_api.guard import AddressThrottle, Guard
+from streamflow.alert_api.guard import Guard
+from streamflow.alert_api.limits import address_throttle
 from streamflow.alert_api.outbox import OutboxRelay
 from streamflow.alert_api.projection import prune_forever
 from streamflow.alert_api.routes import (
@@ -36,6 +37,7 @@ from streamflow.alert_api.routes import (
     console,
     customers,
     health,
+    quality,
     queues,
     search,
     stats,
@@ -135,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.guard = Guard(
         settings.max_body_bytes,
-        AddressThrottle(settings.unauth_burst, settings.unauth_per_minute),
+        address_throttle(settings, db),  # per address, shared through PostgreSQL (limits.py)
         verifier,
         frozenset({docs_route.PAGE}) if docs else frozenset(),
     )
@@ -146,7 +148,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
     _declare_limits(app, settings)
     problems.install(app)
-    for module in (alerts, queues, search, cases, customers, timeline, stats, health, console):
+    for module in (
+        alerts,
+        queues,
+        search,
+        cases,
+        customers,
+        timeline,
+        stats,
+        quality,
+        health,
+        console,
+    ):
         app.include_router(module.router)
     app.include_router(alerts.bulk_router)
     if docs:

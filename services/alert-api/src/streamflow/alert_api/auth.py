@@ -8,7 +8,8 @@ cheap at thousands of requests per second; verified keys are also cached in-proc
 401 = no key or an unknown/revoked key; 403 = a valid key without the route's scope;
 429 = the key's per-minute budget is spent (a fixed-window counter per key in PostgreSQL, shared
 by every worker and pod: ADR 0090). Failed authentication is also throttled per client address,
-before any lookup (guard.py).
+before any lookup (guard.py), with a bucket per address shared by every worker and pod
+(limits.py).
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ from pydantic_settings import SettingsConfigDict
 from streamflow.platform.settings import Profile, ServiceSettings
 
 LOCAL_PEPPER = "streamflow-local-pepper"
+_SCORER_SOURCE = 'job_name="streamflow-fraud-scorer",operator_name=~"Source.*transactions.*"'
+"""The scoring job's transactions source in Flink's Prometheus reporter: the pipeline name and
+the operator ``Source: kafka:<transactions topic>`` (label values sanitised to ``[A-Za-z0-9:_]``).
+Its other sources (rules, feedback, models) are not the scorer's throughput."""
 
 
 class Settings(ServiceSettings):
@@ -115,6 +119,38 @@ class Settings(ServiceSettings):
         le=86_400,
         description="How often each API process prunes that projection (0: never; then an "
         "operator calls app.prune_scored_transactions).",
+    )
+
+    prometheus_url: str = Field(
+        default="http://127.0.0.1:9090",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Prometheus's HTTP API, where the quality dashboard reads the scorer's live "
+        "rate and latency (local: scripts/services/prometheus.sh's port; ADR 0102).",
+    )
+    prometheus_timeout_s: float = Field(
+        default=2.0, gt=0, le=30, description="Deadline of one Prometheus query."
+    )
+    scorer_rate_query: str = Field(
+        default="sum(rate(flink_taskmanager_job_task_operator_numRecordsOut{"
+        f"{_SCORER_SOURCE}}}[1m]))",
+        min_length=1,
+        description="PromQL: transactions per second the scorer reads (its transactions "
+        "source, Flink's Prometheus reporter).",
+    )
+    scorer_latency_query: str = Field(
+        default="sum(flink_taskmanager_job_task_operator_pendingRecords{"
+        f"{_SCORER_SOURCE}}}) / clamp_min(sum(rate("
+        f"flink_taskmanager_job_task_operator_numRecordsOut{{{_SCORER_SOURCE}}}[1m])), 1)",
+        min_length=1,
+        description="PromQL: the scorer's latency in seconds (default: its backlog, the "
+        "transactions its source has not read yet over the rate it reads them: how long a "
+        "transaction arriving now waits before it is scored).",
+    )
+    quality_max_rows: int = Field(
+        default=20_000,
+        ge=100,
+        le=1_000_000,
+        description="Most rows of the detection-quality mart one dashboard request reads.",
     )
 
     @property

@@ -37,8 +37,10 @@ from streamflow.lab.metrics import (
     score_bin,
 )
 from streamflow.lab.scores_out import ScoresWriter
+from streamflow.scoring.context import ContextStore
 from streamflow.scoring.core import NO_SUPERVISED, Supervised, score_view
 from streamflow.scoring.customer_state import CustomerState
+from streamflow.scoring.gbdt import GbdtModel, read_gbdt
 from streamflow.scoring.merchant_risk import MerchantRisk, apply_label, risk_value
 from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, load_model
 from streamflow.scoring.rules_io import read_rules, rules_diff
@@ -183,9 +185,12 @@ def replay(
     feedback_delay_s: float,
     scores_out: ScoresWriter | None = None,
     comparison: Comparison | None = None,
+    supervised: GbdtModel | None = None,
 ) -> dict[str, float]:
-    """Score every row with every rule set; returns timing figures."""
-    pending: list[tuple[float, int, str, int]] = []
+    """Score every row with every rule set (and ``supervised`` as the current model, fed the
+    merchants' and cards' delayed labels as the job is); returns timing figures."""
+    pending: list[tuple[float, int, str, str, int]] = []
+    ctx = ContextStore()
     core_seconds = 0.0
     started, cpu_started = time.perf_counter(), time.process_time()
     count = 0
@@ -194,18 +199,26 @@ def replay(
         view = row.view
         now = view.epoch
         while pending and pending[0][0] <= now:
-            due, _, merchant, fraud = heapq.heappop(pending)
+            due, _, merchant, card, fraud = heapq.heappop(pending)
             for run in runs:
                 run.learn(merchant, fraud == 1, due)
+            if fraud:
+                ctx.report_fraud(merchant, card, due)
         t0 = perf()
-        evaluations = [run.score(view, model) for run in runs]
+        current = NO_SUPERVISED
+        if supervised is not None:
+            labels = ctx.labels_at(view.merchant_id, view.card_id, now)
+            current = Supervised(current=supervised, labels=labels)
+        evaluations = [run.score(view, model, current) for run in runs]
         core_seconds += perf() - t0
         alerts = [run.record(row, ev) for run, ev in zip(runs, evaluations, strict=True)]
         if comparison is not None:
             comparison.add(view.transaction_id, row.label, alerts[0], alerts[1])
         if scores_out is not None:
             scores_out.add(view.transaction_id, evaluations[0].score)
-        heapq.heappush(pending, (now + feedback_delay_s, count, view.merchant_id, row.label))
+        heapq.heappush(
+            pending, (now + feedback_delay_s, count, view.merchant_id, view.card_id, row.label)
+        )
         count += 1
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
@@ -292,7 +305,7 @@ def _parse_delay(text: str) -> float:
     return float(text)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make backtest", description=__doc__.split("\n")[0])
     parser.add_argument("input", type=Path, help="labelled CSV or Parquet file")
     parser.add_argument("--out", type=Path, required=True, help="JSON report path")
@@ -304,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compare", type=Path, help="another rule-set YAML to compare with")
     parser.add_argument("--model", type=Path, help=f"model file (default {DEFAULT_MODEL_PATH})")
     parser.add_argument("--no-model", action="store_true", help="score with rules only")
+    parser.add_argument(
+        "--supervised", type=Path, help="supervised model file (.npz) scored as the current model"
+    )
     parser.add_argument("--feedback-delay", default="7d", help="label delay, e.g. 7d, 36h")
     parser.add_argument("--no-feedback", action="store_true", help="never feed labels back")
     parser.add_argument(
@@ -317,7 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop.add_argument("--retrain-every", help="retrain the supervised model every, e.g. 7d")
     loop.add_argument("--train-window", default="28d", help="labelled rows per retrain, e.g. 28d")
     loop.add_argument("--no-forest", action="store_true", help="skip the random-forest baseline")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     model = None if args.no_model else load_model(args.model or DEFAULT_MODEL_PATH)
@@ -326,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _prequential(args, base, model)
     runs = [RuleSetRun(base, args.k)]
     comparison = None
+    supervised = read_gbdt(args.supervised) if args.supervised else None
     if args.compare:
         runs.append(RuleSetRun(read_rules(args.compare), args.k))
         comparison = Comparison()
@@ -340,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             feedback_delay_s=delay,
             scores_out=writer,
             comparison=comparison,
+            supervised=supervised,
         )
     finally:
         if writer is not None:
@@ -347,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {
         "input": str(args.input),
         "model_version": model.version if model else None,
+        "supervised_model_version": supervised.version if supervised else None,
         "feedback_delay_seconds": None if math.isinf(delay) else delay,
         **runs[0].report(),
         **timing,

@@ -5,7 +5,9 @@ Every row is scored three ways from the same point-in-time state:
 - ``loop``: the same rules plus the supervised model trained so far, through the job's own step
   (:func:`~streamflow.scoring.core.score_view`), scored per event by the exported trees;
 - ``forest``: a plain scikit-learn random forest fitted on exactly the same labelled rows at the
-  same retrain points (the textbook baseline), scored in batch.
+  same retrain points (the textbook baseline), scored in batch;
+- ``probability`` (reported too): the supervised model's own calibrated probability, before the
+  blend with the rules, so the blend's cost or gain shows.
 A row's label becomes known ``feedback_delay`` after its event time. At each retrain point ``T``
 the models are fitted on the rows with event time in ``[T - delay - window, T - delay)``, all of
 whose labels are known by ``T``; a row not reported as fraud by then counts as legit. Nothing
@@ -268,7 +270,7 @@ def _metrics(rows: _Rows, start: int, stop: int, k: int) -> dict[str, Any]:
 
     labels = np.asarray(rows.label[start:stop])
     out: dict[str, Any] = {"frauds": int(labels.sum())}
-    for name in ("rules", "loop", "forest"):
+    for name in ("rules", "loop", "forest", "probability"):
         scores = np.asarray(getattr(rows, name)[start:stop], dtype=np.float64)
         if np.isnan(scores).any() or labels.min() == labels.max():
             out[name] = None

@@ -118,6 +118,14 @@ class Settings(ServiceSettings):
         description="Flink's logs, exported as FLINK_LOG_DIR (default: "
         "$STREAMFLOW_LOCAL_DIR/flink/logs).",
     )
+    flink_rest_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        validation_alias="STREAMFLOW_FLINK_REST_PORT",
+        description="The MiniCluster's REST port (rest.bind-port; default: a free one, which "
+        "the local job picks itself so that its TaskManager watchdog can ask it).",
+    )
     flink_python: Path | None = Field(
         default=None,
         description="Python of the PyFlink env (default services/fraud-scorer/.venv).",

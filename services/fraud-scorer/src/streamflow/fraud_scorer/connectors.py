@@ -141,6 +141,31 @@ def transaction_timeout_ms(kafka: KafkaSettings, wanted_ms: int, timeout_s: floa
     return allowed
 
 
+LINGER_MS = 5
+"""The sinks' ``linger.ms``: batches wait at most this long for more records."""
+REQUEST_TIMEOUT_MS = 30_000
+"""The sinks' ``request.timeout.ms`` (Kafka's default): one request's wait for its reply."""
+
+
+def outage_properties(outage_ms: int) -> dict[str, str]:
+    """Producer settings under which a sink waits out a broker outage of up to ``outage_ms``.
+
+    With Kafka's defaults a send fails after 60 s without the topic's metadata (``max.block.ms``)
+    and a queued batch after 120 s (``delivery.timeout.ms``). The writer keeps that error and
+    throws it again from ``close()`` while Flink cleans the failed task up, and Flink 2.2 treats
+    an exception there as a fatal TaskManager error: the MiniCluster's only TaskManager is gone
+    and the job restarts forever with no slots (docs/adr/0110). Waiting up to the transaction
+    timeout loses nothing: the broker aborts a transaction older than that anyway (ADR 0092).
+    ``delivery.timeout.ms`` must be at least ``linger.ms + request.timeout.ms``.
+    """
+    wait_ms = max(outage_ms, LINGER_MS + REQUEST_TIMEOUT_MS)
+    return {
+        "max.block.ms": str(wait_ms),
+        "delivery.timeout.ms": str(wait_ms),
+        "request.timeout.ms": str(REQUEST_TIMEOUT_MS),
+    }
+
+
 def keyed_sink(  # noqa: PLR0917
     kafka: KafkaSettings,
     topic: str,
@@ -149,7 +174,11 @@ def keyed_sink(  # noqa: PLR0917
     transactional_id_prefix: str,
     transaction_timeout_ms: int,
 ) -> Any:
-    """A sink of ``Row(key, value)`` records to ``topic``."""
+    """A sink of ``Row(key, value)`` records to ``topic``.
+
+    Any guarantee waits out a broker outage of up to ``transaction_timeout_ms``
+    (:func:`outage_properties`); exactly-once also uses it as the transaction timeout.
+    """
     key_schema = (
         JsonRowSerializationSchema.builder()
         .with_type_info(Types.ROW_NAMED([key_field], [Types.STRING()]))
@@ -168,8 +197,10 @@ def keyed_sink(  # noqa: PLR0917
         .set_record_serializer(serializer)
         .set_delivery_guarantee(guarantee)
         .set_property("compression.type", "lz4")
-        .set_property("linger.ms", "5")
+        .set_property("linger.ms", str(LINGER_MS))
     )
+    for key, value in outage_properties(transaction_timeout_ms).items():
+        builder = builder.set_property(key, value)
     if guarantee == DeliveryGuarantee.EXACTLY_ONCE:
         builder = builder.set_transactional_id_prefix(transactional_id_prefix).set_property(
             "transaction.timeout.ms", str(transaction_timeout_ms)

@@ -1,8 +1,8 @@
 """Build a PyFlink StreamExecutionEnvironment configured for StreamFlow's local MiniCluster.
 
 :class:`FlinkEnvironmentSettings` holds what the environment is built from (jars, checkpoint and
-log directories, parallelism, state backend, execution mode, JVM cap, extra options). It reads no
-environment variables: the scoring job derives it from its one ``Settings`` object
+log directories, parallelism, state backend, execution mode, JVM cap, REST port, extra options).
+It reads no environment variables: the scoring job derives it from its one ``Settings`` object
 (:func:`streamflow.fraud_scorer.job_config.environment_settings`, where ``STREAMFLOW_FLINK_*``
 are fields), and :meth:`FlinkEnvironmentSettings.local` gives the checkout's defaults under
 ``$STREAMFLOW_LOCAL_DIR`` (the repository's ``.local`` unless set): the Kafka connector jar from
@@ -12,9 +12,13 @@ in ``flink/checkpoints`` and logs in ``flink/logs``.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
-from collections.abc import Mapping
+import threading
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +28,8 @@ from streamflow.platform.settings import local_dir
 if TYPE_CHECKING:
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
+
+log = logging.getLogger(__name__)
 
 CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
 JAVA_HELPERS_JAR = Path("lib") / "flink-java" / "streamflow-flink-java.jar"
@@ -48,6 +54,7 @@ class FlinkEnvironmentSettings:
     state_backend: str = "rocksdb"
     python_execution_mode: str = "thread"
     jvm_args: str = "-Xmx1g"
+    rest_port: int | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -75,8 +82,14 @@ class FlinkEnvironmentSettings:
             "execution.checkpointing.dir": self.checkpoint_dir.resolve().as_uri(),
             "execution.checkpointing.interval": f"{self.checkpoint_interval_ms} ms",
         }
+        if self.rest_port is not None:
+            opts["rest.bind-port"] = str(self.rest_port)
         opts.update(self.extra)
         return opts
+
+    def rest_url(self) -> str | None:
+        """The MiniCluster's REST address when its port is fixed (:attr:`rest_port`)."""
+        return None if self.rest_port is None else f"http://localhost:{self.rest_port}"
 
 
 def flink_configuration(settings: FlinkEnvironmentSettings) -> Configuration:
@@ -130,3 +143,66 @@ def build_environment(
     env.set_parallelism(settings.parallelism)
     env.enable_checkpointing(settings.checkpoint_interval_ms)
     return env
+
+
+LOST_TASKMANAGER_EXIT = 70
+"""Exit status of a job whose MiniCluster lost its TaskManager (EX_SOFTWARE)."""
+
+
+def registered_taskmanagers(rest_url: str, timeout_s: float = 5.0) -> int | None:
+    """How many TaskManagers the cluster at ``rest_url`` has; None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{rest_url}/taskmanagers", timeout=timeout_s) as response:  # noqa: S310
+            body = json.load(response)
+    except (OSError, ValueError):
+        return None
+    managers = body.get("taskmanagers") if isinstance(body, dict) else None
+    return len(managers) if isinstance(managers, list) else None
+
+
+def exit_lost_taskmanager() -> None:
+    """End this process at once with :data:`LOST_TASKMANAGER_EXIT` (the JVM gateway follows)."""
+    log.error(
+        "the MiniCluster has no TaskManager left (a fatal TaskManager error: see the Flink log); "
+        "exiting %d so that the job is started again from its last checkpoint",
+        LOST_TASKMANAGER_EXIT,
+    )
+    logging.shutdown()
+    os._exit(LOST_TASKMANAGER_EXIT)
+
+
+def watch_taskmanagers(
+    rest_url: str,
+    on_lost: Callable[[], None] = exit_lost_taskmanager,
+    *,
+    interval_s: float = 10.0,
+    polls: int = 3,
+    stop: threading.Event | None = None,
+) -> threading.Thread:
+    """Start a daemon thread that calls ``on_lost`` once the cluster has lost its TaskManagers.
+
+    A MiniCluster does not replace a TaskManager that stopped on a fatal error: the job then
+    restarts forever with no slots, so a supervisor (scorer.sh's caller, a pod) must start the
+    job again instead. Lost means: the cluster had a TaskManager and then reported none ``polls``
+    times in a row, ``interval_s`` apart (an unanswered poll, as at start-up, counts as nothing).
+    """
+    stopped = stop if stop is not None else threading.Event()
+
+    def watch() -> None:
+        seen = False
+        missing = 0
+        while not stopped.wait(interval_s):
+            count = registered_taskmanagers(rest_url)
+            if count is None:
+                continue
+            if count > 0:
+                seen, missing = True, 0
+            elif seen:
+                missing += 1
+                if missing >= polls:
+                    on_lost()
+                    return
+
+    thread = threading.Thread(target=watch, name="taskmanager-watchdog", daemon=True)
+    thread.start()
+    return thread

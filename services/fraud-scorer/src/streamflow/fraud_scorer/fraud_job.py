@@ -11,6 +11,7 @@ See docs/adr/0045-0049.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -27,10 +28,11 @@ from streamflow.fraud_scorer.connectors import (
     keyed_sink,
     transaction_timeout_ms,
 )
-from streamflow.fraud_scorer.environment import build_environment
+from streamflow.fraud_scorer.environment import build_environment, watch_taskmanagers
 from streamflow.fraud_scorer.job_config import environment_settings, restore_path
 from streamflow.fraud_scorer.store_windows import store_windows
-from streamflow.platform.settings import load_settings
+from streamflow.platform.ports import free_loopback_port
+from streamflow.platform.settings import Profile, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +132,17 @@ def main() -> None:
     restore_from = restore_path(settings)
     log.info("starting %s (restore from %s)", settings.job_name, restore_from or "nothing")
     flink = environment_settings(settings, restore_from)
+    local = settings.profile is Profile.LOCAL  # a MiniCluster (dev/prod: the operator's cluster)
+    if local and flink.rest_port is None:
+        # A known REST port, so that the watchdog can ask the MiniCluster for its TaskManagers.
+        flink = dataclasses.replace(flink, rest_port=free_loopback_port())
     env = build_environment(flink)
     build_pipeline(env, settings)
+    rest_url = flink.rest_url()
+    if local and rest_url is not None:
+        # Exit (non-zero) when the MiniCluster lost its only TaskManager, so that whatever
+        # supervises the job starts it again from its last checkpoint (docs/adr/0110).
+        watch_taskmanagers(rest_url)
     env.execute(settings.job_name)
 
 

@@ -26,6 +26,10 @@ def restore_path(settings: Settings) -> str | None:
     return None
 
 
+CANCELLATION_MARGIN_MS = 120_000
+"""How much longer than a sink's longest blocking Kafka call a task cancellation may take."""
+
+
 def job_options(settings: Settings, restore_from: str | None) -> dict[str, str]:
     """Flink configuration entries of the scoring job."""
     options = {
@@ -37,6 +41,12 @@ def job_options(settings: Settings, restore_from: str | None) -> dict[str, str]:
         "execution.checkpointing.num-retained": "2",
         "execution.checkpointing.min-pause": f"{max(settings.checkpoint_interval_ms // 4, 50)} ms",
         "state.backend.incremental": "true",
+        # A cancelled task closes its Kafka writers, which may wait out a broker outage up to the
+        # transaction timeout (connectors.outage_properties). The watchdog's default 180 s would
+        # call that a fatal TaskManager error, and the MiniCluster has only one (docs/adr/0110).
+        "task.cancellation.timeout": str(
+            settings.kafka_transaction_timeout_ms + CANCELLATION_MARGIN_MS
+        ),
         "python.fn-execution.bundle.size": str(settings.bundle_size),
         "python.fn-execution.bundle.time": str(settings.bundle_time_ms),
         "python.state.cache-size": "10000",
@@ -68,6 +78,7 @@ def environment_settings(settings: Settings, restore_from: str | None) -> FlinkE
         connector_jar=settings.connector_jar or base.connector_jar,
         java_jar=settings.java_jar or base.java_jar,
         log_dir=settings.flink_log_dir or base.log_dir,
+        rest_port=settings.flink_rest_port,
         checkpoint_dir=local if local is not None else base.checkpoint_dir,
         checkpoint_interval_ms=settings.checkpoint_interval_ms,
         parallelism=settings.parallelism,

@@ -2,7 +2,10 @@
 
 The page carries one inline ``<style>`` and one inline ``<script>``; its Content-Security-Policy
 allows exactly those two (by SHA-256, computed from the page), requests to this origin, and
-nothing else: no other script, style, frame, form target or base URL (ADR 0090).
+nothing else: no other script, style, frame, form target or base URL (ADR 0090). The quality
+dashboard (ADR 0102) adds scripts and one stylesheet from this origin: the vendored charting
+library (uPlot, with its licence) and the dashboard's own script, served from an allow-list under
+``/console/assets/`` (never an arbitrary path under ``static/``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,21 @@ from functools import cache
 from importlib import resources
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from streamflow.alert_api.problems import ProblemError
 
 router = APIRouter(include_in_schema=False)
+
+ASSETS = "/console/assets"
+_ASSETS: dict[str, tuple[str, str]] = {
+    # URL name -> (file under static/, media type)
+    "uPlot.iife.min.js": ("uplot/uPlot.iife.min.js", "text/javascript"),
+    "uPlot.min.css": ("uplot/uPlot.min.css", "text/css"),
+    "uPlot.LICENSE": ("uplot/LICENSE", "text/plain"),
+    "uPlot.VERSION": ("uplot/VERSION", "text/plain"),
+    "quality.js": ("quality.js", "text/javascript"),
+}
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
@@ -35,15 +50,16 @@ def _sha256(text: str) -> str:
 
 @cache
 def content_security_policy() -> str:
-    """The page's CSP: its own inline script and style by hash, this origin for the API calls."""
+    """The page's CSP: its own inline script and style by hash, scripts and styles of this
+    origin (the allow-listed assets), this origin for the API calls."""
     hashes: dict[str, list[str]] = {"script": [], "style": []}
     for tag, body in _INLINE.findall(page()):
         hashes[tag].append(_sha256(body))
     return "; ".join(
         [
             "default-src 'none'",
-            "script-src " + (" ".join(hashes["script"]) or "'none'"),
-            "style-src " + (" ".join(hashes["style"]) or "'none'"),
+            "script-src " + " ".join([*hashes["script"], "'self'"]),
+            "style-src " + " ".join([*hashes["style"], "'self'"]),
             "connect-src 'self'",
             "img-src 'self'",
             "base-uri 'none'",
@@ -64,4 +80,26 @@ async def console() -> HTMLResponse:
     return HTMLResponse(
         page(),
         headers={"Cache-Control": "no-store", "Content-Security-Policy": content_security_policy()},
+    )
+
+
+@cache
+def _asset(relative: str) -> bytes:
+    path = resources.files("streamflow.alert_api") / "static"
+    for part in relative.split("/"):
+        path = path / part
+    return path.read_bytes()
+
+
+@router.get(ASSETS + "/{name}")
+async def console_asset(name: str) -> Response:
+    """One of the console's static files (only those listed)."""
+    entry = _ASSETS.get(name)
+    if entry is None:
+        raise ProblemError(404, f"no console asset {name}")
+    relative, media_type = entry
+    return Response(
+        _asset(relative),
+        media_type=media_type,
+        headers={"Cache-Control": "no-cache"},
     )

@@ -1,4 +1,10 @@
-"""``/v1/stats`` (alerts per hour, top rules, precision) and ``/v1/metrics/realtime``."""
+"""``/v1/stats`` (alerts per hour, top rules, precision) and ``/v1/metrics/realtime``.
+
+Both read the API's own tables, never bronze (ADR 0101, 0105): ``app.alerts`` and
+``app.realtime_metrics``, the projection of the scorer's window metrics that a trigger on
+bronze.realtime_metrics writes in the ingestor's landing transaction (migration V042), so the
+real-time windows are as fresh as bronze: 0 s behind it.
+"""
 
 from __future__ import annotations
 
@@ -36,20 +42,17 @@ select count(*) filter (where status = 'confirmed_fraud') as confirmed_fraud,
        count(*) filter (where status = 'false_positive') as false_positive
 from app.alerts where status <> 'new'
 """
+# The API's projection of bronze.realtime_metrics (V042): one row per (size, store, window), the
+# latest landing already picked, written in the ingestor's landing transaction (0 s behind bronze).
 _WINDOWS = """
-with latest as (
-    select distinct on (store_id, window_start) store_id, window_start, window_end, txn_count,
-           amount_sum, fraud_count
-    from bronze.realtime_metrics
-    where window_seconds = $1
-      and window_end > (select max(window_end) from bronze.realtime_metrics
-                        where window_seconds = $1) - make_interval(secs => $1 * $2)
-    order by store_id, window_start, ingested_at desc
-)
 select window_start, max(window_end) as window_end, count(*) as stores,
        sum(txn_count)::bigint as txn_count, sum(amount_sum)::text as amount_sum,
        sum(fraud_count)::bigint as fraud_count
-from latest group by window_start order by window_start desc
+from app.realtime_metrics
+where window_seconds = $1
+  and window_end > (select max(window_end) from app.realtime_metrics
+                    where window_seconds = $1) - make_interval(secs => $1 * $2)
+group by window_start order by window_start desc
 """
 
 
@@ -95,9 +98,15 @@ async def realtime(
     window_seconds: Annotated[
         int, Query(description="Window size: 60, 300 or 3600.", ge=60, le=3600)
     ] = 60,
+    # 120: the windows migration V042's projection keeps per size; raise both together.
     windows: Annotated[int, Query(ge=1, le=120, description="How many latest windows.")] = 15,
 ) -> RealtimeMetrics:
-    """All stores summed per window, newest first (deduplicated per store and window)."""
+    """All stores summed per window, newest first (the latest record per store and window).
+
+    Freshness: a window is here as soon as the ingestor lands it in bronze (the projection
+    `app.realtime_metrics` is written in the same transaction: 0 s behind bronze); the windows
+    are the latest ones the scorer has emitted, ending within `windows` windows of the newest.
+    """
     rows = await db.fetch(_WINDOWS, window_seconds, windows)
     return RealtimeMetrics(
         window_seconds=window_seconds, windows=[MetricsWindow(**dict(r)) for r in rows]
