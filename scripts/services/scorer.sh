@@ -19,6 +19,8 @@ start() {
     return 0
   fi
   local pid
+  # the committed starter model is current until the learning loop delivers one (ADR 0063)
+  export STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH="${STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH-$REPO/models/fraud-gbdt.npz}"
   pid="$(start_bg "$NAME" scripts/uv.sh run --no-sync streamflow-scorer run)"
   # Fail fast on a bad setting or a missing connector (the job exits within seconds); after that
   # the MiniCluster keeps running (start-up takes ~20-40 s on 2 cores, see the log).

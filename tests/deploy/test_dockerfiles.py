@@ -83,14 +83,20 @@ def test_service_builds_copy_every_workspace_member_manifest() -> None:
             assert f"COPY {member}/pyproject.toml {member}/" in text, (name, member)
 
 
-def test_scorer_image_ships_the_anomaly_model_and_points_the_job_at_it() -> None:
+@pytest.mark.parametrize(
+    ("model", "setting"),
+    [
+        ("models/anomaly-iforest.npz", "STREAMFLOW_SCORER_MODEL_PATH"),
+        ("models/fraud-gbdt.npz", "STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH"),
+    ],
+)
+def test_scorer_image_ships_its_models_and_points_the_job_at_them(model: str, setting: str) -> None:
     text = (REPO_ROOT / "services" / "fraud-scorer" / "Dockerfile").read_text()
-    model = "models/anomaly-iforest.npz"
     assert (REPO_ROOT / model).is_file()
     lines = text.splitlines()
     [copy] = [line.split() for line in lines if line.startswith("COPY ") and model in line]
     assert copy[-2] == model
-    assert f"STREAMFLOW_SCORER_MODEL_PATH={copy[-1]}" in text
+    assert f"{setting}={copy[-1]}" in text
     ignored = (REPO_ROOT / ".dockerignore").read_text().splitlines()
     assert not any(line.strip().startswith(("models", "*.npz", "**/*.npz")) for line in ignored)
 

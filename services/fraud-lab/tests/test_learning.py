@@ -221,3 +221,13 @@ def test_backtest_cli_runs_the_prequential_loop(labelled_parquet: Path, tmp_path
     assert report["protocol"]["retrain_every_seconds"] == 2 * DAY
     assert report["rows"] > 0
     assert "periods" in report
+
+
+def test_the_committed_starter_model_loads_with_the_current_features() -> None:
+    from streamflow.platform.settings import checkout_root
+    from streamflow.scoring.gbdt import STARTER_MODEL_PATH, load_starter
+
+    model = load_starter(checkout_root() / STARTER_MODEL_PATH)
+    assert model is not None
+    assert model.version.startswith("gbdt-")
+    assert load_starter(None) is None

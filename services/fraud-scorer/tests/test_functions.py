@@ -316,3 +316,36 @@ def test_card_labels_feed_the_card_features() -> None:
     features = dict(zip(SUPERVISED_FEATURE_NAMES, json.loads(scored[1])["features"], strict=True))
     assert features["card_frauds_90d"] == 1.0
     assert features["merchant_frauds_7d"] == 0.0  # another merchant
+
+
+def test_the_starter_model_is_current_until_a_release_replaces_it(tmp_path: Path) -> None:
+    from streamflow.scoring.gbdt import stump
+
+    starter = tmp_path / "fraud-gbdt.npz"
+    starter.write_bytes(stump("starter", "log_amount", 6.9).to_bytes())
+    function = fn.ScoreTransactions(
+        "raw", "rules", "feedback", fn.initial_rules(None, None), None, 300, "models", starter
+    )
+    function.open(FakeRuntime())
+    ctx = FakeCtx()
+    out = list(function.process_element(validated(make_txn("s-1", "C-S", NOW, "2500.00")), ctx))
+    body = json.loads(out[0][1])
+    assert (body["model_version"], body["is_alert"]) == ("starter", True)
+    assert out[1][0] is fn.ALERT_TAG
+    list(function.process_broadcast_element((fn.MODELS, _model_release("a", "current")), ctx))
+    out = list(function.process_element(validated(make_txn("s-2", "C-S2", NOW, "50.00")), ctx))
+    assert json.loads(out[0][1])["model_version"] == "a"
+    # a missing starter file: no supervised model, the anomaly model's version as before
+    missing = fn.ScoreTransactions(
+        "raw",
+        "rules",
+        "feedback",
+        fn.initial_rules(None, None),
+        None,
+        300,
+        "models",
+        tmp_path / "absent.npz",
+    )
+    missing.open(FakeRuntime())
+    out = list(missing.process_element(validated(make_txn("s-3", "C-S3", NOW, "50.00")), FakeCtx()))
+    assert json.loads(out[0][1])["model_version"] != "starter"

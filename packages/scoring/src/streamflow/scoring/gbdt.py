@@ -9,6 +9,7 @@ alert come from the same trees that scored it.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,13 +33,18 @@ from streamflow.scoring.trees import (
 
 __all__ = [
     "MAX_MODEL_BYTES",
+    "STARTER_MODEL_PATH",
     "GbdtModel",
     "Reason",
     "TreeArrays",
+    "load_starter",
     "model_from_bytes",
     "read_gbdt",
     "stump",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +159,28 @@ def model_from_bytes(data: bytes, source: str = "model") -> GbdtModel:
     require(meta, ("version", "platt_a", "platt_b"), SUPERVISED_FEATURE_NAMES, source)
     validate(arrays, len(SUPERVISED_FEATURE_NAMES))
     return GbdtModel(arrays, meta)
+
+
+STARTER_MODEL_PATH = Path("models/fraud-gbdt.npz")
+"""The committed starter model (ADR 0063): shipped deployments score with it until the learning
+loop delivers a ``current`` release over ``fraud.models``."""
+
+
+def load_starter(path: Path | None) -> GbdtModel | None:
+    """The starter model at ``path``; None (no supervised model until a release) when no path,
+    with a warning when the file is missing."""
+    if path is None:
+        return None
+    if not path.is_file():
+        log.warning("starter model %s not found: no supervised model until a release", path)
+        return None
+    model = read_gbdt(path)
+    log.info(
+        "starter model %s (%d trees) until a release arrives",
+        model.version,
+        len(model.arrays.roots),
+    )
+    return model
 
 
 def read_gbdt(path: Path) -> GbdtModel:

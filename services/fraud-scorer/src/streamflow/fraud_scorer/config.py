@@ -85,6 +85,13 @@ class Settings(ServiceSettings):
         description="Anomaly model (default: the checkout's models/anomaly-iforest.npz; the "
         "image sets its own copy). No file there = rules only, with a warning in the log.",
     )
+    supervised_model_path: Path | None = Field(
+        default=None,
+        description="Starter supervised model (.npz) scored as the current model until a "
+        "release to the current slot arrives on fraud.models (docs/adr/0063). Shipped "
+        "deployments set the committed models/fraud-gbdt.npz (scripts/services/scorer.sh, the "
+        "image); unset = no supervised model until a release.",
+    )
     rules_file: Path | None = Field(
         default=None, description="Initial rule set (RuleSet JSON) used before fraud.rules."
     )

@@ -90,6 +90,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         settings.model_path,
         settings.max_future_seconds,
         topics.fraud_models,
+        settings.supervised_model_path,
     )
     scored = (
         # Keyed by customer in the JVM: no Python operator before the scorer (docs/adr/0045).

@@ -47,7 +47,7 @@ from streamflow.scoring.core import (
     score_transaction_json,
     validate_transaction,
 )
-from streamflow.scoring.gbdt import GbdtModel
+from streamflow.scoring.gbdt import GbdtModel, load_starter
 from streamflow.scoring.merchant_risk import label_context
 from streamflow.scoring.model_release import ModelRejected, load_release
 from streamflow.scoring.rules_io import read_rules
@@ -150,6 +150,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         model_path: Path | None,
         max_future_seconds: int,
         models_topic: str = "fraud.models",
+        starter_model_path: Path | None = None,
     ) -> None:
         self._raw_topic = raw_topic
         self._models_topic = models_topic
@@ -158,6 +159,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._feedback_topic = feedback_topic
         self._initial_rules = rules
         self._model_path = model_path
+        self._starter_path = starter_model_path
+        self._starter: GbdtModel | None = None
         self._rules: RuleSet | None = None
         self._risks: dict[str, MerchantLabels | None] = {}
         self._cards: dict[str, MerchantLabels | None] = {}
@@ -170,6 +173,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         descriptor.enable_time_to_live(customer_state_ttl())
         self._state = runtime_context.get_state(descriptor)
         self._model = load_model(self._model_path)
+        self._starter = load_starter(self._starter_path)
         self._rules = None
         self._risks = {}
         self._cards = {}
@@ -194,14 +198,15 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         return self._cards[card_id]
 
     def _models(self, ctx: Any) -> tuple[GbdtModel | None, GbdtModel | None]:
-        """(current, shadow) supervised models, restored from broadcast state on first use."""
+        """(current, shadow) supervised models, restored from broadcast state on first use; the
+        starter model is current until a release to the current slot arrives."""
         if self._supervised is None:
             state = ctx.get_broadcast_state(CONTROL_STATE)
             current, shadow = (
                 _restore_model(state.get(MODEL_KEYS[slot]))
                 for slot in (ModelSlot.CURRENT, ModelSlot.SHADOW)
             )
-            self._supervised = (current, shadow)
+            self._supervised = (current or self._starter, shadow)
         return self._supervised
 
     def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
