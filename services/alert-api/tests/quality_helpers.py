@@ -28,7 +28,7 @@ RATE = 100.0
 PENDING = 25.0
 """Records its source has not read yet: the dashboard's latency is PENDING / RATE = 0.25 s."""
 SOURCE_SERIES = (
-    'flink_taskmanager_job_task_operator_numRecordsOut{job_name="streamflow-fraud-scorer",'
+    'flink_taskmanager_job_task_operator_numRecordsOut{job_name="streamflow_fraud_scorer",'
     'operator_name="Source:_kafka:transactions_raw"}'
 )
 
@@ -79,7 +79,7 @@ class _Exporter(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         elapsed = time.time() - self.started
-        job = 'job_name="streamflow-fraud-scorer",subtask_index="0"'
+        job = 'job_name="streamflow_fraud_scorer",subtask_index="0"'
         out = "flink_taskmanager_job_task_operator_numRecordsOut"
         pending = "flink_taskmanager_job_task_operator_pendingRecords"
         body = "\n".join(

@@ -8,9 +8,10 @@ from pydantic_settings import SettingsConfigDict
 from streamflow.platform.settings import Profile, ServiceSettings
 
 LOCAL_PEPPER = "streamflow-local-pepper"
-_SCORER_SOURCE = 'job_name="streamflow-fraud-scorer",operator_name=~"Source.*transactions.*"'
+_SCORER_SOURCE = 'job_name=~"streamflow.fraud.scorer",operator_name=~"Source.*transactions.*"'
 """The scoring job's transactions source in Flink's Prometheus reporter: the pipeline name and
-the operator ``Source: kafka:<transactions topic>`` (label values sanitised to ``[A-Za-z0-9:_]``).
+the operator ``Source: kafka:<transactions topic>`` (label values sanitised to ``[A-Za-z0-9:_]``:
+the live job reports ``job_name="streamflow_fraud_scorer"``, ``Source:_kafka:transactions_raw``).
 Its other sources (rules, feedback, models) are not the scorer's throughput."""
 
 
@@ -138,13 +139,16 @@ class Settings(ServiceSettings):
         "source, Flink's Prometheus reporter).",
     )
     scorer_latency_query: str = Field(
-        default="sum(flink_taskmanager_job_task_operator_pendingRecords{"
-        f"{_SCORER_SOURCE}}}) / clamp_min(sum(rate("
+        default="(sum(flink_taskmanager_job_task_operator_pendingRecords{"
+        f"{_SCORER_SOURCE}}}) or sum("
+        "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max{"
+        f"{_SCORER_SOURCE}}})) / clamp_min(sum(rate("
         f"flink_taskmanager_job_task_operator_numRecordsOut{{{_SCORER_SOURCE}}}[1m])), 1)",
         min_length=1,
         description="PromQL: the scorer's latency in seconds (default: its backlog, the "
         "transactions its source has not read yet over the rate it reads them: how long a "
-        "transaction arriving now waits before it is scored).",
+        "transaction arriving now waits before it is scored; the Kafka consumer's lag until "
+        "the source has fetched and registers pendingRecords).",
     )
     quality_max_rows: int = Field(
         default=20_000,
