@@ -9,10 +9,9 @@ the same inputs they return the same outputs: the only clock is the ``scored_at`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -109,13 +108,13 @@ def validate_transaction(
     return txn
 
 
-@dataclass(frozen=True, slots=True)
-class Supervised:
+class Supervised(NamedTuple):
     """The supervised models in force and the labels known at the transaction's event time.
 
     ``current`` scores and alerts (blended by :func:`supervised_blend`); ``shadow`` is scored on
     the same features and recorded, never alerting; ``labels`` are the merchant's and the card's
-    confirmed frauds known at the event time (docs/adr/0058, 0062).
+    confirmed frauds known at the event time (docs/adr/0058, 0062). A named tuple: the job makes
+    one per event (docs/adr/0070).
     """
 
     current: GbdtModel | None = None
@@ -206,13 +205,16 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
     return after, scored, alert
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
+class _Verdict(NamedTuple):
     is_alert: bool
     fired: list[PartResult]
     listed: list[PartResult]
     model_version: str | None
     shadow_version: str | None
+
+
+def _strongest_first(part: PartResult) -> tuple[float, str]:
+    return -part.contribution, part.rule_id
 
 
 def _verdict(  # noqa: PLR0917 - the step's inputs
@@ -226,9 +228,16 @@ def _verdict(  # noqa: PLR0917 - the step's inputs
     """What both output paths share: the state after, the evaluation and what it concludes."""
     after, ev = score_view(state, make_view(txn), rules, merchant_risk, model, supervised)
     is_alert = ev.score >= rules.alert_threshold
-    ordered = sorted(ev.parts, key=lambda p: (-p.contribution, p.rule_id))
-    fired = [p for p in ordered if p.triggered and p.contribution > 0.0]
-    listed = (fired or [p for p in ordered if p.contribution > 0.0]) if is_alert else []
+    # Filtering before a stable sort gives the same list as sorting all parts and filtering;
+    # most events have no part that fired, so this sorts nothing.
+    fired = sorted(
+        [p for p in ev.parts if p.triggered and p.contribution > 0.0], key=_strongest_first
+    )
+    listed = (
+        (fired or sorted([p for p in ev.parts if p.contribution > 0.0], key=_strongest_first))
+        if is_alert
+        else []
+    )
     current, shadow = supervised.current, supervised.shadow
     if current is not None:
         model_version: str | None = current.version
@@ -238,8 +247,7 @@ def _verdict(  # noqa: PLR0917 - the step's inputs
     return after, ev, _Verdict(is_alert, fired, listed, model_version, shadow_version)
 
 
-@dataclass(frozen=True, slots=True)
-class JsonVerdict:
+class JsonVerdict(NamedTuple):
     """The job's outputs for one transaction, as contract JSON (``encode(...)`` decoded)."""
 
     scored: str
@@ -263,19 +271,14 @@ def _json_default(value: object) -> str:
 
 
 def _dumps(value: Any) -> str:
-    # orjson writes datetimes as ISO 8601 like pydantic does; OPT_UTC_Z gives pydantic's "Z".
+    # orjson writes datetimes as ISO 8601 like pydantic does (fraction only when non-zero, the
+    # offset as +HH:MM); OPT_UTC_Z gives pydantic's "Z" for UTC. test_golden_outputs.py holds it.
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_UTC_Z).decode("utf-8")
 
 
 _RC_VERSION = RuleContribution.SCHEMA_VERSION
 _TR_VERSION = TriggeredRule.SCHEMA_VERSION
 _ALERT_VERSION = FraudAlert.SCHEMA_VERSION
-
-
-def _iso(moment: datetime) -> str:
-    """A datetime as pydantic writes it (ISO 8601, ``Z`` for UTC)."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
@@ -294,7 +297,6 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
     proves the JSON decodes strictly to what :func:`score_transaction` returns (docs/adr/0070).
     """
     after, ev, v = _verdict(state, txn, rules, merchant_risk, model, supervised)
-    scored_at_text = _iso(scored_at)
     body = {
         "schema_version": ScoredTransaction.SCHEMA_VERSION,
         # The validated model's own field values: orjson writes them as pydantic would.
@@ -317,7 +319,7 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
         "reasons": [p.explanation for p in v.fired],
         "rules_version": rules.version,
         "model_version": v.model_version,
-        "scored_at": scored_at_text,
+        "scored_at": scored_at,
         "model_score": ev.model_score,
         "shadow_model_version": v.shadow_version,
         "shadow_score": ev.shadow_score,
@@ -349,7 +351,7 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
         ],
         "rules_version": rules.version,
         "model_version": v.model_version,
-        "event_time": _iso(txn.event_time),
-        "detected_at": scored_at_text,
+        "event_time": txn.event_time,
+        "detected_at": scored_at,
     }
     return after, JsonVerdict(scored, alert_id, _dumps(alert))

@@ -26,6 +26,23 @@ _FORMAT_VERSION = 2
 _FORMAT_V1 = 1
 _HEADER = struct.Struct("<BIddddddddIHB")
 _SPENDING = struct.Struct(f"<d{2 * len(WINDOW_DAYS)}d")
+_FIXED = 13
+"""Values in the header."""
+_LAYOUTS: dict[tuple[int, int], struct.Struct] = {}
+
+
+def _layout(recent: int, devices: int) -> struct.Struct:
+    """The whole format-2 record as one Struct (header, times, devices, windows): one ``pack``
+    or ``unpack`` per event instead of four. ``<`` has no padding, so the bytes are the parts'
+    concatenation; the sizes are bounded by the state's limits, so the cache is small."""
+    layout = _LAYOUTS.get((recent, devices))
+    if layout is None:
+        layout = _LAYOUTS[recent, devices] = struct.Struct(
+            f"{_HEADER.format}{recent}d{devices}I{_SPENDING.format[1:]}"
+        )
+    return layout
+
+
 _TWO_PI = 2.0 * math.pi
 _NAN = math.nan
 
@@ -152,7 +169,8 @@ class CustomerState:
 
     def to_bytes(self) -> bytes:
         """The compact serialised form (little-endian, versioned)."""
-        header = _HEADER.pack(
+        recent, devices, spending = self.recent, self.devices, self.spending
+        return _layout(len(recent), len(devices)).pack(
             _FORMAT_VERSION,
             self.count,
             self.mean,
@@ -164,15 +182,13 @@ class CustomerState:
             self.lat,
             self.lon,
             self.last_merchant,
-            len(self.recent),
-            len(self.devices),
-        )
-        spending = self.spending
-        return (
-            header
-            + struct.pack(f"<{len(self.recent)}d", *self.recent)
-            + struct.pack(f"<{len(self.devices)}I", *self.devices)
-            + _SPENDING.pack(spending.ref_time, *spending.counts, *spending.sums)
+            len(recent),
+            len(devices),
+            *recent,
+            *devices,
+            spending.ref_time,
+            *spending.counts,
+            *spending.sums,
         )
 
     @classmethod
@@ -190,13 +206,16 @@ class CustomerState:
         tail = _SPENDING.size if version == _FORMAT_VERSION else 0
         if len(data) != _HEADER.size + 8 * n + 4 * d + tail:
             raise StateFormatError("customer state has the wrong length")
-        recent = list(struct.unpack_from(f"<{n}d", data, _HEADER.size))
-        devices = list(struct.unpack_from(f"<{d}I", data, _HEADER.size + 8 * n))
-        spending = DecayedWindows()
         if tail:
-            values = _SPENDING.unpack_from(data, _HEADER.size + 8 * n + 4 * d)
-            w = len(WINDOW_DAYS)
-            spending = DecayedWindows(values[0], list(values[1 : 1 + w]), list(values[1 + w :]))
+            values = _layout(n, d).unpack(data)
+            recent = list(values[_FIXED : _FIXED + n])
+            devices = list(values[_FIXED + n : _FIXED + n + d])
+            ref, w = values[_FIXED + n + d], len(WINDOW_DAYS)
+            spending = DecayedWindows(ref, list(values[-2 * w : -w]), list(values[-w:]))
+        else:
+            recent = list(struct.unpack_from(f"<{n}d", data, _HEADER.size))
+            devices = list(struct.unpack_from(f"<{d}I", data, _HEADER.size + 8 * n))
+            spending = DecayedWindows()
         return cls(
             count,
             mean,

@@ -9,7 +9,7 @@ higher. Disabled parts are not evaluated and contribute nothing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from streamflow.events import RuleSet
 from streamflow.scoring.customer_state import CustomerState
@@ -34,9 +34,13 @@ FR_HIGH_VALUE, FR_VELOCITY, FR_TRAVEL, FR_TIME_OF_DAY, FR_BLACKLIST = (
 ML, MERCHANT, MODEL = "ML", "MERCHANT", "MODEL"
 
 
-@dataclass(frozen=True, slots=True)
-class PartResult:
-    """One rule's (or the model's, or the merchant risk's) verdict on a transaction."""
+class PartResult(NamedTuple):
+    """One rule's (or the model's, or the merchant risk's) verdict on a transaction.
+
+    Named tuples, not frozen dataclasses: up to eight of these and two :class:`Evaluation` are
+    made per event, and a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) was
+    ~8% of the job's scoring CPU (docs/adr/0070, 2026-12-04).
+    """
 
     rule_id: str
     triggered: bool
@@ -46,8 +50,7 @@ class PartResult:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Everything the scorer concluded about one transaction."""
 
     score: float
@@ -228,8 +231,8 @@ def evaluate(  # noqa: PLR0917 - mirrors score_transaction
         parts.append(
             _part(MERCHANT, risk >= MERCHANT_TRIGGER, risk, rules.merchant_risk.weight, text)
         )
-    total = min(1.0, sum(p.contribution for p in parts))
-    return Evaluation(score=round(total, 6), parts=parts, ml_score=ml_score)
+    total = min(1.0, sum([p.contribution for p in parts]))
+    return Evaluation(round(total, 6), parts, ml_score)
 
 
 def _duration(seconds: float) -> str:

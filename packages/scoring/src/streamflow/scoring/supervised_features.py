@@ -43,14 +43,13 @@ def context_vector(state: CustomerState | None, labels: LabelContext, txn: TxnVi
     ratios = [math.log(amount / m) if m > 0.0 and amount > 0.0 else 0.0 for m in means]
     last = labels.card_last_fraud
     days_since = NO_FRAUD_DAYS if math.isnan(last) else min((now - last) / 86_400.0, NO_FRAUD_DAYS)
-    return [
-        *counts,
-        *(math.log1p(m) for m in means),
-        *ratios,
-        *(float(f) for f in labels.merchant_frauds),
-        float(labels.card_frauds),
-        math.log1p(max(days_since, 0.0)),
-    ]
+    out = counts  # a fresh list either way: extended in place (once per event)
+    out.extend([math.log1p(m) for m in means])
+    out.extend(ratios)
+    out.extend([float(f) for f in labels.merchant_frauds])
+    out.append(float(labels.card_frauds))
+    out.append(math.log1p(max(days_since, 0.0)))
+    return out
 
 
 def supervised_vector(
