@@ -7,7 +7,7 @@ the code under test).
 
 import os
 
-pytest_plugins = ["streamflow.platform.testing"]
+pytest_plugins = ["streamflow.testkit.fixtures"]
 
 try:
     from hypothesis import settings

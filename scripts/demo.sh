@@ -66,7 +66,7 @@ step "building silver and gold: Airflow DAGs dbt_staging -> dbt_marts -> dbt_qua
 scripts/warehouse/run_dags.sh
 
 step "exact accounting across stages"
-scripts/uv.sh run --no-sync python -m streamflow.platform.accounting || \
+scripts/uv.sh run --no-sync python -m streamflow.testkit.accounting || \
   echo "(accounting above shows a mismatch; see the lines marked FAIL)"
 
 step "summary (also in reports/demo.html)"

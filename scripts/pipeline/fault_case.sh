@@ -2,7 +2,7 @@
 # One case of the crash-level fault matrix (issue 17, Build 5): a live generator stream through the
 # real scorer (PyFlink MiniCluster) and the real ingestor while ONE crash strikes mid-stream, then
 # the pipeline must catch up by itself and the exact per-stage accounting must hold
-# (streamflow.platform.accounting: raw = bronze + dead letters, raw = scored + scorer rejections,
+# (streamflow.testkit.accounting: raw = bronze + dead letters, raw = scored + scorer rejections,
 # every transaction_id once in Kafka and in bronze, alerts deduplicated by alert_id).
 #   scripts/pipeline/fault_case.sh CASE
 # Cases:
@@ -264,7 +264,7 @@ until py scripts/pipeline/wait_drained.py --timeout 20 --interval 5 >>"$run_dir/
 done
 tail -n 1 "$run_dir/progress.log"
 say "accounting"
-py -m streamflow.platform.accounting
+py -m streamflow.testkit.accounting
 # The generator's own promise on top: every transaction it generated reached transactions.raw
 # (records that timed out during an outage are re-sent, never dropped).
 landed_txns="$(py - <<'PY'

@@ -113,7 +113,7 @@ gen_pid=""
 say "generator done; waiting for the pipeline to catch up"
 scripts/uv.sh run --no-sync python scripts/pipeline/wait_drained.py --timeout 900 --interval 5
 say "accounting"
-scripts/uv.sh run --no-sync python -m streamflow.platform.accounting
+scripts/uv.sh run --no-sync python -m streamflow.testkit.accounting
 svc scripts/services/scorer.sh stop >/dev/null
 svc scripts/services/ingestor.sh stop >/dev/null
 if [[ -z "${STREAMFLOW_FAULT_KEEP:-}" ]]; then

@@ -3,17 +3,21 @@
 Walks the imports of every module of every app (``services/*``) with ``ast`` and fails naming the
 module and the import. The fraud scorer (the PyFlink job) and the fraud lab (backtest, training,
 rule and model tools) both build on ``streamflow.scoring``; neither may import the other
-(docs/adr/0120).
+(docs/adr/0120). The test harness (``packages/testkit``: fixtures, accounting) is dev only: no
+shipped member imports it or pytest from its ``src/``, or declares it as a dependency.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = {"events", "platform", "scoring"}
 """``streamflow.<name>`` packages every app may import (``packages/``)."""
+HARNESS = ("streamflow.testkit", "pytest", "_pytest")
+"""Modules only tests may import: the dev-only test kit and pytest itself."""
 
 
 def _apps() -> dict[str, list[Path]]:
@@ -92,4 +96,79 @@ def test_a_lab_import_of_the_scorer_fails(tmp_path: Path) -> None:
     assert problems == [
         "lab/tool.py (fraud-lab) imports streamflow.fraud_scorer (fraud-scorer)",
         "fraud_scorer/job.py (fraud-scorer) imports streamflow.lab (fraud-lab)",
+    ]
+
+
+def _shipped_members() -> list[Path]:
+    """Every workspace member that ships (libraries and apps): all but the test kit."""
+    members = sorted(REPO.glob("packages/*/pyproject.toml")) + sorted(
+        REPO.glob("services/*/pyproject.toml")
+    )
+    return [m.parent for m in members if m.parent != REPO / "packages" / "testkit"]
+
+
+def _module_names(path: Path) -> set[str]:
+    """Every absolute module an ``import`` or ``from ... import`` of ``path`` names."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _harness_imports(members: list[Path], base: Path = REPO) -> list[str]:
+    problems = []
+    for member in members:
+        for module in sorted((member / "src").rglob("*.py")):
+            for name in sorted(_module_names(module)):
+                if any(name == h or name.startswith(h + ".") for h in HARNESS):
+                    problems.append(f"{module.relative_to(base)} imports {name}")
+    return problems
+
+
+def test_no_shipped_member_imports_the_test_harness() -> None:
+    problems = _harness_imports(_shipped_members())
+    assert not problems, "\n".join(problems)
+
+
+def test_no_shipped_member_depends_on_the_test_kit() -> None:
+    """Only dev groups name streamflow-testkit: never a member's (or the root's) dependencies."""
+    for member in [REPO, *_shipped_members()]:
+        project = tomllib.loads((member / "pyproject.toml").read_text())["project"]
+        shipped = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            shipped += extra
+        assert not [d for d in shipped if d.startswith("streamflow-testkit")], member
+
+
+def test_the_harness_walk_sees_every_shipped_member() -> None:
+    names = {str(m.relative_to(REPO)) for m in _shipped_members()}
+    assert names >= {
+        "packages/events",
+        "packages/platform",
+        "packages/scoring",
+        "services/alert-api",
+        "services/fraud-lab",
+        "services/fraud-scorer",
+        "services/generator",
+        "services/ingestor",
+    }
+    assert "packages/testkit" not in names
+    testkit = REPO / "packages" / "testkit" / "src" / "streamflow" / "testkit"
+    assert (testkit / "fixtures.py").is_file()
+
+
+def test_a_shipped_import_of_the_harness_fails(tmp_path: Path) -> None:
+    """The check itself: pytest or the test kit imported from a member's src/ is reported."""
+    src = tmp_path / "lib" / "src" / "streamflow" / "lib"
+    src.mkdir(parents=True)
+    (src / "a.py").write_text("import pytest\n")
+    (src / "b.py").write_text("from streamflow.testkit.fixtures import topics\n")
+    (src / "c.py").write_text("from _pytest.monkeypatch import MonkeyPatch\nimport pytest_cov\n")
+    assert _harness_imports([tmp_path / "lib"], tmp_path) == [
+        "lib/src/streamflow/lib/a.py imports pytest",
+        "lib/src/streamflow/lib/b.py imports streamflow.testkit.fixtures",
+        "lib/src/streamflow/lib/c.py imports _pytest.monkeypatch",
     ]

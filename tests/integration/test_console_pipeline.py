@@ -39,7 +39,7 @@ from streamflow.events import (
 from streamflow.platform.kafka import consumer_config, producer_config
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
-from streamflow.platform.testing import CHROMIUM, headless_chromium
+from streamflow.testkit.fixtures import CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `tests.integration.*` helpers are imported from the repository root

@@ -40,7 +40,7 @@ IS_ROOT = os.geteuid() == 0
 # Settings of the test process that must not leak into the job (as tests/integration's helpers).
 NOT_INHERITED = ("COVERAGE_PROCESS_START", "PYTHONPATH", "PYTHONHOME", "FLINK_LOG_DIR", "JVM_ARGS")
 CHECK = re.compile(r"^(ok  |FAIL) (.+): expected (\d+), found (\d+)$", re.MULTILINE)
-# streamflow.platform.accounting's nine equations plus the generator's "every one landed".
+# streamflow.testkit.accounting's nine equations plus the generator's "every one landed".
 CHECKS = 10
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from streamflow.platform.accounting import warehouse_checks
 from streamflow.platform.settings import PostgresSettings
+from streamflow.testkit.accounting import warehouse_checks
 from tests.warehouse.bronze_fixture import expected, load
 from tests.warehouse.helpers import run_dbt
 

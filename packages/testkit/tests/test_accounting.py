@@ -8,7 +8,6 @@ from confluent_kafka import Producer
 
 from streamflow.events import Topic, encode, encode_key
 from streamflow.events.examples import dead_letter, scored, transaction
-from streamflow.platform.accounting import Check, audit, scan_topic, warehouse_checks
 from streamflow.platform.kafka import producer_config, topic_record_count
 from streamflow.platform.settings import (
     KafkaSettings,
@@ -16,6 +15,7 @@ from streamflow.platform.settings import (
     ServiceSettings,
     TopicSettings,
 )
+from streamflow.testkit.accounting import Check, audit, scan_topic, warehouse_checks
 
 
 def test_check_compares_both_sides() -> None:

@@ -17,7 +17,7 @@ from alert_api_helpers import (
 from test_feedback import read_feedback, wait_all_sent
 
 from conftest import Keys, LiveServer
-from streamflow.platform.testing import CHROMIUM, headless_chromium
+from streamflow.testkit.fixtures import CHROMIUM, headless_chromium
 
 pytestmark = pytest.mark.integration
 

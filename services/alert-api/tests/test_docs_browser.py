@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import LiveServer
-from streamflow.platform.testing import CHROMIUM, headless_chromium
+from streamflow.testkit.fixtures import CHROMIUM, headless_chromium
 
 pytestmark = pytest.mark.integration
 

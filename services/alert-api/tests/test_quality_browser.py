@@ -26,7 +26,7 @@ from quality_helpers import (
 from conftest import Keys, LiveServer
 from streamflow.alert_api.config import Settings
 from streamflow.platform.ports import free_loopback_port
-from streamflow.platform.testing import CHROMIUM, headless_chromium
+from streamflow.testkit.fixtures import CHROMIUM, headless_chromium
 
 pytestmark = [
     pytest.mark.integration,

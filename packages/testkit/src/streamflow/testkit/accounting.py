@@ -7,7 +7,7 @@ Once the warehouse has been built (``silver.stg_transactions`` and ``gold.fct_tr
 exist, as after ``make demo``'s DAG runs), silver and gold are checked too: every gold table
 populated, the same set of transaction_ids and the same sum(amount) in both.
 
-``python -m streamflow.platform.accounting`` prints the checks and exits 1 if any fails.
+``python -m streamflow.testkit.accounting`` prints the checks and exits 1 if any fails.
 """
 
 from __future__ import annotations
