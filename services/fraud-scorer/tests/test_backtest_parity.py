@@ -202,6 +202,9 @@ def test_backtest_agrees_with_job_with_feedback(
     # (MerchantLabels, docs/adr/0040), so arrival order must not matter.
     produce(kafka_settings, topics.fraud_feedback, (_feedback_record(raw) for _, raw in labelled))
     produce(kafka_settings, topics.transactions_raw, keyed(run.raw))
+    # sweep the card labels often: the real broadcast state is iterated, and nothing here is
+    # idle long enough to be dropped, so parity must hold
+    job.env["STREAMFLOW_SCORER_CARD_SWEEP_EVERY"] = "5"
     start_job(job)
     scored = reader(topics.transactions_scored)
     wait_scored(scored, job, len(run.raw))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -349,3 +350,39 @@ def test_the_starter_model_is_current_until_a_release_replaces_it(tmp_path: Path
     missing.open(FakeRuntime())
     out = list(missing.process_element(validated(make_txn("s-3", "C-S3", NOW, "50.00")), FakeCtx()))
     assert json.loads(out[0][1])["model_version"] != "starter"
+
+
+def test_cards_idle_for_over_a_year_leave_the_broadcast_state() -> None:
+    function = fn.ScoreTransactions(
+        "raw", "rules", "feedback", fn.initial_rules(None, None), None, 300, card_sweep_every=3
+    )
+    function.open(FakeRuntime())
+    ctx = FakeCtx()
+    list(function.process_broadcast_element((fn.MODELS, _model_release("a", "shadow")), ctx))
+
+    def fraud(card: str, days_ago: float) -> None:
+        feedback = Feedback(
+            transaction_id=f"t-{card}-{days_ago}",
+            customer_id="C-Y",
+            merchant_id="M-Y",
+            card_id=card,
+            label=Label.FRAUD,
+            source=FeedbackSource.CHARGEBACK,
+            reported_at=NOW - timedelta(days=days_ago),
+        )
+        list(function.process_broadcast_element((fn.FEEDBACK, encode(feedback).decode()), ctx))
+
+    fraud("K-OLD", 500)
+    fraud("K-YEAR", 300)
+    assert {"c:K-OLD", "c:K-YEAR"} <= set(ctx.broadcast)
+    fraud("K-NEW", 1)  # the third feedback sweeps: K-OLD is 499 days behind the newest report
+    assert "c:K-OLD" not in ctx.broadcast
+    assert {"c:K-YEAR", "c:K-NEW", "model:shadow"} <= set(ctx.broadcast)
+    # the dropped card scores as a card with no labels, as it did before it was dropped
+    txn = make_txn("y-1", "OLD", NOW, "80.00")  # its card is K-OLD
+    body = json.loads(next(iter(function.process_element(validated(txn), ctx)))[1])
+    from streamflow.scoring.supervised_features import NO_FRAUD_DAYS, SUPERVISED_FEATURE_NAMES
+
+    features = dict(zip(SUPERVISED_FEATURE_NAMES, body["features"], strict=True))
+    assert features["card_frauds_90d"] == 0.0
+    assert features["card_log_days_since_fraud"] == pytest.approx(math.log1p(NO_FRAUD_DAYS))

@@ -85,6 +85,12 @@ class Settings(ServiceSettings):
         description="Anomaly model (default: the checkout's models/anomaly-iforest.npz; the "
         "image sets its own copy). No file there = rules only, with a warning in the log.",
     )
+    card_sweep_every: int = Field(
+        default=1024,
+        ge=1,
+        description="Every this many feedback records, drop the cards whose labels no longer "
+        "change any feature (newest label over a year and 30 days behind the newest report).",
+    )
     supervised_model_path: Path | None = Field(
         default=None,
         description="Starter supervised model (.npz) scored as the current model until a "

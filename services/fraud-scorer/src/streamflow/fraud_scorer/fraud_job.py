@@ -91,6 +91,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         settings.max_future_seconds,
         topics.fraud_models,
         settings.supervised_model_path,
+        settings.card_sweep_every,
     )
     scored = (
         # Keyed by customer in the JVM: no Python operator before the scorer (docs/adr/0045).

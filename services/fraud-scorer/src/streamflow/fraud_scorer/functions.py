@@ -8,6 +8,7 @@ route rejects to the dead-letter side output.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,7 @@ from streamflow.scoring.merchant_risk import label_context
 from streamflow.scoring.model_release import ModelRejected, load_release
 from streamflow.scoring.rules_io import read_rules
 from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
+from streamflow.scoring.supervised_features import NO_FRAUD_DAYS
 
 RULES = "rules"
 FEEDBACK = "feedback"
@@ -61,6 +63,13 @@ MERCHANT_PREFIX = "m:"
 CARD_PREFIX = "c:"
 MODEL_KEYS = {ModelSlot.CURRENT: "model:current", ModelSlot.SHADOW: "model:shadow"}
 """Broadcast-state keys of the two model slots (each holds the release's JSON bytes)."""
+CARD_SWEEP_EVERY = 1024
+"""Every this many feedback records, cards whose labels no longer change any feature are
+dropped from the broadcast state (which would otherwise grow with every card ever labelled)."""
+CARD_IDLE_SECONDS = (NO_FRAUD_DAYS + 30.0) * 86_400.0
+"""A card whose newest label is this far behind the newest feedback is dropped: its card
+features already equal a card with no labels (days since fraud capped at NO_FRAUD_DAYS, the
+card window shorter), with 30 days to spare for transactions scored behind the feedback."""
 
 
 def keyed_row_type(key_field: str) -> Any:
@@ -151,6 +160,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         max_future_seconds: int,
         models_topic: str = "fraud.models",
         starter_model_path: Path | None = None,
+        card_sweep_every: int = CARD_SWEEP_EVERY,
     ) -> None:
         self._raw_topic = raw_topic
         self._models_topic = models_topic
@@ -161,6 +171,9 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._model_path = model_path
         self._starter_path = starter_model_path
         self._starter: GbdtModel | None = None
+        self._sweep_every = card_sweep_every
+        self._feedback_seen = 0
+        self._newest_report = -math.inf
         self._rules: RuleSet | None = None
         self._risks: dict[str, MerchantLabels | None] = {}
         self._cards: dict[str, MerchantLabels | None] = {}
@@ -312,6 +325,10 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         state = ctx.get_broadcast_state(CONTROL_STATE)
         state.put(MERCHANT_PREFIX + feedback.merchant_id, labels.to_bytes())
         self._risks[feedback.merchant_id] = labels
+        self._newest_report = max(self._newest_report, feedback.reported_at.timestamp())
+        self._feedback_seen += 1
+        if self._feedback_seen % self._sweep_every == 0:
+            self._sweep_cards(state)
         card_id = feedback.card_id
         if card_id is None:
             return
@@ -323,6 +340,28 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             card.add_feedback(feedback, half_life)
             state.put(CARD_PREFIX + card_id, card.to_bytes())
             self._cards[card_id] = card
+
+    def _sweep_cards(self, state: Any) -> None:
+        """Drop the cards whose labels are :data:`CARD_IDLE_SECONDS` behind the newest report."""
+        cutoff = self._newest_report - CARD_IDLE_SECONDS
+        stale = [
+            key
+            for key, raw in state.items()
+            if key.startswith(CARD_PREFIX) and _newest_label(raw) < cutoff
+        ]
+        for key in stale:
+            state.remove(key)
+            self._cards.pop(key[len(CARD_PREFIX) :], None)
+        if stale:
+            log.info("dropped the labels of %d cards idle for over a year", len(stale))
+
+
+def _newest_label(raw: bytes) -> float:
+    """Report time of a card's newest kept label."""
+    labels = MerchantLabels.from_bytes(raw)
+    if labels.whens:
+        return labels.whens[-1]
+    return labels.base.ref_time if labels.base is not None else -math.inf
 
 
 def _restore_model(raw: bytes | None) -> GbdtModel | None:
