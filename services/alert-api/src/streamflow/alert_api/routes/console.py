@@ -14,12 +14,11 @@ import base64
 import hashlib
 import re
 from functools import cache
-from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from streamflow.alert_api.problems import ProblemError
+from streamflow.alert_api.static_files import listed_file, read_static
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,7 +38,7 @@ _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 @cache
 def page() -> str:
     """The console's HTML (read once per process)."""
-    return (resources.files("streamflow.alert_api") / "static" / "console.html").read_text("utf-8")
+    return read_static("console.html").decode("utf-8")
 
 
 def _sha256(text: str) -> str:
@@ -83,23 +82,7 @@ async def console() -> HTMLResponse:
     )
 
 
-@cache
-def _asset(relative: str) -> bytes:
-    path = resources.files("streamflow.alert_api") / "static"
-    for part in relative.split("/"):
-        path = path / part
-    return path.read_bytes()
-
-
 @router.get(ASSETS + "/{name}")
 async def console_asset(name: str) -> Response:
     """One of the console's static files (only those listed)."""
-    entry = _ASSETS.get(name)
-    if entry is None:
-        raise ProblemError(404, f"no console asset {name}")
-    relative, media_type = entry
-    return Response(
-        _asset(relative),
-        media_type=media_type,
-        headers={"Cache-Control": "no-cache"},
-    )
+    return listed_file(_ASSETS, name, "console asset", "no-cache")

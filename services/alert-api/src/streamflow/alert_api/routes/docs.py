@@ -11,13 +11,10 @@ from 'self' only. The page is a static file with no inline script, which
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from streamflow.alert_api.problems import ProblemError
+from streamflow.alert_api.static_files import listed_file, read_static
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,30 +34,13 @@ _FILES: dict[str, tuple[str, str]] = {
 }
 
 
-@cache
-def _read(relative: str) -> bytes:
-    """A file of ``static/`` (read once per process)."""
-    path = resources.files("streamflow.alert_api") / "static"
-    for part in relative.split("/"):
-        path = path / part
-    return path.read_bytes()
-
-
 @router.get(PAGE)
 async def docs_page() -> HTMLResponse:
     """Swagger UI over ``/openapi.json``."""
-    return HTMLResponse(_read("docs.html"), headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(read_static("docs.html"), headers={"Cache-Control": "no-cache"})
 
 
 @router.get(ASSETS + "/{name}")
 async def docs_asset(name: str) -> Response:
     """One vendored file (only those listed: never a path under ``static/``)."""
-    entry = _FILES.get(name)
-    if entry is None:
-        raise ProblemError(404, f"no docs asset {name}")
-    relative, media_type = entry
-    return Response(
-        _read(relative),
-        media_type=media_type,  # Starlette adds "; charset=utf-8" to text types
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return listed_file(_FILES, name, "docs asset", "public, max-age=86400")
