@@ -21,160 +21,24 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from streamflow.events import RuleSet
 from streamflow.lab.labelled_file import LabelledRow, Rejects, read_labelled
-from streamflow.lab.metrics import (
-    CardPrecisionAtK,
-    GroupCounts,
-    RuleCounts,
-    ScoreHistogram,
-    new_group_counts,
-    new_rule_counts,
-    score_bin,
-)
 from streamflow.lab.scores_out import ScoresWriter
+from streamflow.scoring.comparison import Comparison
+from streamflow.scoring.comparison import RuleSetRun as RuleSetRun  # noqa: PLC0414 (learning.py)
 from streamflow.scoring.context import ContextStore
-from streamflow.scoring.core import NO_SUPERVISED, Supervised, score_view
-from streamflow.scoring.customer_state import CustomerState
+from streamflow.scoring.core import NO_SUPERVISED, Supervised
 from streamflow.scoring.gbdt import GbdtModel, read_gbdt
-from streamflow.scoring.merchant_risk import MerchantRisk, apply_label, risk_value
 from streamflow.scoring.model import DEFAULT_MODEL_PATH, AnomalyModel, load_model
 from streamflow.scoring.rules_io import read_rules, rules_diff
 from streamflow.scoring.rulesets import default_rules
 from streamflow.scoring.scoring import Evaluation
-from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
-from streamflow.scoring.view import TxnView
 
 log = logging.getLogger("streamflow.lab.backtest")
-
-_TTL_SECONDS = CUSTOMER_STATE_TTL.total_seconds()
-_EXAMPLES = 20
-
-
-@dataclass
-class RuleSetRun:
-    """Everything one rule set accumulates during a replay."""
-
-    rules: RuleSet
-    k: int
-    merchants: dict[str, MerchantRisk] = field(default_factory=dict)
-    states: dict[str, CustomerState] = field(default_factory=dict)
-    histogram: ScoreHistogram = field(default_factory=ScoreHistogram)
-    cards: CardPrecisionAtK = field(default_factory=CardPrecisionAtK)
-    per_rule: dict[str, RuleCounts] = field(default_factory=new_rule_counts)
-    per_scenario: dict[str, GroupCounts] = field(default_factory=new_group_counts)
-    totals: GroupCounts = field(default_factory=GroupCounts)
-    legit_alerts: int = 0
-    bins: list[int] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)
-
-    ttl_seconds: ClassVar[float] = _TTL_SECONDS
-    """Customer state idle for longer than this is forgotten (the job's state TTL)."""
-
-    def __post_init__(self) -> None:
-        self.cards.k = self.k
-        self._half_life = self.rules.merchant_risk.half_life_days
-
-    def flush(self) -> None:
-        """Move buffered scores into the histogram."""
-        if self.bins:
-            self.histogram.add_bins(self.bins, self.labels)
-            self.bins, self.labels = [], []
-
-    def report(self) -> dict[str, Any]:
-        self.flush()
-        totals = self.totals.report()
-        rows = max(self.totals.rows, 1)
-        legit = max(self.totals.rows - self.totals.frauds, 1)
-        return {
-            "rules_version": self.rules.version,
-            "alert_threshold": self.rules.alert_threshold,
-            "rows": self.totals.rows,
-            "frauds": self.totals.frauds,
-            "alerts": self.totals.alerts,
-            "average_precision": self.histogram.average_precision(),
-            "roc_auc": self.histogram.roc_auc(),
-            "precision": totals["precision"],
-            "recall": totals["recall"],
-            "alerts_per_1000": 1000.0 * self.totals.alerts / rows,
-            "legit_alerts_per_1000_legit": 1000.0 * self.legit_alerts / legit,
-            "card_precision_at_k": self.cards.report(),
-            "per_rule": {
-                rule: counts.report(self.totals.frauds)
-                for rule, counts in sorted(self.per_rule.items())
-            },
-            "per_scenario": {
-                name: counts.report() for name, counts in sorted(self.per_scenario.items())
-            },
-        }
-
-    def record(self, row: LabelledRow, ev: Evaluation) -> bool:
-        """Count one scored row; returns whether it raised an alert."""
-        label = row.label
-        alert = ev.score >= self.rules.alert_threshold
-        self.bins.append(score_bin(ev.score))
-        self.labels.append(label)
-        if len(self.bins) >= 65_536:
-            self.flush()
-        self.totals.add(label, alert, ev.score)
-        self.legit_alerts += int(alert and label == 0)
-        self.per_scenario[row.scenario].add(label, alert, ev.score)
-        self.cards.add(int(row.view.epoch // 86_400), row.view.card_id, ev.score, label)
-        for part in ev.parts:
-            if part.triggered:
-                counts = self.per_rule[part.rule_id]
-                counts.fired += 1
-                counts.fired_on_fraud += label
-                counts.contribution_sum += part.contribution
-        return alert
-
-    def score(
-        self, view: TxnView, model: AnomalyModel | None, supervised: Supervised = NO_SUPERVISED
-    ) -> Evaluation:
-        """Score one transaction with the job's step and keep the customer's state after it."""
-        now = view.epoch
-        state = self.states.get(view.customer_id)
-        if state is not None and now - state.last_time > self.ttl_seconds:
-            state = None
-        risk = risk_value(self.merchants.get(view.merchant_id), now, self._half_life)
-        after, ev = score_view(state, view, self.rules, risk, model, supervised, explain=False)
-        self.states[view.customer_id] = after
-        return ev
-
-    def learn(self, merchant: str, fraud: bool, when: float) -> None:
-        """Apply one delayed label to the merchant's risk."""
-        hl = self.rules.merchant_risk.half_life_days
-        self.merchants[merchant] = apply_label(self.merchants.get(merchant), fraud, when, hl)
-
-
-@dataclass
-class Comparison:
-    """Transactions whose alert decision differs between the base and the compared rules."""
-
-    only_base: int = 0
-    only_other: int = 0
-    frauds_only_base: int = 0
-    frauds_only_other: int = 0
-    examples_only_base: list[str] = field(default_factory=list)
-    examples_only_other: list[str] = field(default_factory=list)
-
-    def add(self, txid: str, label: int, base_alert: bool, other_alert: bool) -> None:
-        if base_alert == other_alert:
-            return
-        if base_alert:
-            self.only_base += 1
-            self.frauds_only_base += label
-            if len(self.examples_only_base) < _EXAMPLES:
-                self.examples_only_base.append(txid)
-        else:
-            self.only_other += 1
-            self.frauds_only_other += label
-            if len(self.examples_only_other) < _EXAMPLES:
-                self.examples_only_other.append(txid)
 
 
 def replay(
