@@ -39,12 +39,15 @@ from streamflow.alert_api.routes import (
     health,
     quality,
     queues,
+    rules,
     search,
     stats,
     timeline,
 )
 from streamflow.alert_api.routes import docs as docs_route
+from streamflow.alert_api.rule_sets import declare_draft_schema
 from streamflow.alert_api.telemetry import MetricsMiddleware
+from streamflow.alert_api.whatif_worker import Workers
 
 DESCRIPTION = """
 Alerts raised by the StreamFlow scorer, deduplicated, with their explanations; analyst feedback
@@ -86,7 +89,11 @@ def _declare_limits(app: FastAPI, settings: Settings) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return alert_list.declare_page_size(generate(), settings.page_size_max)
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_draft_schema(
+                alert_list.declare_page_size(generate(), settings.page_size_max)
+            )
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
@@ -96,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings)
 
     relay = OutboxRelay(settings) if settings.outbox_relay else None
+    workers = Workers()  # the rule what-ifs' worker processes (ADR 0104)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await workers.stop()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -144,6 +153,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.relay = relay
+    app.state.whatif_workers = workers
     app.state.verifier = verifier
     app.state.rate_limiter = RateLimiter(_hit(db), settings.default_rate_limit_per_minute)
     _declare_limits(app, settings)
@@ -157,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
         timeline,
         stats,
         quality,
+        rules,
         health,
         console,
     ):

@@ -39,6 +39,8 @@ class Scope(StrEnum):
 
     READ = "alerts:read"
     WRITE = "alerts:write"
+    ADMIN = "admin"
+    """Rule what-ifs and publishing rule sets to ``fraud.rules`` (ADR 0104)."""
 
 
 def generate_key() -> str:
@@ -224,3 +226,4 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
 
 ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
 WriteKey = Annotated[ApiKey, Depends(require(Scope.WRITE))]
+AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]

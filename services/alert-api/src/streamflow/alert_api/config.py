@@ -156,6 +156,45 @@ class Settings(ServiceSettings):
         le=1_000_000,
         description="Most rows of the detection-quality mart one dashboard request reads.",
     )
+    rules_read_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Longest wait reading the rule set in force from fraud.rules.",
+    )
+    whatif_max_rows: int = Field(
+        default=200_000,
+        ge=1_000,
+        le=5_000_000,
+        description="Most stored transactions one rule what-if replays, warm-up included (the "
+        "newest are kept; ADR 0104).",
+    )
+    whatif_max_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=3600,
+        description="Wall-clock budget of one rule what-if; beyond it the run fails.",
+    )
+    whatif_cpu_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of one core the what-if worker may use: it sleeps between batches "
+        "so its CPU time stays below this share of the wall time.",
+    )
+    whatif_nice: int = Field(
+        default=19,
+        ge=0,
+        le=19,
+        description="Niceness added to the what-if worker process (19: the lowest priority).",
+    )
+    whatif_stale_s: float = Field(
+        default=60.0,
+        ge=5,
+        le=3600,
+        description="A queued or running what-if without progress for this long is marked "
+        "failed (its worker died), so a new one may start.",
+    )
 
     @property
     def docs_enabled(self) -> bool:

@@ -47,12 +47,14 @@ class ProblemError(Exception):
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        errors: list[FieldProblem] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.field = field
         self.headers = headers
+        self.errors = errors
 
 
 def problem_response(
@@ -85,7 +87,9 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    errors = [FieldProblem(field=exc.field, message=exc.detail)] if exc.field else None
+    errors = exc.errors or (
+        [FieldProblem(field=exc.field, message=exc.detail)] if exc.field else None
+    )
     return problem_response(request, exc.status, exc.detail, errors=errors, headers=exc.headers)
 
 
