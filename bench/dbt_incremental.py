@@ -30,10 +30,9 @@ from psycopg import sql
 
 from streamflow.platform.migrations import migrate
 from streamflow.platform.settings import PostgresSettings
+from streamflow.testkit.bronze_fixture import load
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from tests.warehouse.bronze_fixture import load  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "dbt_incremental.json"
 DBT = REPO / "envs" / "dbt" / ".venv" / "bin" / "dbt"

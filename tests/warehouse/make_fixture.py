@@ -1,4 +1,4 @@
-"""Write the committed bronze fixture (CSV files in ``fixtures/``) with the project's own pipeline.
+"""Write the committed bronze fixture (the test kit's CSV files) with the project's own pipeline.
 
 Seed-pinned and byte-for-byte reproducible, no Kafka or Flink needed:
 
@@ -20,7 +20,10 @@ event time plus a fixed pseudo-latency, and ``ingested_at`` is left to its colum
 Two deliberate twists give the warehouse something to do: a few raw records are delivered twice
 (a producer retry: same bytes at a later offset), and the records of a few early transactions
 (their scores, alerts and chargebacks too) are held back as the ``late.*`` batch, landed after the
-first warehouse run. ``fixtures/expected.json`` records what the tests should find.
+first warehouse run. ``expected.json`` records what the tests should find. The files are package
+data of ``streamflow.testkit.bronze_fixture`` (``packages/testkit/.../testkit/data/bronze``), which
+loads them; this writer stays with the tests because it runs the generator, the scorer and the
+ingestor, which the test kit does not depend on.
 
 Regenerate: ``scripts/uv.sh run python -m tests.warehouse.make_fixture``.
 """
@@ -55,8 +58,8 @@ from streamflow.scoring.core import (
     score_transaction_json,
     validate_transaction,
 )
+from streamflow.testkit.bronze_fixture import FIXTURES
 
-FIXTURES = Path(__file__).with_name("fixtures")
 SEED = 7
 TRANSACTIONS = 2000
 DAYS = 8

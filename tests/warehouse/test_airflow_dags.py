@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from streamflow.platform.settings import PostgresSettings
-from tests.warehouse.bronze_fixture import expected, load
+from streamflow.testkit.bronze_fixture import expected, load
 from tests.warehouse.helpers import AIRFLOW_PY, REPO, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]

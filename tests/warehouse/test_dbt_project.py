@@ -10,7 +10,7 @@ import pytest
 
 from streamflow.platform.settings import PostgresSettings
 from streamflow.testkit.accounting import warehouse_checks
-from tests.warehouse.bronze_fixture import expected, load
+from streamflow.testkit.bronze_fixture import expected, load
 from tests.warehouse.helpers import run_dbt
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from streamflow.platform.settings import PostgresSettings
-from tests.warehouse.bronze_fixture import load
+from streamflow.testkit.bronze_fixture import load
 from tests.warehouse.helpers import DBT, REPO, run_dbt, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

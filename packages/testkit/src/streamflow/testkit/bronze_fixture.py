@@ -1,9 +1,10 @@
-"""Load the committed bronze fixture (``fixtures/*.csv``) into a database with COPY.
+"""Load the committed bronze fixture (``data/bronze/*.csv``, package data) into a database.
 
 ``load(dsn)`` fills ``ref.*`` and ``bronze.*`` (the first batch); ``load(dsn, batch="late")``
 lands the late-arriving batch (old event times, ingested now) into ``bronze.*``. ``ingested_at``
-is left to its default (``now()``), as when the ingestor lands a record.
-Command line: ``python -m tests.warehouse.bronze_fixture [--late] DSN``.
+is left to its default (``now()``), as when the ingestor lands a record. The warehouse tests
+and ``bench/dbt_incremental.py`` load it from here; ``tests/warehouse/make_fixture.py`` writes it.
+Command line: ``python -m streamflow.testkit.bronze_fixture [--late] DSN``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-FIXTURES = Path(__file__).with_name("fixtures")
+FIXTURES = Path(__file__).parent / "data" / "bronze"
+"""The CSV files, ``expected.json`` and the README saying how they are made."""
 REF_ORDER = ["merchants", "stores", "customers", "cards", "products"]
 
 
@@ -30,7 +32,7 @@ def _files(batch: Literal["initial", "late"]) -> list[tuple[Path, str, str]]:
 
 
 def expected() -> dict[str, Any]:
-    """What the warehouse must make of the fixture (``fixtures/expected.json``, made with it)."""
+    """What the warehouse must make of the fixture (``expected.json``, made with it)."""
     data: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
     return data
 
