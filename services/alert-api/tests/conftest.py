@@ -25,6 +25,7 @@ class Keys:
     read: str
     write: str  # read + write
     write_only: str
+    admin: str  # read + write + admin (rule what-ifs, publishing rules)
 
 
 @pytest.fixture
@@ -49,6 +50,7 @@ def keys(api_settings: Settings) -> Keys:
         read=create_key(api_settings, "reader", ["alerts:read"], 0)[1],
         write=create_key(api_settings, "analyst", ["alerts:read", "alerts:write"], 0)[1],
         write_only=create_key(api_settings, "writer", ["alerts:write"], 0)[1],
+        admin=create_key(api_settings, "admin", ["alerts:read", "alerts:write", "admin"], 0)[1],
     )
 
 

@@ -28,6 +28,12 @@ from streamflow.alert_api.models import (
 pytestmark = pytest.mark.integration
 
 _SCOPES = {"get": "alerts:read", "post": "alerts:write"}
+_ADMIN = {("get", "/v1/rules/whatif/{whatif_id}"), ("post", "/v1/rules/whatif")}
+_ADMIN |= {("post", "/v1/rules/publish")}
+
+
+def _scope(method: str, path: str) -> str:
+    return "admin" if (method, path) in _ADMIN else _SCOPES[method]
 
 
 def _land(live_server: LiveServer, write_key: str) -> None:
@@ -78,7 +84,7 @@ def test_openapi_contract_holds(live_server: LiveServer, keys: Keys, tmp_path: P
             "run",
             f"{live_server.url}/openapi.json",
             "--header",
-            f"X-API-Key: {keys.write}",
+            f"X-API-Key: {keys.admin}",
             "--phases",
             "examples,coverage,fuzzing,stateful",
             "--checks",
@@ -122,9 +128,13 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
                 path.replace("{alert_id}", alert_id)
                 .replace("{customer_id}", "C1")
                 .replace("{case_id}", "1")
+                .replace("{whatif_id}", "1")
             )
             body = {"verdict": "confirmed_fraud"} if method == "post" else None
-            other = keys.read if _SCOPES[method] == "alerts:write" else keys.write_only
+            scope = _scope(method, path)
+            other = {"alerts:read": keys.write_only, "alerts:write": keys.read}.get(
+                scope, keys.write
+            )
             for key, status in ((None, 401), ("sfk_unknown", 401), (other, 403)):
                 headers = {"X-API-Key": key} if key else {}
                 response = httpx.request(method, url, headers=headers, json=body)
@@ -143,6 +153,8 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
         "GET /v1/quality/scorer",
         "GET /v1/quality/verdict-time",
         "GET /v1/queues",
+        "GET /v1/rules",
+        "GET /v1/rules/whatif/{whatif_id}",
         "GET /v1/search",
         "GET /v1/stats",
         "POST /v1/alerts/{alert_id}/feedback",
@@ -152,4 +164,6 @@ def test_every_operation_needs_a_key_with_its_scope(live_server: LiveServer, key
         "POST /v1/cases/{case_id}/close",
         "POST /v1/cases/{case_id}/state",
         "POST /v1/feedback/bulk",
+        "POST /v1/rules/publish",
+        "POST /v1/rules/whatif",
     ]

@@ -19,6 +19,8 @@ from typing import Any
 from streamflow.alert_api.config import Settings
 from streamflow.alert_api.problems import FieldProblem, ProblemError
 from streamflow.events import ContractError, RuleSet, Topic, decode, encode, encode_key
+from streamflow.events import rules as rule_contracts
+from streamflow.events.base import Contract
 from streamflow.platform.kafka import produce_one, read_to_end
 from streamflow.scoring.rulesets import RuleUpdateRejected, apply_rule_update, default_rules
 
@@ -99,7 +101,7 @@ def parse_draft(body: bytes, now: datetime | None = None) -> RuleSet:
         )
     data[STAMPED] = (now or datetime.now(UTC)).isoformat()
     try:
-        rules = decode(RuleSet, json.dumps(data))
+        rules = decode(RuleSet, json.dumps(_integral(data)))
     except ContractError as exc:
         errors = [
             FieldProblem(field=f"body.{e.path}" if e.path else "body", message=e.message)
@@ -114,6 +116,26 @@ def parse_draft(body: bytes, now: datetime | None = None) -> RuleSet:
     if rules.version > MAX_VERSION:
         raise ProblemError(422, f"version must be <= {MAX_VERSION}", field="body.version")
     return rules
+
+
+def _integral(value: Any) -> Any:
+    """JSON numbers with an integral value as integers: JSON Schema's ``integer`` admits 3.0,
+    the contract's strict codec does not (and a ``number`` field takes 3 as well as 3.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    return value
+
+
+def _accepted_versions(schema: dict[str, Any], model: type[Contract]) -> None:
+    """A ``schema_version`` property admits only the versions the contract accepts."""
+    prop = schema.get("properties", {}).get("schema_version")
+    if prop is not None:
+        prop.pop("minimum", None)
+        prop["enum"] = sorted(model.accepted_versions() | {model.SCHEMA_VERSION})
 
 
 def check_publishable(candidate: RuleSet, current: RuleSet, from_topic: bool) -> None:
@@ -164,9 +186,7 @@ def declare_draft_schema(openapi: dict[str, Any]) -> dict[str, Any]:
     properties = schema["properties"]
     properties.pop(STAMPED, None)
     schema["required"] = [name for name in schema.get("required", []) if name != STAMPED]
-    accepted = sorted(RuleSet.accepted_versions() | {RuleSet.SCHEMA_VERSION})
-    properties["schema_version"] = {**properties["schema_version"], "enum": accepted}
-    properties["schema_version"].pop("minimum", None)
+    _accepted_versions(schema, RuleSet)
     properties["version"]["maximum"] = MAX_VERSION
     # The contract's own check, in the schema: some rule enabled with a positive weight. A rule
     # left out keeps its default (enabled, positive weight), so it satisfies its branch.
@@ -188,7 +208,9 @@ def declare_draft_schema(openapi: dict[str, Any]) -> dict[str, Any]:
         "Omitted rules and fields take their defaults."
     )
     schema["examples"] = [DRAFT_EXAMPLE]
-    for part in parts.values():
+    for name, part in parts.items():
+        # every rule is a contract with its own schema_version
+        _accepted_versions(part, getattr(rule_contracts, name, RuleSet))
         for prop in part.get("properties", {}).values():
             # a repeated id counts once: the API accepts duplicates, so the schema admits them
             prop.pop("uniqueItems", None)

@@ -30,6 +30,7 @@ _ASSETS: dict[str, tuple[str, str]] = {
     "uPlot.LICENSE": ("uplot/LICENSE", "text/plain"),
     "uPlot.VERSION": ("uplot/VERSION", "text/plain"),
     "quality.js": ("quality.js", "text/javascript"),
+    "rules.js": ("rules.js", "text/javascript"),
 }
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
