@@ -42,10 +42,10 @@ from typing import Any
 
 from streamflow.events import ContractError, DeadLetter, Feedback, Label, Topic, decode, encode
 from streamflow.events.dead_letters import MAX_PAYLOAD_BYTES, Stage
-from streamflow.generator.cli import write_blacklist
 from streamflow.generator.encoding import MALFORMED_KINDS, IdTables, encode_batch, malformed
 from streamflow.generator.engine import RunSpec, Simulator, local_midnight_ms
 from streamflow.generator.feedback import FeedbackQueue
+from streamflow.generator.files import write_blacklist
 from streamflow.generator.refdb import _rows as reference_rows  # the rows seed_reference writes
 from streamflow.generator.reference import build_reference
 from streamflow.generator.scenarios import ScenarioConfig

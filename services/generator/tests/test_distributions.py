@@ -6,7 +6,8 @@ from typing import Any
 import numpy as np
 
 from streamflow.generator.batch import POS
-from streamflow.generator.engine import DAY_MS, HOUR_MS, LOCAL_OFFSET_MS
+from streamflow.generator.clock import DAY_MS, HOUR_MS
+from streamflow.generator.engine import LOCAL_OFFSET_MS
 from streamflow.generator.geo import haversine_km
 from streamflow.generator.reference import PROFILES
 from streamflow.generator.scenarios import Scenario, ScenarioConfig

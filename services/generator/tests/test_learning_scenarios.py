@@ -17,14 +17,9 @@ import pytest
 
 from streamflow.generator import cli
 from streamflow.generator.batch import MOBILE, NO_DEVICE, ONLINE, POS, Batch
-from streamflow.generator.engine import (
-    DAY_MS,
-    HOUR_MS,
-    MIN_HISTORY,
-    RunSpec,
-    Simulator,
-    local_midnight_ms,
-)
+from streamflow.generator.clock import DAY_MS, HOUR_MS
+from streamflow.generator.engine import RunSpec, Simulator, local_midnight_ms
+from streamflow.generator.episodes.builder import MIN_HISTORY
 from streamflow.generator.geo import haversine_km
 from streamflow.generator.reference import (
     FENCE_MERCHANTS,

@@ -1,4 +1,5 @@
-"""File outputs: transactions, labels and the joined (labelled) file, as Parquet or JSONL.
+"""File outputs: transactions, labels and the joined (labelled) file, as Parquet or JSONL, and
+the blacklist (the ids the blacklist scenario uses, as a ``BlacklistRule`` JSON).
 
 The JSONL lines are exactly the Kafka record values; the Parquet columns hold the same values
 (amount as decimal(14,2), event_time as UTC timestamp[ms], coordinates parsed from the same
@@ -15,9 +16,11 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from streamflow.events.rules import BlacklistRule
 from streamflow.events.transactions import DEFAULT_CURRENCY, Transaction
 from streamflow.generator.batch import Batch
 from streamflow.generator.encoding import IdTables, text_columns
+from streamflow.generator.reference import Reference, card_id, merchant_id
 from streamflow.generator.scenarios import Scenario
 
 TRANSACTION_FIELDS = (
@@ -169,3 +172,17 @@ class FileOutputs:
         for f in (self.out, self.labels, self.labelled):
             if f is not None:
                 f.close()
+
+
+def write_blacklist(path: str, ref: Reference) -> BlacklistRule:
+    """The ids the blacklist scenario uses, as a BlacklistRule JSON the scorer can load."""
+    rule = BlacklistRule(
+        card_ids=frozenset(card_id(ref, int(k)) for k in ref.blacklisted_card_indices()),
+        merchant_ids=frozenset(merchant_id(int(m)) for m in ref.blacklisted_merchants),
+    )
+    data = json.loads(rule.model_dump_json())
+    for field in ("customer_ids", "card_ids", "merchant_ids"):
+        data[field] = sorted(data[field])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return rule
