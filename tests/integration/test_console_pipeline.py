@@ -1,15 +1,19 @@
-"""An analyst confirms, in the console in headless Chromium, an alert the real pipeline raised.
+"""An analyst confirms, in the console in headless Chromium, an alert the real pipeline raised;
+an admin runs a rule what-if on what the pipeline stored and publishes the new rules to the job.
 
 Transactions go to ``transactions.raw``; the PyFlink scoring job (its own environment) scores them
 and raises an alert for a customer on its blacklist; the ingestor lands the scored records and
 the alert in bronze (and so in the ``app.alerts`` projection); the alert API serves the console.
 Nothing is landed or produced by a test helper between those steps. The analyst's verdict must
-then be stored in PostgreSQL and published to ``fraud.feedback``.
+then be stored in PostgreSQL and published to ``fraud.feedback``. The what-if (issue #21 item 6)
+must predict more alerts for a lowered velocity threshold, and once the console publishes that
+rule set to ``fraud.rules``, the running job's next alert must carry its version.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +40,7 @@ from streamflow.events import (
     encode,
     encode_key,
 )
-from streamflow.platform.kafka import consumer_config, producer_config
+from streamflow.platform.kafka import consumer_config, produce_one, producer_config
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 from streamflow.testkit.fixtures import CHROMIUM, headless_chromium
@@ -100,6 +104,15 @@ def pipeline(
         blacklist=BlacklistRule(customer_ids=frozenset({BLACKLISTED})),
     )
     rules.write_bytes(encode(rule_set))
+    # The same rule set on fraud.rules, as `make rules publish` leaves it: the job takes it as a
+    # no-op (same version and content), and the API reads the rule set in force from there.
+    produce_one(
+        kafka_settings,
+        "test-console-rules",
+        topics.fraud_rules,
+        encode_key(rule_set.key()),
+        encode(rule_set),
+    )
     env = pipeline_env(service_env, kafka_settings)
     port = free_loopback_port()
     processes = [
@@ -119,11 +132,11 @@ def pipeline(
         print(describe_all(processes))
 
 
-def transaction(tid: str, customer: str, amount: str) -> Transaction:
+def transaction(tid: str, customer: str, amount: str, ago_s: float = 5.0) -> Transaction:
     return Transaction(
         transaction_id=tid,
         # Recent: the scorer dead-letters events from the future.
-        event_time=datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5),
+        event_time=datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=ago_s),
         customer_id=customer,
         card_id=f"K-{customer}",
         merchant_id="M-CONSOLE",
@@ -288,3 +301,109 @@ def test_analyst_confirms_a_pipeline_alert_in_the_console(
     labels = [(f.transaction_id, f.customer_id, f.label.value, f.source.value) for f in published]
     assert labels == [(fraud.transaction_id, BLACKLISTED, "fraud", "analyst")]
     assert published[0].note == note
+
+
+def alerts_of(url: str, key: str, customer: str) -> list[dict[str, Any]] | None:
+    """The customer's alerts over the API (None until there is one)."""
+    try:
+        page = httpx.get(
+            f"{url}/v1/alerts",
+            params={"customer_id": customer},
+            headers={"X-API-Key": key},
+            timeout=10,
+        )
+    except httpx.HTTPError:
+        return None
+    items: list[dict[str, Any]] = page.json()["items"] if page.status_code == 200 else []
+    return items or None
+
+
+def projected(dsn: str, tids: list[str]) -> bool | None:
+    """True once every transaction is in the API's projection (landed by the ingestor)."""
+    with psycopg.connect(dsn) as conn:
+        (count,) = conn.execute(
+            "select count(*) from app.scored_transactions where transaction_id = any(%s)", (tids,)
+        ).fetchone() or (0,)
+    return True if count == len(tids) else None
+
+
+def test_admin_what_if_then_publish_reaches_the_running_job(
+    pipeline: Pipeline, kafka_settings: KafkaSettings, topics: TopicSettings, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    settings = pipeline.api_settings
+    key = create_key(settings, "rules-admin", ["alerts:read", "alerts:write", "admin"], 0)[1]
+    run = uuid.uuid4().hex[:6]
+    burst_customer = f"C-CONSOLE-VEL-{run}"
+    # Four payments of one customer within four seconds: velocity v1 (more than 5) stays quiet.
+    burst = [
+        transaction(f"console-vel-{run}-{n}", burst_customer, "30.00", ago_s=9 - n)
+        for n in range(4)
+    ]
+    fraud = transaction(f"console-bl-{run}", BLACKLISTED, "250.00")
+    produce(kafka_settings, topics.transactions_raw, [*burst, fraud])
+    first = wait_for(
+        lambda: alerts_of(pipeline.api_url, key, BLACKLISTED),
+        what="the blacklisted customer's alert over the API",
+        limit_s=PIPELINE_LIMIT_S,
+        processes=pipeline.processes,
+    )
+    assert [a["rules_version"] for a in first] == [1]
+    tids = [t.transaction_id for t in [*burst, fraud]]
+    wait_for(
+        lambda: projected(settings.pg.dsn(), tids),
+        what="every scored transaction in the API's projection",
+        limit_s=STEP_LIMIT_S,
+        processes=pipeline.processes,
+    )
+    assert alerts_of(pipeline.api_url, key, burst_customer) is None
+
+    with headless_chromium(tmp_path / "chromium-profile") as browser:
+        browser.set_default_timeout(UI_TIMEOUT_MS)
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(f"{pipeline.api_url}/console?view=rules")
+        page.fill("#api-key", key)
+        page.click("#save-key")
+        expect(page.locator("#rw-source")).to_contain_text("version 1 in force, from fraud.rules")
+        expect(page.locator("#rw-blacklist-customer_ids")).to_have_value(BLACKLISTED)
+        page.fill("#rw-velocity-max_count", "2")
+        page.select_option("#rw-days", "1")
+        page.click("#rw-run")
+        expect(page.locator("#rw-status")).to_have_attribute("data-status", "done")
+        summary = page.locator("#rw-summary tr")
+        before = int(summary.nth(0).locator("td").nth(1).inner_text())
+        after = int(summary.nth(1).locator("td").nth(1).inner_text())
+        assert before >= 1  # the blacklisted payment
+        assert after >= before + 2  # the burst's third and fourth payments
+        added = page.locator(f'#rw-examples tr[data-transaction-id="{burst[-1].transaction_id}"]')
+        expect(added).to_contain_text("added")
+        expect(page.locator("#rw-examples")).to_contain_text(burst_customer)
+        DOCS_CONSOLE.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_CONSOLE / "rule-whatif-pipeline.png"), full_page=True)
+        page.click("#rw-publish")
+        expect(page.locator("#rw-published")).to_contain_text(f"version 2 to {topics.fraud_rules}")
+
+    # The running job applies version 2 without a restart: the rules and the transactions are
+    # separate streams, so a payment is sent every few seconds until one is alerted under v2.
+    sent: list[str] = []
+
+    def alert_under_v2() -> dict[str, Any] | None:
+        txn = transaction(f"console-bl2-{run}-{len(sent)}", BLACKLISTED, "260.00")
+        produce(kafka_settings, topics.transactions_raw, [txn])
+        sent.append(txn.transaction_id)
+        for _ in range(10):
+            for alert in alerts_of(pipeline.api_url, key, BLACKLISTED) or []:
+                if alert["transaction_id"] in sent:
+                    return alert
+            time.sleep(1)
+        return None
+
+    alert = wait_for(
+        alert_under_v2,
+        what="an alert scored after the publication",
+        limit_s=STEP_LIMIT_S,
+        processes=pipeline.processes,
+    )
+    assert alert["rules_version"] == 2

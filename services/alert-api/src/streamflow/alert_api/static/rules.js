@@ -80,6 +80,7 @@
       const set = document.createElement("fieldset");
       set.append(text("legend", title));
       for (const [name, value] of Object.entries(rules[part])) {
+        if (name === "schema_version") continue;  // the contract's, not a setting
         const label = text("label", name.replace(/_/g, " "));
         label.append(input(`rw-${part}-${name}`, value));
         set.append(label);
@@ -96,6 +97,7 @@
     for (const [part] of PARTS) {
       for (const [name, value] of Object.entries(rules[part])) {
         const el = $(`rw-${part}-${name}`);
+        if (!el) continue;
         if (typeof value === "boolean") rules[part][name] = el.checked;
         else if (Array.isArray(value)) rules[part][name] = el.value.split(/[\s,]+/).filter(Boolean);
         else rules[part][name] = Number(el.value);
