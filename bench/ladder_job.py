@@ -136,7 +136,11 @@ class ScoreCoreOnly(TouchState):
 
 
 def _keyed_transactions(env: StreamExecutionEnvironment, settings: Settings) -> Any:
-    return customer_keyed(job_source(env, settings, settings.topics.transactions_raw, keyed=True))
+    return customer_keyed(
+        job_source(
+            env, settings, settings.topics.transactions_raw, "source-transactions", keyed=True
+        )
+    )
 
 
 def _scored_sink(settings: Settings) -> Any:
@@ -174,9 +178,9 @@ def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -
             fraud_job.build_pipeline(env, settings)
         return
     if rung == "L0":
-        job_source(env, settings, settings.topics.transactions_raw, keyed=True).sink_to(
-            _scored_sink(settings)
-        )
+        job_source(
+            env, settings, settings.topics.transactions_raw, "source-transactions", keyed=True
+        ).sink_to(_scored_sink(settings))
         return
     function: TouchState
     if rung == "L1":

@@ -6,7 +6,7 @@
    the customers is blacklisted (so their payments alert); latency = alert readable by a consumer
    minus the transaction's Kafka append timestamp. Alerts are at-least-once (docs/adr/0046).
 3. Both again, back to back, with a current supervised model delivered over ``fraud.models``
-   (200 trees of 15 splits over the 27 features, ``with_supervised_model``), so the model's cost
+   (200 trees of 15 splits over the 33 features, ``with_supervised_model``), so the model's cost
    is read next to the previous model's in the same sitting (issue 19).
 
 Writes bench/results/scorer_flink.json. Command:

@@ -107,6 +107,17 @@ def test_the_java_deserializer_reads_the_contracts_customer_key() -> None:
     )
 
 
+def test_the_java_merchant_traffic_reads_contract_fields() -> None:
+    """The merchant hop keys by the contract's merchant id and days by its event time."""
+    java = JAVA_DESERIALIZER.parent
+    names = {
+        source.name: _java_json_names(source.read_text(encoding="utf-8"))
+        for source in (java / "MerchantKey.java", java / "MerchantTraffic.java")
+    }
+    assert names == {"MerchantKey.java": {"merchant_id"}, "MerchantTraffic.java": {"event_time"}}
+    assert set().union(*names.values()) <= set(Transaction.model_fields)
+
+
 def test_the_java_name_reader_ignores_comments() -> None:
     source = '/* "card_id" */ // "amount"\nString F = "customer_id"; String E = "";'
     assert _java_json_names(source) == {"customer_id"}

@@ -28,14 +28,17 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streamflow.events import Feedback, Label, Transaction, decode, encode_key
 from streamflow.lab.backtest import FeedbackLabel, score_rows
 from streamflow.lab.labelled_file import LabelledRow, read_labelled
 from streamflow.platform.kafka import consumer_config
 from streamflow.platform.settings import KafkaSettings, TopicSettings
+from streamflow.scoring.gbdt import read_gbdt
 from streamflow.scoring.model import load_model
 from streamflow.scoring.rulesets import default_rules
+from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES
 
 from .conftest import REPO, JobProcess, TopicReader, produce
 
@@ -46,6 +49,8 @@ PARITY_TRANSACTIONS = 10_000
 GENERATOR_ARGS = ("--seed", "7", "--days", "30", "--customers", "1000", "--start", "2026-10-01")
 """1,000 customers: enough history per customer for the fraud scenarios (and so chargebacks)."""
 MODEL = REPO / "models" / "anomaly-iforest.npz"
+STARTER = REPO / "models" / "fraud-gbdt.npz"
+"""The shipped starter model, current in the job as deployed: the features it sees are compared."""
 MAIN_PYTHON = REPO / ".venv" / "bin" / "python"
 MIN_AGREEMENT_WITH_FEEDBACK = 0.99
 WAIT_S = 600.0
@@ -104,6 +109,10 @@ def keyed(values: Iterable[bytes]) -> list[tuple[bytes | None, bytes]]:
     return [(encode_key(decode(Transaction, value).key()), value) for value in values]
 
 
+def job_features(values: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
+    return {v["transaction"]["transaction_id"]: v["features"] for v in values}
+
+
 def job_verdicts(values: Sequence[dict[str, Any]]) -> dict[str, Verdict]:
     return {
         v["transaction"]["transaction_id"]: (
@@ -116,23 +125,28 @@ def job_verdicts(values: Sequence[dict[str, Any]]) -> dict[str, Verdict]:
 
 
 def backtest_verdicts(
-    rows: Iterable[LabelledRow], feedback: Iterable[FeedbackLabel] = ()
+    rows: Iterable[LabelledRow],
+    feedback: Iterable[FeedbackLabel] = (),
+    features: dict[str, list[float]] | None = None,
 ) -> dict[str, Verdict]:
+    """The backtest's verdicts (with the starter model as the job has it); ``features`` gets
+    every row's feature vector."""
     rules = default_rules()
     model = load_model(MODEL)
     assert model is not None, f"{MODEL} is missing (make train)"
-    return {
-        row.view.transaction_id: (
-            ev.score,
-            ev.score >= rules.alert_threshold,
-            frozenset(p.rule_id for p in ev.parts if p.triggered),
-        )
-        for row, ev in score_rows(rows, rules, model, feedback)
-    }
+    out: dict[str, Verdict] = {}
+    for row, ev in score_rows(rows, rules, model, feedback, read_gbdt(STARTER)):
+        tid = row.view.transaction_id
+        fired = frozenset(p.rule_id for p in ev.parts if p.triggered)
+        out[tid] = (ev.score, ev.score >= rules.alert_threshold, fired)
+        if features is not None:
+            features[tid] = list(ev.features or [])
+    return out
 
 
 def start_job(job: JobProcess, checkpoint_ms: int = 1000) -> None:
     job.env["STREAMFLOW_SCORER_MODEL_PATH"] = str(MODEL)
+    job.env["STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH"] = str(STARTER)
     job.env["STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS"] = str(checkpoint_ms)
     job.start()
 
@@ -145,7 +159,8 @@ def labels_of(feedback: Iterable[bytes]) -> list[tuple[FeedbackLabel, bytes]]:
     out = []
     for raw in feedback:
         fb = decode(Feedback, raw)
-        label = FeedbackLabel(fb.reported_at.timestamp(), fb.merchant_id, fb.label is Label.FRAUD)
+        fraud = fb.label is Label.FRAUD
+        label = FeedbackLabel(fb.reported_at.timestamp(), fb.merchant_id, fraud, fb.card_id or "")
         out.append((label, raw))
     out.sort(key=lambda item: item[0].reported_at)
     return out
@@ -162,21 +177,32 @@ def test_backtest_equals_job_without_feedback(
 ) -> None:
     started = time.monotonic()
     run = generate(tmp_path, kafka_settings, staging_topics)
-    produce(kafka_settings, topics.transactions_raw, keyed(run.raw))
+    # One partition: the job reads the stream in file order, so the merchants' traffic (counted
+    # in the JVM, in read order) must equal the backtest's exactly. With several partitions a
+    # backlog is read partition by partition (test below; docs/adr/0058).
+    raw_topic = f"{topics.transactions_raw}-one"
+    _create_topic(kafka_settings, raw_topic, partitions=1)
+    job.env["STREAMFLOW_TOPIC_TRANSACTIONS_RAW"] = raw_topic
+    produce(kafka_settings, raw_topic, keyed(run.raw))
     start_job(job)
     scored = reader(topics.transactions_scored)
     wait_scored(scored, job, len(run.raw))
     from_job = job_verdicts(scored.values())
-    expected = backtest_verdicts(read_labelled(run.labelled, arrival_order=True))
+    vectors: dict[str, list[float]] = {}
+    expected = backtest_verdicts(read_labelled(run.labelled, arrival_order=True), (), vectors)
     assert from_job.keys() == expected.keys()
     differing = [tid for tid in expected if from_job[tid] != expected[tid]]
+    job_vectors = job_features(scored.values())
+    other_vectors = [tid for tid in vectors if job_vectors[tid] != vectors[tid]]
     with capsys.disabled():
         print(
             f"\n[parity] no feedback: {len(expected) - len(differing)}/{len(expected)} identical"
             f" (score, alert, fired rules); {sum(v[1] for v in expected.values())} alerts;"
-            f" {time.monotonic() - started:.0f} s"
+            f" {len(vectors) - len(other_vectors)} identical feature vectors (merchant traffic"
+            f" counted in the JVM); {time.monotonic() - started:.0f} s"
         )
     assert not differing, [(tid, from_job[tid], expected[tid]) for tid in differing[:10]]
+    assert not other_vectors, _vector_differences(job_vectors, vectors, other_vectors)
 
 
 def test_backtest_agrees_with_job_with_feedback(
@@ -210,7 +236,10 @@ def test_backtest_agrees_with_job_with_feedback(
     wait_scored(scored, job, len(run.raw))
     from_job = job_verdicts(scored.values())
 
-    expected = backtest_verdicts(read_labelled(run.labelled), labels)
+    vectors: dict[str, list[float]] = {}
+    expected = backtest_verdicts(read_labelled(run.labelled), labels, vectors)
+    job_vectors = job_features(scored.values())
+    same_vectors = sum(job_vectors[tid] == vectors[tid] for tid in vectors)
     assert from_job.keys() == expected.keys()
     same_score = [tid for tid in expected if from_job[tid][0] == expected[tid][0]]
     share = len(same_score) / len(expected)
@@ -228,9 +257,31 @@ def test_backtest_agrees_with_job_with_feedback(
             f" ({share:.2%}), {same_all} identical in score, alert and fired rules;"
             f" {len(labels)} chargebacks, all read before the transactions;"
             f" {by_late} of {len(differing)} differing at customers with a late event;"
+            f" {same_vectors} identical feature vectors (3 partitions read as a backlog);"
             f" {time.monotonic() - started:.0f} s"
         )
     assert share >= MIN_AGREEMENT_WITH_FEEDBACK
+
+
+def _create_topic(kafka: KafkaSettings, name: str, partitions: int) -> None:
+    admin = AdminClient(kafka.client_config())
+    future = admin.create_topics([NewTopic(name, num_partitions=partitions)])[name]
+    future.result(timeout=30)
+
+
+def _vector_differences(
+    job: dict[str, list[float]], lab: dict[str, list[float]], differing: Sequence[str]
+) -> dict[str, Any]:
+    """Per feature, how many vectors differ in it, and the first few examples."""
+    counts: dict[str, int] = {}
+    examples: list[tuple[str, str, float, float]] = []
+    for tid in differing:
+        for name, a, b in zip(SUPERVISED_FEATURE_NAMES, job[tid], lab[tid], strict=True):
+            if a != b:
+                counts[name] = counts.get(name, 0) + 1
+                if len(examples) < 6:
+                    examples.append((tid, name, a, b))
+    return {"differing": len(differing), "per_feature": counts, "examples": examples}
 
 
 def _feedback_record(raw: bytes) -> tuple[bytes, bytes]:

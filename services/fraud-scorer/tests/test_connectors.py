@@ -1,7 +1,10 @@
-"""The Java side of the job's sources: the customer key the JVM computes for raw records."""
+"""The Java side of the job's sources: the customer key, the merchant key, the event day and the
+merchant's day buckets the JVM computes for raw records, against their Python references."""
 
 from __future__ import annotations
 
+import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +33,13 @@ CASES = [
 ]
 
 
-def reference_key(raw: str) -> str:
-    """What the key must be: the top-level ``customer_id`` string, else ``""``."""
+def reference_key(raw: str, field: str = "customer_id") -> str:
+    """What the key must be: the top-level ``field`` string, else ``""``."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return ""
-    key = body.get("customer_id") if isinstance(body, dict) else None
+    key = body.get(field) if isinstance(body, dict) else None
     return key if isinstance(key, str) else ""
 
 
@@ -67,3 +70,66 @@ def test_java_customer_key_matches_the_reference(keyed_records: Any, raw: str) -
 @pytest.mark.flink
 def test_java_source_emits_key_and_value_strings(keyed_records: Any) -> None:
     assert str(keyed_records.getProducedType()) == "Row(f0: String, f1: String)"
+
+
+TIMES = [
+    "2026-10-01T23:59:59.999999+00:00",
+    "2026-10-01T21:30:00-03:00",
+    "2026-10-02T00:00:00Z",
+    "2026-10-01 12:00:00+00:00",
+    "1969-12-31T23:00:00+00:00",
+    "2026-10-01T12:00:00",
+    "yesterday",
+]
+
+
+def reference_day(when: str) -> int | None:
+    """The UTC day the contract gives ``event_time`` (None when it refuses the value)."""
+    from datetime import datetime
+
+    try:
+        parsed = datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None  # the contract needs an aware time
+    return math.floor(parsed.timestamp() / 86_400)
+
+
+@pytest.fixture(scope="module")
+def flink_classes(keyed_records: Any) -> Any:
+    from pyflink.java_gateway import get_gateway
+
+    return get_gateway().jvm.io.streamflow.flink
+
+
+@pytest.mark.flink
+@pytest.mark.parametrize("raw", CASES)
+def test_java_merchant_key_matches_the_reference(flink_classes: Any, raw: str) -> None:
+    raw = raw.replace("customer_id", "merchant_id")
+    assert flink_classes.MerchantKey().merchantKey(raw) == reference_key(raw, "merchant_id")
+
+
+@pytest.mark.flink
+@pytest.mark.parametrize("when", TIMES)
+def test_java_event_day_matches_the_contract(flink_classes: Any, when: str) -> None:
+    raw = orjson.dumps({"merchant_id": "M1", "event_time": when}).decode()
+    day = flink_classes.MerchantTraffic(32).eventDay(raw)
+    expected = reference_day(when)
+    assert day == (expected if expected is not None else -(2**63))
+
+
+@pytest.mark.flink
+def test_java_day_buckets_equal_the_python_ones(flink_classes: Any) -> None:
+    """The JVM operator's buckets and the lab's MerchantTraffic agree on a shuffled stream."""
+    from streamflow.scoring.context import MerchantTraffic
+
+    rng = random.Random(5)
+    state = flink_classes.MerchantTraffic.empty()
+    mirror = MerchantTraffic()
+    for _ in range(3_000):
+        day = 20_000 + rng.randrange(45) if rng.random() < 0.97 else 20_000 - rng.randrange(40)
+        text = flink_classes.MerchantTraffic.before(state, day)
+        assert tuple(int(x) for x in text.split(",")) == mirror.before(day * 86_400.0 + 1.0)
+        flink_classes.MerchantTraffic.add(state, day)
+        mirror.add(day * 86_400.0 + 7.0)

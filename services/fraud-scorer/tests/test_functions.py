@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from datetime import UTC, datetime, timedelta
@@ -386,3 +387,29 @@ def test_cards_idle_for_over_a_year_leave_the_broadcast_state() -> None:
     features = dict(zip(SUPERVISED_FEATURE_NAMES, body["features"], strict=True))
     assert features["card_frauds_90d"] == 0.0
     assert features["card_log_days_since_fraud"] == pytest.approx(math.log1p(NO_FRAUD_DAYS))
+
+
+def test_the_merchant_traffic_ahead_of_a_value_reaches_the_features() -> None:
+    from streamflow.events import DeadLetter, decode
+    from streamflow.fraud_scorer.records import TRAFFIC_SEPARATOR, split_traffic
+    from streamflow.scoring.gbdt import stump
+    from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES
+
+    raw = validated(make_txn("tr-1", "C-TR", NOW, "50.00"))
+    weird = '{"a":"x' + TRAFFIC_SEPARATOR + '"}'
+    assert split_traffic(f"3,20,90{TRAFFIC_SEPARATOR}{raw}") == ((3, 20, 90), raw)
+    assert split_traffic(f"{TRAFFIC_SEPARATOR}{weird}") == (None, weird)
+    assert split_traffic(raw) == (None, raw)
+    function, _ = scorer()
+    function._starter = stump("s", "log_amount", 100.0)  # any model: the vector is emitted
+    scored = next(iter(function.process_element(f"3,20,90{TRAFFIC_SEPARATOR}{raw}", FakeCtx())))
+    features = dict(zip(SUPERVISED_FEATURE_NAMES, json.loads(scored[1])["features"], strict=True))
+    assert features["merchant_log_payments_7d"] == pytest.approx(math.log1p(20))
+    assert features["merchant_log_payments_30d"] == pytest.approx(math.log1p(90))
+    tag, row = next(iter(function.process_element(f"1,1,1{TRAFFIC_SEPARATOR}{weird}", FakeCtx())))
+    assert tag is fn.DLQ_TAG
+    letter = decode(DeadLetter, row[1])  # the raw value, its counts stripped
+    payload = letter.payload.encode()
+    if letter.payload_encoding.value == "base64":
+        payload = base64.b64decode(payload)
+    assert payload == weird.encode()

@@ -1,11 +1,15 @@
-"""Point-in-time context of a transaction: decayed spending windows (kept in the customer's state)
-and the merchant's and the card's confirmed frauds, only what was known at the event time.
+"""Point-in-time context of a transaction: decayed spending windows (kept in the customer's state),
+the merchant's traffic on the days before, and the merchant's and the card's confirmed frauds,
+only what was known at the event time.
 
 Windows of 1, 7 and 30 days. Counts and amount sums are exponentially decayed with those time
 constants (O(1) state per key, the same result whatever order events arrive in: weights are kept
 relative to the newest time seen). Confirmed frauds are kept as report times (``reported_at``, the
 moment a chargeback or verdict became known), so "frauds at this merchant in the last 7 days" is
 an exact count of labels known by then: a label reported after the transaction never leaks in.
+A merchant's traffic is counted per UTC day and read for whole days before the transaction's day,
+so it does not depend on the order payments of one day arrive in (the job counts it in the JVM,
+keyed by merchant, with the same rules: ``MerchantTraffic.java``; docs/adr/0058).
 """
 
 from __future__ import annotations
@@ -90,6 +94,46 @@ class FraudReports:
         return self.whens[end - 1] if end else math.nan
 
 
+DAY_SECONDS = 86_400
+TRAFFIC_DAYS = max(WINDOW_DAYS) + 1
+"""Day buckets kept per merchant: the longest window plus the current day."""
+
+
+@dataclass(slots=True)
+class MerchantTraffic:
+    """A merchant's payments per UTC day over the last :data:`TRAFFIC_DAYS` days.
+
+    Slot ``day % TRAFFIC_DAYS`` holds ``(day, count)``; a payment for a day older than the one its
+    slot holds is too old to matter and is dropped. The same rules as the job's JVM operator.
+    """
+
+    days: list[int] = field(default_factory=lambda: [-1] * TRAFFIC_DAYS)
+    counts: list[int] = field(default_factory=lambda: [0] * TRAFFIC_DAYS)
+
+    def add(self, when: float) -> None:
+        """Count one payment at ``when`` (POSIX seconds)."""
+        day = math.floor(when / DAY_SECONDS)
+        slot = day % TRAFFIC_DAYS
+        held = self.days[slot]
+        if held == day:
+            self.counts[slot] += 1
+        elif held < day:
+            self.days[slot] = day
+            self.counts[slot] = 1
+
+    def before(self, when: float) -> tuple[int, ...]:
+        """Payments in the whole days before ``when``'s day, for each of :data:`WINDOW_DAYS`."""
+        today = math.floor(when / DAY_SECONDS)
+        totals = [0] * len(WINDOW_DAYS)
+        for day, count in zip(self.days, self.counts, strict=True):
+            age = today - day
+            if 0 < age <= TRAFFIC_DAYS:
+                for i, window in enumerate(WINDOW_DAYS):
+                    if age <= window:
+                        totals[i] += count
+        return tuple(totals)
+
+
 CARD_WINDOW_SECONDS = 90 * 86_400.0
 """The card's fraud history counts reports over this many seconds."""
 
@@ -104,8 +148,11 @@ class LabelContext:
     """Frauds on the transaction's card reported in the last :data:`CARD_WINDOW_SECONDS`."""
     card_last_fraud: float
     """Report time of the card's latest fraud up to the event time; NaN if none."""
+    merchant_payments: tuple[int, ...] = (0,) * len(WINDOW_DAYS)
+    """The merchant's payments in the whole days before the event's day (:data:`WINDOW_DAYS`)."""
 
 
+NO_TRAFFIC: tuple[int, ...] = (0,) * len(WINDOW_DAYS)
 NO_LABELS = LabelContext((0,) * len(WINDOW_DAYS), 0, math.nan)
 """Nothing known about the merchant or the card."""
 
@@ -131,6 +178,14 @@ class ContextStore:
 
     merchants: dict[str, FraudReports] = field(default_factory=dict)
     cards: dict[str, FraudReports] = field(default_factory=dict)
+    traffic: dict[str, MerchantTraffic] = field(default_factory=dict)
+
+    def record_payment(self, merchant_id: str, when: float) -> None:
+        """A payment at the merchant at ``when`` (counted for the days after it)."""
+        traffic = self.traffic.get(merchant_id)
+        if traffic is None:
+            traffic = self.traffic[merchant_id] = MerchantTraffic()
+        traffic.add(when)
 
     def report_fraud(self, merchant_id: str, card_id: str, reported_at: float) -> None:
         """A confirmed fraud became known at ``reported_at``."""
@@ -147,4 +202,6 @@ class ContextStore:
             tuple(merchant.known_at(when)) if merchant is not None else NO_LABELS.merchant_frauds
         )
         card_count, card_last = card_context(self.cards.get(card_id), when)
-        return LabelContext(frauds, card_count, card_last)
+        traffic = self.traffic.get(merchant_id)
+        payments = traffic.before(when) if traffic is not None else NO_TRAFFIC
+        return LabelContext(frauds, card_count, card_last, payments)

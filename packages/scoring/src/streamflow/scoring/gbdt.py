@@ -9,6 +9,7 @@ alert come from the same trees that scored it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import numpy.typing as npt
 from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES, describe
 from streamflow.scoring.trees import (
     MAX_MODEL_BYTES,
+    ModelFormatError,
     TreeArrays,
     compile_sum,
     from_npz,
@@ -37,6 +39,7 @@ __all__ = [
     "GbdtModel",
     "Reason",
     "TreeArrays",
+    "bind",
     "load_starter",
     "model_from_bytes",
     "read_gbdt",
@@ -153,12 +156,37 @@ def stump(version: str, feature: str, threshold: float, margin: float = 4.0) -> 
     return GbdtModel(arrays, meta)
 
 
+def bind(arrays: TreeArrays, meta: dict[str, Any], source: str) -> GbdtModel:
+    """A model on the scorer's feature vector; raises :class:`ModelFormatError` if unusable.
+
+    A model may use any subset of :data:`SUPERVISED_FEATURE_NAMES` in any order (one trained
+    before features were added keeps working): its split ids are mapped to the scorer's by name,
+    and the bound model records the scorer's names. A name the scorer does not compute refuses it.
+    """
+    names = meta.get("feature_names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ModelFormatError(f"{source}: model metadata lacks its feature names")
+    if names == list(SUPERVISED_FEATURE_NAMES):
+        require(meta, ("version", "platt_a", "platt_b"), SUPERVISED_FEATURE_NAMES, source)
+        validate(arrays, len(SUPERVISED_FEATURE_NAMES))
+        return GbdtModel(arrays, meta)
+    index = {name: i for i, name in enumerate(SUPERVISED_FEATURE_NAMES)}
+    unknown = [n for n in names if n not in index]
+    if unknown or len(set(names)) != len(names):
+        raise ModelFormatError(f"{source}: model was trained on other features ({unknown[:3]})")
+    require(meta, ("version", "platt_a", "platt_b"), names, source)
+    validate(arrays, len(names))
+    mapping = np.array([index[n] for n in names], dtype=np.int32)
+    inner = arrays.feature >= 0
+    feature = np.where(inner, mapping[np.where(inner, arrays.feature, 0)], arrays.feature)
+    bound = dataclasses.replace(arrays, feature=feature.astype(np.int32))
+    return GbdtModel(bound, dict(meta, feature_names=list(SUPERVISED_FEATURE_NAMES)))
+
+
 def model_from_bytes(data: bytes, source: str = "model") -> GbdtModel:
     """Parse a model file's bytes; raises :class:`ModelFormatError` if it is not usable."""
     arrays, meta = from_npz(data, source)
-    require(meta, ("version", "platt_a", "platt_b"), SUPERVISED_FEATURE_NAMES, source)
-    validate(arrays, len(SUPERVISED_FEATURE_NAMES))
-    return GbdtModel(arrays, meta)
+    return bind(arrays, meta, source)
 
 
 STARTER_MODEL_PATH = Path("models/fraud-gbdt.npz")
@@ -186,6 +214,4 @@ def load_starter(path: Path | None) -> GbdtModel | None:
 def read_gbdt(path: Path) -> GbdtModel:
     """Load a model file (see :func:`model_from_bytes`)."""
     arrays, meta = from_npz(path, str(path))
-    require(meta, ("version", "platt_a", "platt_b"), SUPERVISED_FEATURE_NAMES, str(path))
-    validate(arrays, len(SUPERVISED_FEATURE_NAMES))
-    return GbdtModel(arrays, meta)
+    return bind(arrays, meta, str(path))

@@ -20,6 +20,7 @@ from datetime import datetime
 from streamflow.events import Feedback, Label
 from streamflow.scoring.context import (
     NO_LABELS,
+    NO_TRAFFIC,
     FraudReports,
     LabelContext,
     card_context,
@@ -252,14 +253,18 @@ class MerchantLabels:
 
 
 def label_context(
-    merchant: MerchantLabels | None, card: MerchantLabels | None, when: float
+    merchant: MerchantLabels | None,
+    card: MerchantLabels | None,
+    when: float,
+    payments: tuple[int, ...] = NO_TRAFFIC,
 ) -> LabelContext:
-    """The frauds known at ``when`` at a merchant and on a card, from the job's kept labels.
+    """The frauds known at ``when`` at a merchant and on a card, from the job's kept labels,
+    with the merchant's ``payments`` on the days before (counted by the job's JVM operator).
 
     The same :class:`LabelContext` the lab derives from its :class:`ContextStore`: both count
     fraud labels by report time, so the job and the backtest see the same features.
     """
-    if merchant is None and card is None:
+    if merchant is None and card is None and payments == NO_TRAFFIC:
         return NO_LABELS
     frauds = (
         tuple(merchant.fraud_reports().known_at(when))
@@ -267,4 +272,4 @@ def label_context(
         else NO_LABELS.merchant_frauds
     )
     count, last = card_context(card.fraud_reports() if card is not None else None, when)
-    return LabelContext(frauds, count, last)
+    return LabelContext(frauds, count, last, payments)

@@ -22,10 +22,12 @@ CONTEXT_FEATURE_NAMES: tuple[str, ...] = (
     *(f"merchant_frauds_{w}" for w in _W),
     "card_frauds_90d",
     "card_log_days_since_fraud",
+    *(f"merchant_log_payments_{w}" for w in _W),
+    *(f"merchant_fraud_share_{w}" for w in _W),
 )
 SUPERVISED_FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES + CONTEXT_FEATURE_NAMES
 """Names of :func:`supervised_vector`'s entries, in order (stored in the model and checked)."""
-FEATURE_SET = "sf-2"
+FEATURE_SET = "sf-3"
 """Names this order of features on scored records (bump it with any change to the names)."""
 
 NO_FRAUD_DAYS = 365.0
@@ -49,6 +51,11 @@ def context_vector(state: CustomerState | None, labels: LabelContext, txn: TxnVi
     out.extend([float(f) for f in labels.merchant_frauds])
     out.append(float(labels.card_frauds))
     out.append(math.log1p(max(days_since, 0.0)))
+    payments = labels.merchant_payments
+    out.extend([math.log1p(p) for p in payments])
+    out.extend(
+        [f / p if p > 0 else 0.0 for f, p in zip(labels.merchant_frauds, payments, strict=True)]
+    )
     return out
 
 
@@ -68,6 +75,14 @@ def describe(name: str, value: float) -> str:
     """A sentence an analyst reads for one feature's value."""
     if name.startswith("merchant_frauds_"):
         return f"{value:.0f} frauds confirmed at this merchant in the last {name[16:-1]} days"
+    if name.startswith("merchant_log_payments_"):
+        days = name[22:-1]
+        return f"{math.expm1(value):,.0f} payments at this merchant in the {days} days before today"
+    if name.startswith("merchant_fraud_share_"):
+        return (
+            f"frauds confirmed at this merchant in the last {name[21:-1]} days are "
+            f"{value:.1%} of its payments"
+        )
     if name.startswith("log_ratio_to_mean_"):
         return f"amount {math.exp(value):.1f}x this customer's {name[18:-1]}-day mean"
     if name.startswith("customer_count_"):

@@ -13,7 +13,6 @@ in the job (in event time here). Usage::
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from streamflow.events import RuleSet
+from streamflow.lab.label_feed import LabelFeed
 from streamflow.lab.labelled_file import LabelledRow, Rejects, read_labelled
 from streamflow.lab.scores_out import ScoresWriter
 from streamflow.scoring.comparison import Comparison
@@ -53,8 +53,8 @@ def replay(
 ) -> dict[str, float]:
     """Score every row with every rule set (and ``supervised`` as the current model, fed the
     merchants' and cards' delayed labels as the job is); returns timing figures."""
-    pending: list[tuple[float, int, str, str, int]] = []
     ctx = ContextStore()
+    feed = LabelFeed(feedback_delay_s, runs, ctx)
     core_seconds = 0.0
     started, cpu_started = time.perf_counter(), time.process_time()
     count = 0
@@ -62,12 +62,7 @@ def replay(
     for row in rows:
         view = row.view
         now = view.epoch
-        while pending and pending[0][0] <= now:
-            due, _, merchant, card, fraud = heapq.heappop(pending)
-            for run in runs:
-                run.learn(merchant, fraud == 1, due)
-            if fraud:
-                ctx.report_fraud(merchant, card, due)
+        feed.deliver(now)
         t0 = perf()
         current = NO_SUPERVISED
         if supervised is not None:
@@ -80,9 +75,7 @@ def replay(
             comparison.add(view.transaction_id, row.label, alerts[0], alerts[1])
         if scores_out is not None:
             scores_out.add(view.transaction_id, evaluations[0].score)
-        heapq.heappush(
-            pending, (now + feedback_delay_s, count, view.merchant_id, view.card_id, row.label)
-        )
+        feed.observe(view, row.label)
         count += 1
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
@@ -104,6 +97,8 @@ class FeedbackLabel:
     """POSIX seconds, as the job reads them (``Feedback.reported_at.timestamp()``)."""
     merchant_id: str
     fraud: bool
+    card_id: str = ""
+    """The card the label is for (``Feedback.card_id``, v2); empty when unknown."""
 
 
 def score_rows(
@@ -111,23 +106,34 @@ def score_rows(
     rules: RuleSet,
     model: AnomalyModel | None,
     feedback: Iterable[FeedbackLabel] = (),
+    supervised: GbdtModel | None = None,
 ) -> Iterator[tuple[LabelledRow, Evaluation]]:
     """Every row with its evaluation, given explicit feedback instead of the rows' own labels.
 
     For comparisons with the Flink job fed the same transactions and ``fraud.feedback`` records:
     each label is applied, in ``reported_at`` order, before the first row whose event time has
-    reached it (the rule :func:`replay` uses for its delayed labels).
+    reached it (the rule :func:`replay` uses for its delayed labels). With ``supervised`` as the
+    current model, the features see those labels and the merchants' traffic in row order.
     """
     run = RuleSetRun(rules, 1)
+    ctx = ContextStore()
     pending = sorted(feedback, key=lambda label: label.reported_at)
     next_label = 0
     for row in rows:
-        now = row.view.epoch
+        view = row.view
+        now = view.epoch
         while next_label < len(pending) and pending[next_label].reported_at <= now:
             label = pending[next_label]
             run.learn(label.merchant_id, label.fraud, label.reported_at)
+            if label.fraud:
+                ctx.report_fraud(label.merchant_id, label.card_id, label.reported_at)
             next_label += 1
-        yield row, run.score(row.view, model)
+        current = NO_SUPERVISED
+        if supervised is not None:
+            labels = ctx.labels_at(view.merchant_id, view.card_id, now)
+            current = Supervised(current=supervised, labels=labels)
+        yield row, run.score(view, model, current)
+        ctx.record_payment(view.merchant_id, now)
 
 
 def plot_pr(run: RuleSetRun, path: Path, title: str) -> None:

@@ -27,9 +27,10 @@ import numpy as np
 import numpy.typing as npt
 
 from streamflow.events import RuleSet
-from streamflow.lab.backtest import RuleSetRun
 from streamflow.lab.gbdt_train import GbdtParams, fit_gbdt, fit_random_forest
+from streamflow.lab.label_feed import LabelFeed
 from streamflow.lab.labelled_file import LabelledRow
+from streamflow.scoring.comparison import RuleSetRun
 from streamflow.scoring.context import ContextStore
 from streamflow.scoring.core import Supervised
 from streamflow.scoring.gbdt import GbdtModel
@@ -123,13 +124,12 @@ class LearningLoop:
         self.base = RuleSetRun(rules, 100)
         self.loop_run = RuleSetRun(rules, 100)
         self.ctx = ContextStore()
+        self.feed = LabelFeed(config.feedback_delay_s, (self.base, self.loop_run), self.ctx)
         self.model: GbdtModel | None = None
         self.forest: Any = None
         self.rows = _Rows()
         self.periods: list[Period] = []
         self._next_retrain = math.nan
-        self._pending: list[tuple[float, int, str, str, int]] = []
-        self._seq = 0
 
     def run(self, rows: Iterable[LabelledRow]) -> None:
         """Replay every row (event-time order expected)."""
@@ -143,12 +143,7 @@ class LearningLoop:
         now = view.epoch
         if math.isnan(self._next_retrain):
             self._next_retrain = now + self.config.feedback_delay_s + self.config.retrain_every_s
-        while self._pending and self._pending[0][0] <= now:
-            due, _, merchant, card, fraud = heapq.heappop(self._pending)
-            for run in (self.base, self.loop_run):
-                run.learn(merchant, fraud == 1, due)
-            if fraud:
-                self.ctx.report_fraud(merchant, card, due)
+        self.feed.deliver(now)
         if now >= self._next_retrain:
             self._retrain(self._next_retrain)
             while self._next_retrain <= now:
@@ -165,17 +160,7 @@ class LearningLoop:
         self.rows.add(
             vector, row, base_ev.score, loop, math.nan if probability is None else probability
         )
-        heapq.heappush(
-            self._pending,
-            (
-                now + self.config.feedback_delay_s,
-                self._seq,
-                view.merchant_id,
-                view.card_id,
-                row.label,
-            ),
-        )
-        self._seq += 1
+        self.feed.observe(view, row.label)
 
     def _retrain(self, cutoff: float) -> None:
         """Fit on the rows whose labels are all known at ``cutoff``."""

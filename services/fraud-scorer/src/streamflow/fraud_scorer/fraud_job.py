@@ -27,6 +27,7 @@ from streamflow.fraud_scorer.connectors import (
     kafka_source,
     keyed_sink,
     transaction_timeout_ms,
+    with_merchant_traffic,
 )
 from streamflow.fraud_scorer.environment import build_environment, watch_taskmanagers
 from streamflow.fraud_scorer.job_config import environment_settings, restore_path
@@ -36,17 +37,30 @@ from streamflow.platform.settings import Profile, load_settings
 
 log = logging.getLogger(__name__)
 
+MERCHANT_TRAFFIC_TTL_DAYS = 32
+"""A merchant's day counts are dropped after this many days without a payment (they only
+cover the last 31 days)."""
 WINDOW_LEVELS = (60, 300, 3600)
 """Tumbling window sizes of the real-time aggregator, in seconds."""
 
 
 def _source(
-    env: StreamExecutionEnvironment, settings: Settings, topic: str, *, keyed: bool = False
+    env: StreamExecutionEnvironment,
+    settings: Settings,
+    topic: str,
+    uid: str,
+    *,
+    keyed: bool = False,
 ) -> Any:
-    """A topic's stream of values, or (``keyed``) its ``Row(customer_key, value)`` records."""
+    """A topic's stream of values, or (``keyed``) its ``Row(customer_key, value)`` records.
+
+    ``uid`` names the source's state (its offsets) in checkpoints: stable across releases, as
+    every stateful operator's here, so a changed graph still restores (docs/adr/0058).
+    """
     source = kafka_source(settings.kafka, topic, settings.group_id, customer_keyed=keyed)
     type_info = KEYED_RECORD_TYPE if keyed else None
-    return env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}", type_info)
+    stream = env.from_source(source, WatermarkStrategy.no_watermarks(), f"kafka:{topic}", type_info)
+    return stream.uid(uid)
 
 
 def _sink(
@@ -73,13 +87,13 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     topics = settings.topics
     exactly_once = DeliveryGuarantee.EXACTLY_ONCE
     control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
-    rules = _source(env, settings, topics.fraud_rules).map(
+    rules = _source(env, settings, topics.fraud_rules, "source-rules").map(
         lambda raw: (fn.RULES, raw), output_type=control_type
     )
-    feedback = _source(env, settings, topics.fraud_feedback).map(
+    feedback = _source(env, settings, topics.fraud_feedback, "source-feedback").map(
         lambda raw: (fn.FEEDBACK, raw), output_type=control_type
     )
-    models = _source(env, settings, topics.fraud_models).map(
+    models = _source(env, settings, topics.fraud_models, "source-models").map(
         lambda raw: (fn.MODELS, raw), output_type=control_type
     )
     scorer = fn.ScoreTransactions(
@@ -93,12 +107,17 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         settings.supervised_model_path,
         settings.card_sweep_every,
     )
+    transactions = _source(
+        env, settings, topics.transactions_raw, "source-transactions", keyed=True
+    )
     scored = (
-        # Keyed by customer in the JVM: no Python operator before the scorer (docs/adr/0045).
-        customer_keyed(_source(env, settings, topics.transactions_raw, keyed=True))
+        # The merchant's daily traffic, then keyed by customer, both in the JVM: no Python
+        # operator before the scorer (docs/adr/0045, 0058).
+        customer_keyed(with_merchant_traffic(transactions, MERCHANT_TRAFFIC_TTL_DAYS))
         .connect(rules.union(feedback, models).broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_TYPE)
         .name("score")
+        .uid("score")
     )
     timeout_ms = transaction_timeout_ms(settings.kafka, settings.kafka_transaction_timeout_ms)
     alert_guarantee = (
@@ -108,20 +127,22 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     )
     scored.sink_to(
         _sink(settings, topics.transactions_scored, "customer_id", exactly_once, timeout_ms)
-    )
+    ).uid("sink-scored")
     scored.get_side_output(fn.ALERT_TAG).sink_to(
         _sink(settings, topics.fraud_alerts, "alert_id", alert_guarantee, timeout_ms)
-    )
+    ).uid("sink-alerts")
     scored.get_side_output(fn.DLQ_TAG).sink_to(
         _sink(settings, topics.dlq, "source_topic", exactly_once, timeout_ms)
-    )
+    ).uid("sink-dlq")
     store_windows(
         env,
         scored.get_side_output(fn.WINDOW_TAG),
         WINDOW_LEVELS,
         settings.watermark_out_of_orderness_ms,
         fn.METRICS_TYPE,
-    ).sink_to(_sink(settings, topics.metrics_realtime, "store_id", exactly_once, timeout_ms))
+    ).sink_to(_sink(settings, topics.metrics_realtime, "store_id", exactly_once, timeout_ms)).uid(
+        "sink-metrics"
+    )
 
 
 def main() -> None:

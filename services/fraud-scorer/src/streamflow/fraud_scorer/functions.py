@@ -33,8 +33,9 @@ from streamflow.events import (
     decode,
     encode,
 )
-from streamflow.fraud_scorer.records import dead_letter, raw_bytes, to_cents
+from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic, to_cents
 from streamflow.fraud_scorer.store_windows import FEED_TYPE
+from streamflow.scoring.context import NO_TRAFFIC
 from streamflow.scoring.core import (
     NO_SUPERVISED,
     AnomalyModel,
@@ -140,9 +141,10 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     """Customer-keyed validation and scoring with the broadcast rules and merchant risks.
 
     Input: raw ``transactions.raw`` values keyed by customer in the JVM (``customer_id``, ``""``
-    when unreadable; :func:`streamflow.fraud_scorer.connectors.customer_keyed`). Validation happens
-    here, not in an operator of its own: every Python operator costs a Java<->Python hand-off
-    per record, which dominated the job's CPU (docs/adr/0070).
+    when unreadable; :func:`streamflow.fraud_scorer.connectors.customer_keyed`), each prefixed
+    with its merchant's daily traffic (:func:`~streamflow.fraud_scorer.records.split_traffic`).
+    Validation happens here, not in an operator of its own: every Python operator costs a
+    Java<->Python hand-off per record, which dominated the job's CPU (docs/adr/0070).
 
     Main output: ``transactions.scored`` rows; side outputs: alerts, dead letters (rejected
     transactions, rule updates and feedback) and the window feed of the real-time aggregator.
@@ -224,6 +226,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
         now = _now()
+        payments, value = split_traffic(value)
         try:
             txn = validate_transaction(value, now, self._max_future)
         except ContractError as exc:
@@ -241,7 +244,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         supervised = NO_SUPERVISED
         if current is not None or shadow is not None:
             card = self._card_labels(ctx, txn.card_id)
-            supervised = Supervised(current, shadow, label_context(labels, card, event_s))
+            context = label_context(labels, card, event_s, payments or NO_TRAFFIC)
+            supervised = Supervised(current, shadow, context)
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)

@@ -1,4 +1,5 @@
-"""Plain-Python record helpers of the scoring job: keys, dead letters, window aggregates.
+"""Plain-Python record helpers of the scoring job: keys, dead letters, window aggregates, and
+the merchant traffic the JVM puts ahead of each raw value.
 
 Nothing here touches Flink, so it is unit-tested directly. Sink records are ``(key, value)``
 pairs of strings: the key is the topic's JSON key (``{"customer_id":"C1"}``), the value the JSON
@@ -84,3 +85,24 @@ def dead_letter(  # noqa: PLR0917 - all are needed
         failed_at=now,
     )
     return topic, encode(letter).decode("utf-8")
+
+
+TRAFFIC_SEPARATOR = "\x1e"
+"""Ends the traffic counts ahead of a raw value (the Java ``MerchantTraffic.SEPARATOR``)."""
+
+
+def split_traffic(value: str) -> tuple[tuple[int, ...] | None, str]:
+    """``(payments per window or None, raw value)`` of a value from the job's merchant-traffic
+    hop (:func:`streamflow.fraud_scorer.connectors.with_merchant_traffic`).
+
+    The counts never hold the separator, so the first one ends them whatever the raw value holds.
+    No counts (the JVM could not read the event time; the contract usually rejects such a record
+    too) gives None, scored as a merchant without traffic. A value without any separator is taken
+    whole (the function's unit tests feed raw values).
+    """
+    head, sep, raw = value.partition(TRAFFIC_SEPARATOR)
+    if not sep:
+        return None, value
+    if not head:
+        return None, raw
+    return tuple(int(part) for part in head.split(",")), raw

@@ -9,7 +9,6 @@
  */
 package io.streamflow.flink;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -17,8 +16,6 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.kafka.shaded.org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
 
@@ -50,28 +47,7 @@ public final class CustomerKeyedRecords implements KafkaRecordDeserializationSch
         if (factory == null) {
             factory = new JsonFactory();
         }
-        String key = "";
-        try (JsonParser parser = factory.createParser(value)) {
-            if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return "";
-            }
-            JsonToken token;
-            while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
-                boolean wanted = FIELD.equals(parser.currentName());
-                JsonToken next = parser.nextToken();
-                if (wanted) {
-                    key = next == JsonToken.VALUE_STRING ? parser.getText() : "";
-                } else {
-                    parser.skipChildren();
-                }
-            }
-            if (token != JsonToken.END_OBJECT || parser.nextToken() != null) {
-                return "";
-            }
-            return key;
-        } catch (IOException | RuntimeException e) {
-            return "";
-        }
+        return RawFields.string(factory, value, FIELD);
     }
 
     @Override
