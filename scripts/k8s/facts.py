@@ -50,13 +50,13 @@ SETTINGS: dict[str, tuple[str | list[str], list[str]]] = {
 # that matches nothing fails loudly. The ingestor reads every topic of its table specs (SPECS).
 TOPICS = {
     "Deployment/generator": [
-        ("Write", SRC.format("generator", "generator/cli"), r"sink\.connect\((.*)\)")
+        ("Write", SRC.format("generator", "generator/runner"), r"sink\.connect\((.*)\)")
     ],
     "Deployment/alert-api": [
         ("Write", SRC.format("alert-api", "alert_api/publisher"), r"topics\.name\((.*)\)")
     ],
     "FlinkDeployment/fraud-scorer": [
-        ("Read", JOB + "fraud_job.py", r"_source\(env, settings, (topics\.\w+)"),
+        ("Read", JOB + "fraud_job.py", r"_source\(\s*env, settings, (topics\.\w+)"),
         ("Write", JOB + "fraud_job.py", r"_sink\(settings, (topics\.\w+)"),
     ],
     # The trainer's --publish (STREAMFLOW_TRAIN_PUBLISH=true): the model release producer.
