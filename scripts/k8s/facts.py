@@ -26,6 +26,8 @@ from streamflow.platform.settings import TopicSettings, env_var_names
 ENV_NAME = re.compile(r"\bSTREAMFLOW_[A-Z0-9_]*[A-Z0-9]\b")
 JOB, SRC = "services/fraud-scorer/src/streamflow/fraud_scorer/", "services/{}/src/streamflow/{}.py"
 TRAINING = "airflow/src/streamflow/orchestration/training.py"
+# The DAGs' PostgreSQL connections and dbt's target (STREAMFLOW_PG_*, STREAMFLOW_DBT_TARGET).
+ORCHESTRATION = "airflow/src/streamflow/orchestration/config.py"
 # The model_training DAG's trainer (`python -m streamflow.lab.train`, run by Airflow's tasks):
 # the shared settings (Kafka, topics), the registry's, and what the DAG's module reads itself.
 TRAINER = [
@@ -39,10 +41,14 @@ SETTINGS: dict[str, tuple[str | list[str], list[str]]] = {
     "Deployment/generator": ("streamflow.generator.config:Settings", []),
     "Deployment/ingestor": ("streamflow.ingestor.config:Settings", []),
     "Deployment/alert-api": ("streamflow.alert_api.config:Settings", []),
-    "FlinkDeployment/fraud-scorer": ("streamflow.fraud_scorer.config:Settings", [JOB + "environment.py"]),
+    "FlinkDeployment/fraud-scorer": (
+        "streamflow.fraud_scorer.config:Settings",
+        [JOB + "environment.py"],
+    ),
     "ConfigMap/streamflow-settings": ("streamflow.platform.settings:ServiceSettings", []),
-    "HelmChart/airflow": (TRAINER, [TRAINING]),
+    "HelmChart/airflow": (TRAINER, [TRAINING, ORCHESTRATION]),
     "ConfigMap/airflow-training": (TRAINER, [TRAINING]),
+    "ConfigMap/airflow-postgres": ("streamflow.platform.settings:ServiceSettings", [ORCHESTRATION]),
     "Deployment/mlflow": ([], ["infra/mlflow/entrypoint.sh"]),
 }
 # Where a process's code hands topics to a producer or consumer: (operation, file, pattern whose

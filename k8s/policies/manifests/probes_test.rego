@@ -26,3 +26,16 @@ test_metrics_probes_fail_even_with_an_annotation if {
 	])
 	count(probes.deny) == 1 with input as testing.combined([metrics])
 }
+
+test_run_to_completion_pods_need_no_probes if {
+	pod := json.patch(testing.deployment.spec.template, [
+		{"op": "remove", "path": "/spec/containers/0/livenessProbe"},
+		{"op": "remove", "path": "/spec/containers/0/readinessProbe"},
+	])
+	job := {
+		"apiVersion": "batch/v1", "kind": "CronJob",
+		"metadata": {"name": "copy", "namespace": "apps"},
+		"spec": {"schedule": "*/15 * * * *", "jobTemplate": {"spec": {"template": pod}}},
+	}
+	count(probes.deny) == 0 with input as testing.combined([job])
+}
