@@ -176,7 +176,7 @@ class Settings(ServiceSettings):
         description="Wall-clock budget of one rule what-if; beyond it the run fails.",
     )
     whatif_cpu_share: float = Field(
-        default=0.5,
+        default=0.25,
         gt=0,
         le=1,
         description="Share of one core the what-if worker may use: it sleeps between batches "
