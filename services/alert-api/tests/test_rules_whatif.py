@@ -281,3 +281,61 @@ def test_the_row_cap_keeps_the_newest_rows(
 
 def _rules_json() -> str:
     return RuleSet(version=1, created_at=datetime.now(UTC)).model_dump_json()
+
+
+def test_a_worker_stopped_with_the_api_marks_its_run_failed(api_settings: Settings) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    many = [_txn(1000 + n, f"C-M{n % 50}", now - timedelta(seconds=n)) for n in range(2_100)]
+    land_scored(api_settings, [make_scored(t) for t in many])
+    with psycopg.connect(api_settings.pg.dsn()) as conn:
+        (whatif_id,) = conn.execute(
+            "insert into app.rule_whatifs (requested_by, requested_by_name, days, warmup_days, "
+            "base_rules, candidate_rules) values ('k', 'admin', 1, 0, %s, %s) returning whatif_id",
+            (_rules_json(), _rules_json()),
+        ).fetchone()  # type: ignore[misc]
+    # A tiny CPU share: after its first batch the worker sleeps for minutes, still running (its
+    # CPU budget, the share of the time budget, 3.6 s, is far from spent).
+    slow = api_settings.model_copy(update={"whatif_cpu_share": 0.001, "whatif_max_seconds": 3600})
+
+    def state() -> tuple[str, int, str | None]:
+        with psycopg.connect(api_settings.pg.dsn()) as conn:
+            row = conn.execute(
+                "select status, rows_done, error from app.rule_whatifs where whatif_id = %s",
+                (whatif_id,),
+            ).fetchone()
+        assert row is not None
+        return row[0], row[1], row[2]
+
+    async def scenario() -> None:
+        workers = whatif_worker.Workers()
+        await workers.start(slow, None, whatif_id)
+        deadline = time.monotonic() + 60
+        while state()[:2] != ("running", whatif_worker.BATCH_ROWS):
+            assert time.monotonic() < deadline, state()
+            await asyncio.sleep(0.2)
+        await workers.stop()
+
+    asyncio.run(scenario())
+    status, done, error = state()
+    assert (status, done) == ("failed", whatif_worker.BATCH_ROWS)
+    assert error == "the worker was stopped (API shutdown)"
+
+
+def test_the_worker_entry_point(api_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import pickle
+    import sys
+
+    niced: list[Settings] = []
+    monkeypatch.setattr(whatif_worker, "lower_priority", niced.append)  # not this test process
+
+    def stdin(payload: object) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pickle.dumps(payload))))
+
+    stdin(api_settings)
+    assert whatif_worker.main(["424242"]) == 0  # no such run: nothing to do
+    assert [s.whatif_max_rows for s in niced] == [api_settings.whatif_max_rows]
+    stdin(api_settings)
+    assert whatif_worker.main([]) == 2
+    stdin({"not": "settings"})
+    assert whatif_worker.main(["1"]) == 2

@@ -145,3 +145,24 @@ def test_row_view_fills_unknowns() -> None:
     assert (view.card_id, view.amount, view.currency, view.device) == ("", 0.0, "", -1)
     assert not view.has_location
     assert row_view("t", 1.0, "C", "K", "M", 1.0, "BRL", "pos", 1.0, 2.0).has_location
+
+
+def test_the_worker_lowers_its_priority_and_caps_its_cpu() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, resource\n"
+        "from streamflow.alert_api.config import Settings\n"
+        "from streamflow.alert_api.whatif_worker import lower_priority\n"
+        "before = os.nice(0)\n"
+        "lower_priority(Settings(whatif_nice=7, whatif_max_seconds=100, whatif_cpu_share=0.5))\n"
+        "print(os.nice(0) - before, resource.getrlimit(resource.RLIMIT_CPU)[0])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    niced, cpu_limit = out.stdout.split()
+    assert int(niced) == min(7, 19 - os.nice(0))  # niceness stops at 19
+    assert int(cpu_limit) == 100 * 0.5 + 30
