@@ -69,7 +69,7 @@ def run_scorer(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="scorer: records per rung")
-    parser.add_argument("--rungs", default="L0,L1,L2,L3,L4,L5", help="scorer rungs to run")
+    parser.add_argument("--rungs", default="L0,L0m,L1,L2,L3,L4,L5", help="scorer rungs to run")
     parser.add_argument("--rows", type=int, default=200_000, help="ingestor: rows per rung")
     parser.add_argument("--part", default="scorer,ingestor", help="which ladders to run")
     parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)

@@ -7,6 +7,9 @@ sink, in an environment built exactly as the real job builds its own (``environm
 the work in between grows (docs/adr/0081-reference-ladder.md):
 
 - L0: no Python at all: the source's ``Row(key, value)`` straight into the sink.
+- L0m: L0 + the job's merchant-traffic hop (``with_merchant_traffic``: keyed by merchant in the
+  JVM, day buckets, counts ahead of the value): what that hop costs on its own (not a rung the
+  others build on; docs/adr/0058).
 - L1: + one Python ``KeyedProcessFunction`` (keyed by customer in the JVM, as the job is) that
   reads and writes one bytes ``ValueState`` (the job's descriptor and TTL) and forwards the value.
 - L2: + the core's decode and validation (``validate_transaction``).
@@ -41,7 +44,11 @@ from streamflow.events import ContractError, RuleSet
 from streamflow.fraud_scorer import fraud_job
 from streamflow.fraud_scorer import functions as fn
 from streamflow.fraud_scorer.config import Settings
-from streamflow.fraud_scorer.connectors import customer_keyed, transaction_timeout_ms
+from streamflow.fraud_scorer.connectors import (
+    customer_keyed,
+    transaction_timeout_ms,
+    with_merchant_traffic,
+)
 from streamflow.fraud_scorer.environment import build_environment
 
 # The real job's own source and sink builders, so every rung reads and writes exactly as it does.
@@ -57,7 +64,7 @@ from streamflow.scoring.core import (
     validate_transaction,
 )
 
-RUNGS = ("L0", "L1", "L2", "L3", "L4", "L5")
+RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
 DISCARDING_SINK = "org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink"
 NO_MERCHANT_RISK = 0.0
 """What the real job computes for a merchant without feedback (the bench sends none)."""
@@ -177,10 +184,12 @@ def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -
         with patch.object(fraud_job, "store_windows", _discard_windows):
             fraud_job.build_pipeline(env, settings)
         return
-    if rung == "L0":
-        job_source(
-            env, settings, settings.topics.transactions_raw, "source-transactions", keyed=True
-        ).sink_to(_scored_sink(settings))
+    if rung in {"L0", "L0m"}:
+        raw = settings.topics.transactions_raw
+        records = job_source(env, settings, raw, "source-transactions", keyed=True)
+        if rung == "L0m":
+            records = with_merchant_traffic(records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS)
+        records.sink_to(_scored_sink(settings))
         return
     function: TouchState
     if rung == "L1":

@@ -61,10 +61,11 @@ from streamflow.platform.kafka import (  # noqa: E402
 from streamflow.platform.settings import KafkaSettings, TopicSettings  # noqa: E402
 
 JOB = ROOT / "bench" / "ladder_job.py"
-RUNGS = ("L0", "L1", "L2", "L3", "L4", "L5")
+RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
 CUSTOMERS = 5000
 WHAT = {
     "L0": "JVM only: customer-keyed Kafka source -> exactly-once keyed sink",
+    "L0m": "L0 + the job's merchant-traffic hop (JVM: key by merchant, day buckets, prefix)",
     "L1": "+ key by customer (JVM), one Python keyed function: a bytes ValueState read + write",
     "L2": "+ the core's decode and validation (validate_transaction)",
     "L3": "+ the whole scoring core (state from/to bytes, score_transaction_json), main output",
@@ -239,7 +240,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="records timed per rung")
     parser.add_argument(
-        "--scale", default="L0=5,L1=3,L2=2", help="records timed per rung = events x this"
+        "--scale", default="L0=5,L0m=4,L1=3,L2=2", help="records timed per rung = events x this"
     )
     parser.add_argument("--preload-factor", type=float, default=2.0, help="topic = most x this")
     parser.add_argument("--rungs", default=",".join(RUNGS), help="comma-separated, e.g. L0,L1")

@@ -59,7 +59,10 @@ TOPICS = {
         ("Write", SRC.format("generator", "generator/runner"), r"sink\.connect\((.*)\)")
     ],
     "Deployment/alert-api": [
-        ("Write", SRC.format("alert-api", "alert_api/publisher"), r"topics\.name\((.*)\)")
+        ("Write", SRC.format("alert-api", "alert_api/publisher"), r"topics\.name\((.*)\)"),
+        # the rule what-if reads the rules in force and publishes a new version (ADR 0104)
+        ("Read", SRC.format("alert-api", "alert_api/rule_sets"), r"topics\.name\((.*)\)"),
+        ("Write", SRC.format("alert-api", "alert_api/rule_sets"), r"topics\.name\((.*)\)"),
     ],
     "FlinkDeployment/fraud-scorer": [
         ("Read", JOB + "fraud_job.py", r"_source\(\s*env, settings, (topics\.\w+)"),

@@ -57,7 +57,7 @@ cmd_demo_key() {
     return 0
   fi
   (cd "$REPO" && "$UV" run --no-sync python -m streamflow.alert_api.keys create \
-    --name demo --scopes alerts:read,alerts:write --out "$out")
+    --name demo --scopes alerts:read,alerts:write,admin --out "$out")
 }
 
 case "${1:-}" in

@@ -67,7 +67,11 @@ def test_facts_follow_the_code(facts: dict[str, Any]) -> None:
         ("Write", "transactions.raw"),
         ("Write", "fraud.feedback"),
     }
-    assert uses["Deployment/alert-api"] == {("Write", "fraud.feedback")}
+    assert uses["Deployment/alert-api"] == {
+        ("Write", "fraud.feedback"),
+        ("Read", "fraud.rules"),
+        ("Write", "fraud.rules"),
+    }
     scorer = uses["FlinkDeployment/fraud-scorer"]
     assert {t for op, t in scorer if op == "Read"} == {
         "transactions.raw",

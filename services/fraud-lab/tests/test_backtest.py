@@ -18,6 +18,7 @@ from streamflow.lab import backtest, labelled_file, train
 from streamflow.lab.labelled_file import LabelledFileError, read_labelled
 from streamflow.lab.scores_out import ScoresWriter
 from streamflow.scoring import CustomerState, score_transaction
+from streamflow.scoring.comparison import RuleSetRun
 from streamflow.scoring.gbdt import stump
 from streamflow.scoring.model import load_model, read_model
 from streamflow.scoring.rulesets import default_rules
@@ -133,7 +134,7 @@ def test_score_rows_applies_explicit_feedback_when_due(
     """Without feedback score_rows matches replay; a label counts only from its reported_at on."""
     rules = default_rules()
     rows = list(read_labelled(labelled_parquet))
-    run = backtest.RuleSetRun(rules, 1)
+    run = RuleSetRun(rules, 1)
     with ScoresWriter(tmp_path / "scores.csv") as writer:
         backtest.replay(rows, [run], None, feedback_delay_s=float("inf"), scores_out=writer)
     with (tmp_path / "scores.csv").open(newline="") as fh:

@@ -28,8 +28,7 @@ from streamflow.events import RuleSet
 from streamflow.lab.label_feed import LabelFeed
 from streamflow.lab.labelled_file import LabelledRow, Rejects, read_labelled
 from streamflow.lab.scores_out import ScoresWriter
-from streamflow.scoring.comparison import Comparison
-from streamflow.scoring.comparison import RuleSetRun as RuleSetRun  # noqa: PLC0414 (learning.py)
+from streamflow.scoring.comparison import Comparison, RuleSetRun
 from streamflow.scoring.context import ContextStore
 from streamflow.scoring.core import NO_SUPERVISED, Supervised
 from streamflow.scoring.gbdt import GbdtModel, read_gbdt
