@@ -179,6 +179,58 @@ def test_time_to_verdict_from_the_apis_tables(
     assert sum(d["judged"] for d in body["days"]) == 2
 
 
+def test_first_verdict_follows_the_notes_whoever_writes_them(
+    role_settings: Settings, api_settings: Settings, keys: Keys
+) -> None:
+    """V046 keeps each alert's first verdict (its oldest note with a verdict) on the alert, so
+    the verdict-time statement reads no notes: a re-label keeps the first verdict, and notes
+    changed or deleted outside the API move it as the notes say."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    dsn = api_settings.pg.dsn()
+    alert = make_alert(750, detected_at=now - timedelta(hours=2))
+    land_alert(dsn, alert)
+
+    def first_verdict() -> Any:
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(
+                "select first_verdict_at from app.alerts where alert_id = %s", (alert.alert_id,)
+            ).fetchone()
+        assert row is not None
+        return row[0]
+
+    assert first_verdict() is None
+    with _client(role_settings) as client:
+        for verdict in ("false_positive", "confirmed_fraud"):  # a verdict, then a re-label
+            response = client.post(
+                f"/v1/alerts/{alert.alert_id}/feedback",
+                json={"verdict": verdict, "note": None},
+                headers={"X-API-Key": keys.write},
+            )
+            assert response.status_code == 200, response.text
+        with psycopg.connect(dsn) as conn:
+            notes = conn.execute(
+                "select created_at from app.analyst_notes where alert_id = %s order by note_id",
+                (alert.alert_id,),
+            ).fetchall()
+        assert len(notes) == 2
+        assert first_verdict() == notes[0][0]
+        with psycopg.connect(dsn) as conn:
+            conn.execute(
+                "update app.analyst_notes set created_at = %s where alert_id = %s "
+                "and verdict = 'false_positive'",
+                (alert.detected_at + timedelta(minutes=5), alert.alert_id),
+            )
+        assert first_verdict() == alert.detected_at + timedelta(minutes=5)
+        body = _get(client, keys.read, "/v1/quality/verdict-time", days=2)
+        assert body["overall"]["p50_seconds"] == 300.0
+        with psycopg.connect(dsn) as conn:
+            conn.execute(
+                "delete from app.analyst_notes where alert_id = %s and verdict = 'false_positive'",
+                (alert.alert_id,),
+            )
+        assert first_verdict() == notes[1][0]
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
     if not PROMETHEUS.exists():
