@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from streamflow.lab.gbdt_train import GbdtParams
-from streamflow.lab.model_delivery import slots
+from streamflow.lab.model_delivery import in_force, slots
 from streamflow.lab.promotion import GateConfig
 from streamflow.lab.registry import MlflowRegistry, RegistrySettings
 from streamflow.lab.train_gbdt import TrainOptions, replay, train_and_gate
@@ -158,12 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("  (* = champion)")
     service = load_settings(ServiceSettings)
-    held = slots(service.kafka, service.topics.fraud_models)
+    held = in_force(slots(service.kafka, service.topics.fraud_models), settings.model_name)
     print(f"\nthe running job's model slots ({service.topics.fraud_models}):")
-    for slot in ("current", "shadow"):
-        release = held.get(f"{settings.model_name}/{slot}")
+    for slot, release in held.items():
         text = f"{release.version} (registry v{release.registry_version})" if release else "-"
-        print(f"  {slot:<8} {text}")
+        print(f"  {slot.value:<8} {text}")
     print(json.dumps({"timings_s": report["timings_s"]}))
     return 0
 

@@ -63,9 +63,10 @@ def test_demo_retrain_explains_its_input_and_prints_the_cycle(
     assert "before (champion v1)" in out
     assert "after (candidate v2)" in out
     assert " * v2" in out
-    # delivered to the running job: the promoted candidate holds both slots
+    # delivered to the running job: shadow first, then promoted, so the job's shadow is empty
     model_version = MlflowRegistry(mlflow_url).version(model_name, "2").tags["model_version"]
     assert f"current  {model_version} (registry v2)" in out
+    assert "  shadow   -\n" in out
     held = slots(kafka_settings, topics.fraud_models)
     assert held[f"{model_name}/current"].registry_version == "2"
     registry = MlflowRegistry(mlflow_url)

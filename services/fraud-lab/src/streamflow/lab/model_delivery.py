@@ -72,3 +72,24 @@ def slots(kafka: KafkaSettings, topic: str, timeout_s: float = 10.0) -> dict[str
             continue  # the job dead-letters it; it is in force nowhere
         found[f"{release.model_name}/{release.slot.value}"] = release
     return found
+
+
+def in_force(
+    held: dict[str, ModelRelease], model_name: str
+) -> dict[ModelSlot, ModelRelease | None]:
+    """What a job reading ``held`` (see :func:`slots`) ends with in each slot.
+
+    The job drops its shadow when a release to the current slot carries the shadow's version (a
+    promotion), so a shadow release published before a current release of the same version is
+    no longer in force, though it is still the shadow slot's latest record on the topic.
+    """
+    current = held.get(f"{model_name}/{ModelSlot.CURRENT.value}")
+    shadow = held.get(f"{model_name}/{ModelSlot.SHADOW.value}")
+    if (
+        current is not None
+        and shadow is not None
+        and shadow.version == current.version
+        and shadow.published_at <= current.published_at
+    ):
+        shadow = None
+    return {ModelSlot.CURRENT: current, ModelSlot.SHADOW: shadow}

@@ -13,16 +13,16 @@ import sys
 from collections.abc import Sequence
 
 from streamflow.events import ModelSlot
-from streamflow.lab.model_delivery import DeliveryError, from_registry, publish, slots
+from streamflow.lab.model_delivery import DeliveryError, from_registry, in_force, publish, slots
 from streamflow.lab.registry import MlflowRegistry, RegistryError, RegistrySettings
 from streamflow.platform.settings import ServiceSettings, load_settings
 
 
 def _status(registry: MlflowRegistry, settings: RegistrySettings, service: ServiceSettings) -> int:
-    held = slots(service.kafka, service.topics.fraud_models)
+    held = in_force(slots(service.kafka, service.topics.fraud_models), settings.model_name)
     print(f"# {service.topics.fraud_models}: what a job starting now loads")
     for slot in ModelSlot:
-        release = held.get(f"{settings.model_name}/{slot.value}")
+        release = held[slot]
         text = (
             f"{release.version} (registry v{release.registry_version}, published "
             f"{release.published_at.isoformat()})"
