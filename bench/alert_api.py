@@ -998,6 +998,8 @@ def main() -> None:
     else:
         seeded = seed(pg, args.alerts, T_END)
     fixed = fixed_values(T_END, datetime.now(UTC).date())
+    # The seed's own work raises the load: the load just before the measured runs, too.
+    load_measuring = os.getloadavg()[0]
     settings = Settings(pg=pg.model_copy(update={"database": DB}))
     key = create_key(settings, "bench", ["alerts:read"], rate_limit_per_minute=0)[1]
     rotation = [path_of(s, fixed) for s in SHAPES if s.in_sweep]
@@ -1082,6 +1084,7 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {platform.platform()}",
         # Other processes on this shared machine: a high load average depresses the figures.
         "load_avg_1m_before": round(load_before, 2),
+        "load_avg_1m_before_measuring": round(load_measuring, 2),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wrk_output": outputs[best["connections"]],
