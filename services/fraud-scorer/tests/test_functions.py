@@ -392,14 +392,15 @@ def test_cards_idle_for_over_a_year_leave_the_broadcast_state() -> None:
 def test_the_merchant_traffic_ahead_of_a_value_reaches_the_features() -> None:
     from streamflow.events import DeadLetter, decode
     from streamflow.fraud_scorer.records import TRAFFIC_SEPARATOR, split_traffic
+    from streamflow.scoring.context import NO_TRAFFIC
     from streamflow.scoring.gbdt import stump
     from streamflow.scoring.supervised_features import SUPERVISED_FEATURE_NAMES
 
     raw = validated(make_txn("tr-1", "C-TR", NOW, "50.00"))
     weird = '{"a":"x' + TRAFFIC_SEPARATOR + '"}'
     assert split_traffic(f"3,20,90{TRAFFIC_SEPARATOR}{raw}") == ((3, 20, 90), raw)
-    assert split_traffic(f"{TRAFFIC_SEPARATOR}{weird}") == (None, weird)
-    assert split_traffic(raw) == (None, raw)
+    assert split_traffic(f"{TRAFFIC_SEPARATOR}{weird}") == (NO_TRAFFIC, weird)
+    assert split_traffic(raw) == (NO_TRAFFIC, raw)
     function, _ = scorer()
     function._starter = stump("s", "log_amount", 100.0)  # any model: the vector is emitted
     scored = next(iter(function.process_element(f"3,20,90{TRAFFIC_SEPARATOR}{raw}", FakeCtx())))

@@ -289,8 +289,9 @@ class RuleSetRun:
 
     def learn(self, merchant: str, fraud: bool, when: float) -> None:
         """Apply one delayed label to the merchant's risk."""
-        hl = self.rules.merchant_risk.half_life_days
-        self.merchants[merchant] = apply_label(self.merchants.get(merchant), fraud, when, hl)
+        self.merchants[merchant] = apply_label(
+            self.merchants.get(merchant), fraud, when, self._half_life
+        )
 
 
 @dataclass

@@ -134,6 +134,9 @@ class MerchantTraffic:
         return tuple(totals)
 
 
+NO_TRAFFIC: tuple[int, ...] = (0,) * len(WINDOW_DAYS)
+"""No payments known at the merchant on the days before."""
+
 CARD_WINDOW_SECONDS = 90 * 86_400.0
 """The card's fraud history counts reports over this many seconds."""
 
@@ -148,11 +151,10 @@ class LabelContext:
     """Frauds on the transaction's card reported in the last :data:`CARD_WINDOW_SECONDS`."""
     card_last_fraud: float
     """Report time of the card's latest fraud up to the event time; NaN if none."""
-    merchant_payments: tuple[int, ...] = (0,) * len(WINDOW_DAYS)
+    merchant_payments: tuple[int, ...] = NO_TRAFFIC
     """The merchant's payments in the whole days before the event's day (:data:`WINDOW_DAYS`)."""
 
 
-NO_TRAFFIC: tuple[int, ...] = (0,) * len(WINDOW_DAYS)
 NO_LABELS = LabelContext((0,) * len(WINDOW_DAYS), 0, math.nan)
 """Nothing known about the merchant or the card."""
 

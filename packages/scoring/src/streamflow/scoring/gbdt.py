@@ -166,16 +166,14 @@ def bind(arrays: TreeArrays, meta: dict[str, Any], source: str) -> GbdtModel:
     names = meta.get("feature_names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ModelFormatError(f"{source}: model metadata lacks its feature names")
-    if names == list(SUPERVISED_FEATURE_NAMES):
-        require(meta, ("version", "platt_a", "platt_b"), SUPERVISED_FEATURE_NAMES, source)
-        validate(arrays, len(SUPERVISED_FEATURE_NAMES))
-        return GbdtModel(arrays, meta)
     index = {name: i for i, name in enumerate(SUPERVISED_FEATURE_NAMES)}
     unknown = [n for n in names if n not in index]
     if unknown or len(set(names)) != len(names):
         raise ModelFormatError(f"{source}: model was trained on other features ({unknown[:3]})")
     require(meta, ("version", "platt_a", "platt_b"), names, source)
     validate(arrays, len(names))
+    if names == list(SUPERVISED_FEATURE_NAMES):
+        return GbdtModel(arrays, meta)  # already the scorer's order
     mapping = np.array([index[n] for n in names], dtype=np.int32)
     inner = arrays.feature >= 0
     feature = np.where(inner, mapping[np.where(inner, arrays.feature, 0)], arrays.feature)

@@ -35,7 +35,6 @@ from streamflow.events import (
 )
 from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic, to_cents
 from streamflow.fraud_scorer.store_windows import FEED_TYPE
-from streamflow.scoring.context import NO_TRAFFIC
 from streamflow.scoring.core import (
     NO_SUPERVISED,
     AnomalyModel,
@@ -244,8 +243,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         supervised = NO_SUPERVISED
         if current is not None or shadow is not None:
             card = self._card_labels(ctx, txn.card_id)
-            context = label_context(labels, card, event_s, payments or NO_TRAFFIC)
-            supervised = Supervised(current, shadow, context)
+            supervised = Supervised(current, shadow, label_context(labels, card, event_s, payments))
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
 
 from streamflow.events import DeadLetter, Stage, WindowMetrics, encode
+from streamflow.scoring.context import NO_TRAFFIC
 
 CENT = Decimal("0.01")
 
@@ -91,18 +92,18 @@ TRAFFIC_SEPARATOR = "\x1e"
 """Ends the traffic counts ahead of a raw value (the Java ``MerchantTraffic.SEPARATOR``)."""
 
 
-def split_traffic(value: str) -> tuple[tuple[int, ...] | None, str]:
-    """``(payments per window or None, raw value)`` of a value from the job's merchant-traffic
-    hop (:func:`streamflow.fraud_scorer.connectors.with_merchant_traffic`).
+def split_traffic(value: str) -> tuple[tuple[int, ...], str]:
+    """``(payments per window, raw value)`` of a value from the job's merchant-traffic hop
+    (:func:`streamflow.fraud_scorer.connectors.with_merchant_traffic`).
 
     The counts never hold the separator, so the first one ends them whatever the raw value holds.
     No counts (the JVM could not read the event time; the contract usually rejects such a record
-    too) gives None, scored as a merchant without traffic. A value without any separator is taken
-    whole (the function's unit tests feed raw values).
+    too) gives :data:`NO_TRAFFIC`, a merchant without traffic. A value without any separator is
+    taken whole (the function's unit tests feed raw values).
     """
     head, sep, raw = value.partition(TRAFFIC_SEPARATOR)
     if not sep:
-        return None, value
+        return NO_TRAFFIC, value
     if not head:
-        return None, raw
+        return NO_TRAFFIC, raw
     return tuple(int(part) for part in head.split(",")), raw
