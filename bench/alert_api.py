@@ -6,9 +6,10 @@ Against the real local PostgreSQL (``make up``): a throwaway database, migrated,
 transactions by COPY into bronze in the ingestor's batches of 10,000: each one's scored record into
 ``bronze.scored_transactions`` (V036's statement trigger projects it into
 ``app.scored_transactions``, the timeline's source, ADR 0101) and its alert into
-``bronze.fraud_alerts`` (V030's row trigger projects it into ``app.alerts``), as the ingestor lands
-them; then verdicts on 35% of the alerts older than a day, written as the verdict path writes them
-(status and analyst note; 3% re-labelled), ANALYZEd. The API runs as its console script
+``bronze.fraud_alerts`` (V047's statement trigger projects each batch into ``app.alerts``, whose
+counters V047's triggers keep), as the ingestor lands them; then verdicts on 35% of the alerts
+older than a day, written as the verdict path writes them (status and analyst note; 3%
+re-labelled), ANALYZEd. The API runs as its console script
 (``streamflow-alert-api``) in its own processes with ``--workers`` uvicorn workers; load comes from
 ``wrk`` in another process (Debian's ``wrk``, installed if missing) with a rate-limit-exempt bench
 key.
@@ -32,8 +33,8 @@ execution time of the API's own SQL for each request shape (summed over a reques
 
 Usage: ``scripts/uv.sh run python bench/alert_api.py [--alerts 1000000] [--workers 2]
 [--connections 8,16,24,32] [--duration 20] [--shapes all] [--shape-connections 1,8]
-[--shape-duration 5] [--no-issue6-sweep] [--skip-seed] [--explain-only]``; writes
-``bench/results/alert_api.json``.
+[--shape-duration 5] [--no-issue6-sweep] [--skip-seed] [--explain-only] [--shapes-only]``; writes
+``bench/results/alert_api.json`` (``--shapes-only``: adds its run to that file's ``shape_runs``).
 """
 
 from __future__ import annotations
@@ -272,7 +273,7 @@ _VERDICT_SEED_SQL: tuple[LiteralString, ...] = (
 def seed(pg: PostgresSettings, alerts: int, end: datetime) -> dict[str, float]:
     """Fresh database, migrated, N transactions COPYed into bronze in the ingestor's batches: each
     one's scored record (projected into app.scored_transactions by V036's statement trigger) and
-    its alert (projected into app.alerts by V030's row trigger); then verdicts on a share of
+    its alert (projected into app.alerts by V047's statement trigger); then verdicts on a share of
     the alerts. Returns the seconds each step took and the verdicts seeded."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -668,8 +669,10 @@ async def _shape_sql_ms(conn: asyncpg.Connection, shape: Shape, path: str) -> tu
         text, args = q.build_list_query(filters, params.sort, None, params.limit or 50)
         return await _explain_ms(conn, text, *args)
     if shape.kind == "count":
-        text, args = q.build_count_query(FilterParams.model_validate(query).filters())
-        return await _explain_ms(conn, text, *args)
+        count = q.build_count_query(
+            FilterParams.model_validate(query).filters(), Settings().queue_count_cap
+        )
+        return await _explain_ms(conn, count.sql, *count.args)
     if shape.kind == "search":
         return await _explain_ms(
             conn, search_route._SEARCH_SQL, query["q"], int(query["limit"]) + 1
@@ -859,6 +862,12 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--explain-only", action="store_true", help="only the SQL timings (bench DB must exist)"
     )
+    parser.add_argument(
+        "--shapes-only",
+        action="store_true",
+        help="no sweep: warm up and measure --shapes alone, and add the run to the results file "
+        "under shape_runs (the full run's figures stay as they are)",
+    )
     return parser.parse_args(argv)
 
 
@@ -978,6 +987,62 @@ def shape_summary(shapes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"within_p99_target": [n for n in shapes if n not in over], "over_p99_target": over}
 
 
+def measure_shapes(bench: Bench, fixed: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
+    """Each of ``names`` alone at the per-shape levels."""
+    shapes: dict[str, dict[str, Any]] = {}
+    for shape in SHAPES:
+        if shape.name in names:
+            path = path_of(shape, fixed)
+            shapes[shape.name] = {
+                "path": path,
+                "group": shape.group,
+                "in_sweep": shape.in_sweep,
+                "wrk": bench.shape(shape, path),
+            }
+    return shapes
+
+
+def shapes_only(  # noqa: PLR0917 - main's state, passed on
+    args: argparse.Namespace,
+    settings: Settings,
+    key: str,
+    fixed: dict[str, str],
+    load_before: float,
+    load_measuring: float,
+) -> None:
+    """``--shapes-only``: the selected shapes alone (after a warm-up over them), appended to the
+    results file's ``shape_runs`` with their SQL timings and the load; the rest of the file (the
+    last full run) is kept."""
+    paths = [path_of(s, fixed) for s in SHAPES if s.name in args.shapes]
+    bench = Bench(args, settings, key)
+    try:
+        bench.run(bench.script("warm-up", paths), 8, 5, warm_up=True)
+        shapes = measure_shapes(bench, fixed, args.shapes)
+    finally:
+        bench.close()
+    sql_timings = asyncio.run(
+        _explain(settings.pg.dsn(), args.explain_rounds, fixed, args.alerts, args.shapes)
+    )
+    for name, item in shapes.items():
+        item["sql_explain_analyze"] = sql_timings.get(name)
+    run = {
+        "command": "scripts/uv.sh run python bench/alert_api.py " + " ".join(sys.argv[1:]),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.platform()}",
+        "workers": args.workers,
+        "load_avg_1m_before": round(load_before, 2),
+        "load_avg_1m_before_measuring": round(load_measuring, 2),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
+        "shapes": shapes,
+        "shapes_summary": shape_summary(shapes),
+    }
+    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    previous.setdefault("shape_runs", []).append(run)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(previous, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({"shapes_summary": run["shapes_summary"], "load": load_measuring}))
+
+
 def main() -> None:
     global T_END  # noqa: PLW0603 - the seeded period's end, read back with --skip-seed
     args = _parse_args()
@@ -1004,22 +1069,16 @@ def main() -> None:
     key = create_key(settings, "bench", ["alerts:read"], rate_limit_per_minute=0)[1]
     rotation = [path_of(s, fixed) for s in SHAPES if s.in_sweep]
     issue6 = [path_of(s, fixed) for s in SHAPES if s.group == ISSUE6]
+    if args.shapes_only:
+        shapes_only(args, settings, key, fixed, load_before, load_measuring)
+        return
     bench = Bench(args, settings, key)
     try:
         # Warm-up (pools, caches, plans), then the measured runs.
         bench.run(bench.script("warm-up", rotation), 8, 5, warm_up=True)
         sweep, outputs = bench.sweep("workbench", rotation)
         issue6_sweep = bench.sweep("issue6", issue6)[0] if args.issue6_sweep else None
-        shapes: dict[str, dict[str, Any]] = {}
-        for shape in SHAPES:
-            if shape.name in args.shapes:
-                path = path_of(shape, fixed)
-                shapes[shape.name] = {
-                    "path": path,
-                    "group": shape.group,
-                    "in_sweep": shape.in_sweep,
-                    "wrk": bench.shape(shape, path),
-                }
+        shapes = measure_shapes(bench, fixed, args.shapes)
     finally:
         bench.close()
     best = headline(sweep)

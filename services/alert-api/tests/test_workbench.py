@@ -120,6 +120,8 @@ def test_filters_sort_and_queue_counts(
     assert counts == {
         "counts": {"new": 5, "confirmed_fraud": 1, "false_positive": 2},
         "total": 8,
+        "exact": True,
+        "capped": [],
     }
     m1 = _get(client, k, "/v1/queues", merchant_id="M1", min_score=0.6)
     assert m1["counts"] == {"new": 1, "confirmed_fraud": 1, "false_positive": 1}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,8 @@ from streamflow.alert_api import case_rules
 from streamflow.alert_api.models import CaseState
 from streamflow.alert_api.verdicts import relabel_refusal
 from streamflow.events import AnalystVerdict
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def test_only_open_cases_change() -> None:
@@ -62,22 +66,73 @@ def test_relabel_limit(current: str, changes: int, allowed: bool) -> None:
         assert f"stays {current}" in refusal
 
 
-def test_count_query_uses_every_filter_but_status() -> None:
+def test_count_query_uses_every_filter_but_status_and_caps_each_status() -> None:
     filters = q.AlertFilters(
-        merchant_id="M1", min_score=0.2, max_score=0.8, rule_id="FR-001", severity="high"
+        merchant_id="M1",
+        min_score=0.2,
+        max_score=0.8,
+        rule_id="FR-001",
+        severity="high",
+        status="new",
     )
-    sql, args = q.build_count_query(filters)
-    assert args == ["M1"]
-    assert "merchant_id = $1" in sql
-    assert "score >= 0.2::float8" in sql
-    assert "score <= 0.8::float8" in sql
-    assert "rule_ids @> array['FR-001']::text[]" in sql
-    assert "severity = 'high'" in sql
-    assert sql.endswith("group by status")
-    assert q.build_count_query(q.AlertFilters()) == (
-        "select status, count(*) as alerts from app.alerts a group by status",
+    query = q.build_count_query(filters, 500)
+    assert query.cap == 500
+    assert query.args == ["M1"]
+    assert query.sql.count("merchant_id = $1") == 3
+    assert query.sql.count("score >= 0.2::float8") == 3
+    assert "score <= 0.8::float8" in query.sql
+    assert "rule_ids @> array['FR-001']::text[]" in query.sql
+    assert "severity = 'high'" in query.sql
+    assert query.sql.count("limit 501") == 3
+    for status in q.STATUSES:  # one branch per status, whatever the filter's own status
+        assert f"a.status = '{status}' and" in query.sql
+    with pytest.raises(ValueError, match="not a count cap"):
+        q.build_count_query(filters, 0)
+
+
+@pytest.mark.parametrize(
+    ("filters", "where"),
+    [
+        (q.AlertFilters(), "rule_id is null"),
+        (q.AlertFilters(status="new"), "rule_id is null"),
+        (q.AlertFilters(severity="low"), "rule_id is null and severity = 'low'"),
+        (q.AlertFilters(rule_id="FR-003"), "rule_id = 'FR-003'"),
+        (
+            q.AlertFilters(rule_id="FR-003", severity="critical"),
+            "rule_id = 'FR-003' and severity = 'critical'",
+        ),
+    ],
+)
+def test_severity_and_rule_alone_are_counted_by_the_counters(
+    filters: q.AlertFilters, where: str
+) -> None:
+    assert q.counter_backed(filters)
+    query = q.build_count_query(filters, 10)
+    assert query == q.CountQuery(
+        "select status, sum(alerts)::bigint as alerts from app.alert_counts "
+        f"where {where} group by status",
         [],
+        None,
     )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"since": T0},
+        {"until": T0},
+        {"customer_id": "C1"},
+        {"merchant_id": "M1"},
+        {"min_score": 0.5},
+        {"max_score": 0.5},
+    ],
+)
+def test_any_other_filter_is_a_capped_live_count(extra: dict[str, Any]) -> None:
+    filters = q.AlertFilters(severity="high", **extra)
+    assert not q.counter_backed(filters)
+    query = q.build_count_query(filters, 10)
+    assert query.cap == 10
+    assert "from app.alerts a" in query.sql
 
 
 def test_max_score_is_checked_before_it_is_inlined() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -217,19 +217,68 @@ def _conditions(filters: AlertFilters, param: Callable[[Any], str]) -> list[str]
     return where
 
 
-def build_count_query(filters: AlertFilters) -> tuple[str, list[Any]]:
-    """SQL and parameters counting the alerts of ``filters`` per status (the queues)."""
+@dataclass(frozen=True, slots=True)
+class CountQuery:
+    """The SQL of the queue counts for one filter: rows ``(status, alerts)``.
+
+    ``cap``: None when the counts are exact (read from the counters of V047); otherwise each
+    status is counted up to ``cap + 1`` alerts, and a status at ``cap + 1`` has more than ``cap``.
+    """
+
+    sql: str
+    args: list[Any]
+    cap: int | None
+
+
+def counter_backed(filters: AlertFilters) -> bool:
+    """Whether the counters answer ``filters`` exactly: no filter but severity and rule id."""
+    return (
+        filters.since is None
+        and filters.until is None
+        and filters.customer_id is None
+        and filters.merchant_id is None
+        and filters.min_score is None
+        and filters.max_score is None
+    )
+
+
+def build_count_query(filters: AlertFilters, cap: int) -> CountQuery:
+    """The alerts of ``filters`` per status (the queues; ``filters.status`` is ignored).
+
+    Severity and rule id alone, or no filter: exact, a sum over ``app.alert_counts`` (V047: per
+    status, severity and rule id, kept by triggers on app.alerts; a few hundred rows between two
+    rollups), whatever the number of alerts. Any other filter: counted live in ``app.alerts``,
+    one branch per status stopped after ``cap + 1`` alerts, so the cost of a broad filter is
+    bounded by the cap instead of growing with the alerts (ADR 0100).
+    """
+    if counter_backed(filters):
+        where = [
+            "rule_id is null" if filters.rule_id is None else f"rule_id = {_word(filters.rule_id)}"
+        ]
+        if filters.severity is not None:
+            where.append(f"severity = {_word(filters.severity, SEVERITIES)}")
+        sql = (
+            "select status, sum(alerts)::bigint as alerts from app.alert_counts "  # noqa: S608
+            f"where {' and '.join(where)} group by status"
+        )
+        return CountQuery(sql, [], None)
+    if not 1 <= cap <= 1_000_000:
+        raise ValueError(f"not a count cap: {cap!r}")
     args: list[Any] = []
 
     def param(value: Any) -> str:
         args.append(value)
         return f"${len(args)}"
 
-    where = _conditions(filters, param)
-    sql = "select status, count(*) as alerts from app.alerts a"
-    if where:
-        sql += " where " + " and ".join(where)
-    return sql + " group by status", args
+    where = _conditions(replace(filters, status=None), param)
+    branches = [
+        # Only constants, enum values and the checked values of _conditions are interpolated.
+        f"select {_word(status, STATUSES)}::text as status, count(*) as alerts from ("  # noqa: S608
+        f"select from app.alerts a where a.status = {_word(status, STATUSES)} and "
+        f"{' and '.join(where)} limit {int(cap) + 1}) as s"
+        for status in sorted(STATUSES)
+    ]
+    return CountQuery(" union all ".join(branches), args, cap)
 
 
 def encode_cursor(sort: SortOrder, value: datetime | str | float, alert_id: str) -> str:

@@ -1,6 +1,6 @@
 """Builds the FastAPI application: routers, auth state, problem details, CORS, metrics, the
-request guard (guard.py), the feedback outbox relay (outbox.py) and the list route's fast path
-(fast_path.py)."""
+request guard (guard.py), the feedback outbox relay (outbox.py), the list route's fast path
+(fast_path.py) and the queue counters' fold (queue_counts.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from streamflow.alert_api.guard import Guard
 from streamflow.alert_api.limits import address_throttle
 from streamflow.alert_api.outbox import OutboxRelay
 from streamflow.alert_api.projection import prune_forever
+from streamflow.alert_api.queue_counts import rollup_forever
 from streamflow.alert_api.routes import (
     alert_list,
     alerts,
@@ -114,6 +115,9 @@ def create_app(settings: Settings) -> FastAPI:
         # The retention of the scored-transaction projection (ADR 0101).
         if settings.timeline_prune_interval_s > 0:
             tasks.append(asyncio.create_task(prune_forever(db, settings), name="projection-prune"))
+        # The queue counters' fold (V047, ADR 0100).
+        if settings.queue_counts_rollup_interval_s > 0:
+            tasks.append(asyncio.create_task(rollup_forever(db, settings), name="counts-rollup"))
         try:
             yield
         finally:

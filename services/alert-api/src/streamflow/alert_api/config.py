@@ -150,6 +150,22 @@ class Settings(ServiceSettings):
         "transaction arriving now waits before it is scored; the Kafka consumer's lag until "
         "the source has fetched and registers pendingRecords).",
     )
+    queue_count_cap: int = Field(
+        default=1_000,
+        ge=1,
+        le=1_000_000,
+        description="GET /v1/queues under a filter the counters cannot answer (score or time "
+        "range, merchant, customer) counts each status up to this many alerts, then says "
+        "'more' (capped): its cost grows with the cap (10,000 took 23-68 ms of SQL at 1M "
+        "alerts, 1,000 2-6 ms); severity and rule alone are always exact (ADR 0100).",
+    )
+    queue_counts_rollup_interval_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="How often each API process folds the queue counters' delta rows "
+        "(app.rollup_alert_counts, V047; 0: never, then an operator calls it).",
+    )
     quality_max_rows: int = Field(
         default=20_000,
         ge=100,

@@ -328,18 +328,44 @@ class BulkFeedbackOut(BaseModel):
 
 
 class QueueCounts(BaseModel):
-    """Alerts per queue (analyst status) under the request's filters."""
+    """Alerts per queue (analyst status) under the request's filters.
+
+    With no filter, or only ``severity`` and/or ``rule_id``, the counts are exact (kept per
+    status, severity and rule by the database: constant time however many alerts). With any
+    other filter (score or time range, merchant, customer) each status is counted up to the
+    deployment's cap (``queue_count_cap``, 1,000 by default): a status listed in ``capped`` has
+    more alerts than its count says (the console shows "1,000+"), and ``exact`` is false.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"counts": {"new": 41, "confirmed_fraud": 7, "false_positive": 12}, "total": 60}
+                {
+                    "counts": {"new": 41, "confirmed_fraud": 7, "false_positive": 12},
+                    "total": 60,
+                    "exact": True,
+                    "capped": [],
+                },
+                {
+                    "counts": {"new": 1000, "confirmed_fraud": 212, "false_positive": 630},
+                    "total": 1842,
+                    "exact": False,
+                    "capped": ["new"],
+                },
             ]
         }
     )
 
-    counts: dict[AlertStatus, int] = Field(description="Every status, zero included.")
-    total: int
+    counts: dict[AlertStatus, int] = Field(
+        description="Every status, zero included; for a status in `capped`, the cap (more "
+        "alerts than that match)."
+    )
+    total: int = Field(description="The sum of `counts` (a lower bound unless `exact`).")
+    exact: bool = Field(default=True, description="Every count is exact (no status in `capped`).")
+    capped: list[AlertStatus] = Field(
+        default_factory=list,
+        description="Statuses whose count stopped at the cap: more alerts than the count match.",
+    )
 
 
 SearchField = Literal["transaction_id", "customer_id", "merchant_id"]
