@@ -302,6 +302,7 @@ def test_static_assets_are_allow_listed(client: TestClient, tmp_path: Path) -> N
         ("uPlot.min.css", "text/css"),
         ("uPlot.LICENSE", "text/plain"),
         ("quality.js", "text/javascript"),
+        ("dom.js", "text/javascript"),
     ):
         response = client.get(f"/console/assets/{name}")
         assert response.status_code == 200, name

@@ -5,7 +5,8 @@ allows exactly those two (by SHA-256, computed from the page), requests to this 
 nothing else: no other script, style, frame, form target or base URL (ADR 0090). The quality
 dashboard (ADR 0102) adds scripts and one stylesheet from this origin: the vendored charting
 library (uPlot, with its licence) and the dashboard's own script, served from an allow-list under
-``/console/assets/`` (never an arbitrary path under ``static/``).
+``/console/assets/`` (never an arbitrary path under ``static/``). The page's inline script,
+quality.js and rules.js share their DOM helpers from one more such script, dom.js (loaded first).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _ASSETS: dict[str, tuple[str, str]] = {
     "uPlot.min.css": ("uplot/uPlot.min.css", "text/css"),
     "uPlot.LICENSE": ("uplot/LICENSE", "text/plain"),
     "uPlot.VERSION": ("uplot/VERSION", "text/plain"),
+    "dom.js": ("dom.js", "text/javascript"),
     "quality.js": ("quality.js", "text/javascript"),
     "rules.js": ("rules.js", "text/javascript"),
 }

@@ -4,29 +4,19 @@
 // every server value reaches the page through textContent or as a number given to uPlot.
 "use strict";
 (() => {
-  const KEY_STORE = "streamflow-api-key";
+  const { $, apiKey, text, row, pct } = StreamflowDom;  // dom.js
   const COLORS = ["#1d2330", "#3b6ee8", "#b00020", "#2e7d32", "#b26b00", "#7b1fa2", "#00838f", "#6d4c41"];
   const TOP_RULES = 6;  // ALL plus the rules with the most alerts; the table lists every rule
   const charts = {};    // panel id -> uPlot instance, destroyed before a redraw
   let timer = null;
 
-  function $(id) { return document.getElementById(id); }
-
-  function text(tag, value, cls) {
-    const el = document.createElement(tag);
-    el.textContent = value;
-    if (cls) el.className = cls;
-    return el;
-  }
-
   async function api(path) {
-    const response = await fetch(path, { headers: { "X-API-Key": sessionStorage.getItem(KEY_STORE) || "" } });
+    const response = await fetch(path, { headers: { "X-API-Key": apiKey() } });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(body.detail || body.title || ("HTTP " + response.status));
     return body;
   }
 
-  function pct(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + " %"; }
   function num(v, digits) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits); }
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "—";
@@ -42,12 +32,6 @@
     target.replaceChildren();
     const width = Math.max(320, Math.floor(target.clientWidth || 600));
     charts[panel] = new uPlot(Object.assign({ width, height: 220, legend: { live: false } }, opts), data, target);
-  }
-
-  function row(cells) {
-    const tr = document.createElement("tr");
-    tr.append(...cells.map((c) => text("td", c)));
-    return tr;
   }
 
   // --- detection quality per rule and day -------------------------------------------------------

@@ -4,7 +4,7 @@
 // 'self'); every server value reaches the page through textContent or an input's value.
 "use strict";
 (() => {
-  const KEY_STORE = "streamflow-api-key";
+  const { $, apiKey, text, row, pct } = StreamflowDom;  // dom.js
   const PARTS = [
     ["high_value", "FR-001 high value"], ["velocity", "FR-002 velocity"],
     ["impossible_travel", "FR-003 impossible travel"], ["time_of_day", "FR-004 time of day"],
@@ -14,22 +14,8 @@
   let lastRun = null;   // the latest finished what-if
   let poller = null;
 
-  function $(id) { return document.getElementById(id); }
-  function text(tag, value, cls) {
-    const el = document.createElement(tag);
-    el.textContent = value;
-    if (cls) el.className = cls;
-    return el;
-  }
-  function row(cells, numeric) {
-    const tr = document.createElement("tr");
-    tr.append(...cells.map((c, i) => text("td", c, numeric && i > 0 ? "num" : "")));
-    return tr;
-  }
-  function pct(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + " %"; }
-
   async function api(path, options) {
-    const headers = { "X-API-Key": sessionStorage.getItem(KEY_STORE) || "" };
+    const headers = { "X-API-Key": apiKey() };
     if (options && options.body) headers["Content-Type"] = "application/json";
     const response = await fetch(path, Object.assign({ headers }, options || {}));
     const body = await response.json().catch(() => ({}));
