@@ -133,3 +133,69 @@ def test_java_day_buckets_equal_the_python_ones(flink_classes: Any) -> None:
         assert tuple(int(x) for x in text.split(",")) == mirror.before(day * 86_400.0 + 1.0)
         flink_classes.MerchantTraffic.add(state, day)
         mirror.add(day * 86_400.0 + 7.0)
+
+
+def scored_values() -> list[tuple[str, tuple[str, int, int, int]]]:
+    """Scored records of the core for varied times, offsets and amounts, with the feed row the
+    windows need: store, event time in epoch ms (floored), cents (half-even), alert flag."""
+    from datetime import UTC, datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from streamflow.events import Channel, PaymentMethod, RuleSet, Transaction
+    from streamflow.fraud_scorer.records import to_cents
+    from streamflow.scoring.core import score_transaction_json
+
+    now = datetime(2026, 10, 2, tzinfo=UTC)
+    alerting = RuleSet.model_validate(
+        {"version": 1, "created_at": now, "blacklist": {"customer_ids": frozenset({"C1"})}}
+    )
+    quiet = RuleSet(version=1, created_at=now, alert_threshold=1.0)
+    cases = []
+    times = [
+        datetime(2026, 10, 1, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 10, 1, 21, 30, 0, 1_000, tzinfo=timezone(timedelta(hours=-3))),
+        datetime(2026, 10, 1, 12, 0, 0, 123_000, tzinfo=UTC),
+        datetime(2026, 10, 1, 12, 0, tzinfo=UTC),
+    ]
+    for i, (when, amount) in enumerate(zip(times, ["0.01", "12.5", "99999.99", "7"], strict=True)):
+        txn = Transaction(
+            transaction_id=f"t{i}",
+            event_time=when,
+            customer_id="C1",
+            card_id="K1",
+            merchant_id="M1",
+            store_id=f"S{i}-01",
+            amount=Decimal(amount),
+            currency="BRL",
+            payment_method=PaymentMethod.CREDIT_CARD,
+            channel=Channel.POS,
+        )
+        rules = alerting if i % 2 else quiet
+        _, out = score_transaction_json(None, txn, rules, 0.0, None, now)
+        micros = (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        expected = (txn.store_id, micros // 1000, to_cents(txn.amount), int(out.is_alert))
+        cases.append((out.scored, expected))
+    return cases
+
+
+@pytest.mark.flink
+def test_java_scored_feed_reads_the_windows_fields(flink_classes: Any) -> None:
+    """The JVM's feed row of a scored record equals what the scorer's Python computed."""
+    feed = flink_classes.ScoredFeed()
+    flags = set()
+    for scored, expected in scored_values():
+        row = feed.feed(scored)
+        got = tuple(row.getField(i) for i in range(4))
+        assert got == expected
+        flags.add(got[3])
+    assert flags == {0, 1}
+    assert feed.unreadable() == 0
+
+
+@pytest.mark.flink
+@pytest.mark.parametrize(
+    "value",
+    ["{oops", "[]", '{"transaction":{"store_id":"S1"},"is_alert":true}', '{"is_alert":1}', ""],
+)
+def test_java_scored_feed_leaves_out_unreadable_values(flink_classes: Any, value: str) -> None:
+    assert flink_classes.ScoredFeed().feed(value) is None
