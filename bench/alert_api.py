@@ -33,8 +33,9 @@ execution time of the API's own SQL for each request shape (summed over a reques
 
 Usage: ``scripts/uv.sh run python bench/alert_api.py [--alerts 1000000] [--workers 2]
 [--connections 8,16,24,32] [--duration 20] [--shapes all] [--shape-connections 1,8]
-[--shape-duration 5] [--no-issue6-sweep] [--skip-seed] [--explain-only] [--shapes-only]``; writes
-``bench/results/alert_api.json`` (``--shapes-only``: adds its run to that file's ``shape_runs``).
+[--shape-duration 5] [--no-issue6-sweep] [--skip-seed] [--explain-only] [--shapes-only]
+[--write-cost]``; writes ``bench/results/alert_api.json`` (``--shapes-only`` adds its run to that
+file's ``shape_runs``, ``--write-cost`` sets its ``write_cost``).
 """
 
 from __future__ import annotations
@@ -542,6 +543,14 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "counts_merchant", "/v1/queues?merchant_id={merchant}", "count", AGGREGATE, in_sweep=False
     ),
+    # A rule with a score bound: beyond the counters, counted live up to the cap (ADR 0100).
+    Shape(
+        "counts_rule_score",
+        "/v1/queues?rule_id=FR-001&min_score=0.8",
+        "count",
+        AGGREGATE,
+        in_sweep=False,
+    ),
     Shape(
         "counts_day",
         "/v1/queues?since={day_start}&until={day_end}",
@@ -863,6 +872,12 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--explain-only", action="store_true", help="only the SQL timings (bench DB must exist)"
     )
     parser.add_argument(
+        "--write-cost",
+        action="store_true",
+        help="only what V047 costs the writers (rolled back): 10,000-alert batches and verdict "
+        "updates with and without it; added to the results file under write_cost",
+    )
+    parser.add_argument(
         "--shapes-only",
         action="store_true",
         help="no sweep: warm up and measure --shapes alone, and add the run to the results file "
@@ -987,6 +1002,123 @@ def shape_summary(shapes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"within_p99_target": [n for n in shapes if n not in over], "over_p99_target": over}
 
 
+# The projection of V030 (a row trigger, no counters), re-created inside a rolled-back
+# transaction by --write-cost to time the writes as they were before V047.
+_V030_PROJECTION: tuple[LiteralString, ...] = (
+    "drop trigger fraud_alerts_project on bronze.fraud_alerts",
+    "drop trigger alerts_count_insert on app.alerts",
+    "drop trigger alerts_count_update on app.alerts",
+    """create function pg_temp.project_fraud_alert_row() returns trigger
+    language plpgsql as $$
+    begin
+        insert into app.alerts (
+            alert_id, transaction_id, customer_id, merchant_id, amount, score, severity,
+            rules_version, rule_ids, event_time, detected_at, payload
+        ) values (
+            new.alert_id, new.transaction_id, new.customer_id, new.merchant_id,
+            new.payload ->> 'amount', new.score::double precision, new.severity,
+            new.rules_version,
+            case when jsonb_typeof(new.payload -> 'triggered_rules') = 'array' then
+                array(select r ->> 'rule_id'
+                      from jsonb_array_elements(new.payload -> 'triggered_rules') as r
+                      where r ->> 'rule_id' is not null)
+            else '{}'::text[] end,
+            new.event_time, new.detected_at, new.payload
+        )
+        on conflict (alert_id) do nothing;
+        return null;
+    end
+    $$""",
+    """create trigger fraud_alerts_project_row after insert on bronze.fraud_alerts
+    for each row execute function pg_temp.project_fraud_alert_row()""",
+)
+
+
+def write_cost(dsn: str, end: datetime, rounds: int, verdicts: int) -> dict[str, Any]:
+    """What V047 costs the writers, on the bench database, every change rolled back: a landed
+    batch of 10,000 alerts (COPY into bronze, projected into app.alerts) and a verdict's status
+    update of one alert, each timed with V047's triggers (statement projection + counters), with
+    V030's row projection and no counters (as before V047), and with the row projection and the
+    counters (what the counters would cost without the statement projection: one counter run per
+    alert). Variants alternate round by round, in a rotating order, after one warm-up round (the
+    first batch into fresh index pages is slower whichever variant it is)."""
+    rng = random.Random(7)
+    variants: dict[str, tuple[LiteralString, ...]] = {
+        "v047": (),
+        "v030_row_trigger_no_counters": _V030_PROJECTION,
+        "row_trigger_with_counters": tuple(s for s in _V030_PROJECTION if "alerts_count" not in s),
+    }
+    copy_ms: dict[str, list[float]] = {name: [] for name in variants}
+    update_ms: dict[str, list[float]] = {name: [] for name in variants}
+    deltas: dict[str, int] = {}
+    names = list(variants)
+    with psycopg.connect(dsn) as conn:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "select alert_id from app.alerts where status = 'new' order by alert_id limit %s",
+                (verdicts,),
+            ).fetchall()
+        ]
+        for round_ in range(rounds + 1):
+            for k in range(len(names)):
+                name = names[(round_ + k) % len(names)]
+                first = 2_000_000 + (round_ * len(names) + k) * BATCH
+                lines = "".join(_rows(i, rng, end)[1] for i in range(first, first + BATCH))
+                with conn.transaction(force_rollback=True):
+                    for statement in variants[name]:
+                        conn.execute(statement)
+                    before = conn.execute("select count(*) from app.alert_counts").fetchone()
+                    mark = time.perf_counter()
+                    with conn.cursor().copy(_COPY_ALERTS) as copy:
+                        copy.write(lines)
+                    took = (time.perf_counter() - mark) * 1000
+                    after = conn.execute("select count(*) from app.alert_counts").fetchone()
+                    updates = []
+                    for alert_id in ids:
+                        mark = time.perf_counter()
+                        conn.execute(
+                            "update app.alerts set status = 'false_positive', "
+                            "status_updated_at = now() where alert_id = %s",
+                            (alert_id,),
+                        )
+                        updates.append((time.perf_counter() - mark) * 1000)
+                if round_ == 0:
+                    continue  # warm-up
+                copy_ms[name].append(took)
+                update_ms[name].extend(updates)
+                if before is not None and after is not None:
+                    deltas[name] = after[0] - before[0]
+    return {
+        name: {
+            "batch_of_10000_ms": _percentiles(copy_ms[name]),
+            "batch_of_10000_ms_each": [round(ms) for ms in copy_ms[name]],
+            "counter_rows_per_batch": deltas.get(name),
+            "verdict_update_ms": _percentiles(update_ms[name]),
+            "batches": len(copy_ms[name]),
+            "verdict_updates": len(update_ms[name]),
+        }
+        for name in variants
+    }
+
+
+def write_cost_run(dsn: str) -> None:
+    """``--write-cost``: :func:`write_cost` on the bench database, into the results file."""
+    migrate(dsn)
+    load = os.getloadavg()[0]
+    cost = write_cost(dsn, seeded_end(dsn), rounds=4, verdicts=100)
+    cost.update(
+        command="scripts/uv.sh run python bench/alert_api.py " + " ".join(sys.argv[1:]),
+        measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        load_avg_1m_before=round(load, 2),
+        load_avg_1m_after=round(os.getloadavg()[0], 2),
+    )
+    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    previous["write_cost"] = cost
+    RESULTS.write_text(json.dumps(previous, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(cost, indent=2))
+
+
 def measure_shapes(bench: Bench, fixed: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
     """Each of ``names`` alone at the per-shape levels."""
     shapes: dict[str, dict[str, Any]] = {}
@@ -1030,6 +1162,7 @@ def shapes_only(  # noqa: PLR0917 - main's state, passed on
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.platform()}",
         "workers": args.workers,
+        "queue_count_cap": settings.queue_count_cap,  # STREAMFLOW_API_QUEUE_COUNT_CAP
         "load_avg_1m_before": round(load_before, 2),
         "load_avg_1m_before_measuring": round(load_measuring, 2),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
@@ -1053,6 +1186,10 @@ def main() -> None:
         fixed = fixed_values(T_END, datetime.now(UTC).date())
         timings = asyncio.run(_explain(dsn, args.explain_rounds, fixed, args.alerts, SHAPE_NAMES))
         print(json.dumps(timings, indent=2))
+        return
+
+    if args.write_cost:
+        write_cost_run(pg.dsn(DB))
         return
 
     load_before = os.getloadavg()[0]

@@ -333,8 +333,8 @@ class QueueCounts(BaseModel):
     With no filter, or only ``severity`` and/or ``rule_id``, the counts are exact (kept per
     status, severity and rule by the database: constant time however many alerts). With any
     other filter (score or time range, merchant, customer) each status is counted up to the
-    deployment's cap (``queue_count_cap``, 1,000 by default): a status listed in ``capped`` has
-    more alerts than its count says (the console shows "1,000+"), and ``exact`` is false.
+    deployment's cap (``queue_count_cap``, 500 by default): a status listed in ``capped`` has
+    more alerts than its count says (the console shows "500+"), and ``exact`` is false.
     """
 
     model_config = ConfigDict(
@@ -347,8 +347,8 @@ class QueueCounts(BaseModel):
                     "capped": [],
                 },
                 {
-                    "counts": {"new": 1000, "confirmed_fraud": 212, "false_positive": 630},
-                    "total": 1842,
+                    "counts": {"new": 500, "confirmed_fraud": 212, "false_positive": 430},
+                    "total": 1142,
                     "exact": False,
                     "capped": ["new"],
                 },
