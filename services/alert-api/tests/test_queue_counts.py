@@ -365,3 +365,51 @@ def test_concurrent_ingest_verdicts_and_folds_keep_exact_counts(
         judged = conn.execute("select count(*) from app.alerts where status <> 'new'").fetchone()
     assert judged is not None
     assert judged[0] > 0
+
+
+def test_the_api_role_reads_and_folds_the_counters_but_never_writes_them(
+    api_settings: Settings,
+) -> None:
+    land_alert_batch(api_settings, _batch(1, 6), list(range(300, 306)))
+    with psycopg.connect(api_settings.pg.as_role(api_settings.pg_user).dsn()) as conn:
+        total = conn.execute(
+            "select sum(alerts) from app.alert_counts where rule_id is null"
+        ).fetchone()
+        assert total == (6,)
+        row = conn.execute("select app.rollup_alert_counts()").fetchone()
+        assert row is not None
+        assert row[0] == 0  # one landed batch: one row per key already
+        for statement in (
+            "insert into app.alert_counts values ('new', 'high', null, 1)",
+            "update app.alert_counts set alerts = alerts + 1",
+            "delete from app.alert_counts",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(statement)
+
+
+def test_each_api_process_folds_the_counters_in_the_background(
+    api_settings: Settings, keys: Keys
+) -> None:
+    import time
+
+    dsn = api_settings.pg.dsn()
+    alerts = _batch(1, 6)
+    land_alert_batch(api_settings, alerts, list(range(400, 406)))
+    folding = api_settings.model_copy(update={"queue_counts_rollup_interval_s": 0.05})
+    with TestClient(create_app(folding), raise_server_exceptions=False) as client:
+        for alert in alerts[:3]:  # each verdict appends delta rows
+            _post(
+                client,
+                keys.write,
+                f"/v1/alerts/{alert.alert_id}/feedback",
+                {"verdict": "false_positive"},
+            )
+        live = _counts(dsn, _LIVE_SQL)
+        for _ in range(100):
+            if _delta_rows(dsn) == len(live):
+                break
+            time.sleep(0.05)
+        assert _delta_rows(dsn) == len(live)
+        assert _counts(dsn, _COUNTERS_SQL) == live
+        assert _get(client, keys.read)["counts"]["false_positive"] == 3
