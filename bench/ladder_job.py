@@ -162,8 +162,13 @@ def _scored_sink(settings: Settings) -> Any:
 class _DiscardedWindows:
     """What the store windows are in L4: the feed went to a discarding sink, nothing is left."""
 
-    def sink_to(self, sink: Any) -> None:
+    def sink_to(self, sink: Any) -> _DiscardedWindows:
         """The job's ``metrics.realtime`` sink is never added."""
+        return self
+
+    def uid(self, uid: str) -> _DiscardedWindows:
+        """Nothing to name: the sink was never added."""
+        return self
 
 
 def _discard_windows(
