@@ -15,7 +15,7 @@ import pytest
 from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, Transaction, encode
 from streamflow.fraud_scorer import functions as fn
 from streamflow.fraud_scorer.records import WindowAggregate, merge, to_cents, window_metrics
-from streamflow.fraud_scorer.store_windows import metrics_row, window_queries
+from streamflow.fraud_scorer.store_windows import metrics_row, window_query
 
 from .conftest import make_txn
 
@@ -184,19 +184,14 @@ def test_a_repeated_label_is_one_fact_in_the_broadcast_state() -> None:
     assert (kept.whens, kept.frauds) == ([(NOW + timedelta(1)).timestamp()], [False])
 
 
-def test_window_queries_cascade_from_the_smallest_size() -> None:
-    base, query = window_queries("feed", (3600, 60, 300))
-    assert "TABLE feed" in base
-    assert "INTERVAL '1' MINUTE" in base
-    assert query.count("SELECT") == 3
-    assert "TABLE feed" not in query  # every size reads the smallest windows
+def test_window_query_has_one_select_per_size() -> None:
+    query = window_query("feed", (60, 3600))
+    assert query.count("SELECT") == 2
+    assert "INTERVAL '1' MINUTE" in query
     assert "INTERVAL '60' MINUTE" in query
-    assert "MOD(MIN(first_ms), 3600000)" in query
-    assert "MOD(first_ms, 60000)" in query
+    assert "MOD(MIN(event_ms), 3600000)" in query
     with pytest.raises(ValueError, match="whole minutes"):
-        window_queries("feed", (90,))
-    with pytest.raises(ValueError, match="multiples of the smallest"):
-        window_queries("feed", (120, 180))
+        window_query("feed", (90,))
 
 
 def test_metrics_row_and_records() -> None:

@@ -6,7 +6,6 @@ time and bounded out-of-orderness watermarks, and tumbling-window table function
 (1 min, 5 min, 1 h) count them per store. Only the closed windows come back to Python, to be
 written as ``metrics.realtime`` contract JSON: a handful of rows per store and window instead of a
 Python call, three state reads and three timer registrations per transaction (docs/adr/0048).
-The larger windows are cascaded from the smallest one, so each event is aggregated once.
 """
 
 from __future__ import annotations
@@ -26,55 +25,30 @@ FEED_TYPE = Types.ROW_NAMED(
 """One scored transaction as the aggregator sees it."""
 
 FEED_VIEW = "store_feed"
-BASE_VIEW = "store_feed_base"
-"""The smallest windows, which the larger ones aggregate (cascading windows)."""
 
-# Only ints and this module's view names are formatted in, never outside input.
-_BASE_SELECT = (
-    "SELECT store_id, window_time AS rowtime, MIN(event_ms) AS first_ms, COUNT(*) AS cnt, "
-    "SUM(amount_cents) AS cents, SUM(fraud_count) AS frauds "
+# Only ints and this module's view name are formatted in, never outside input.
+_WINDOW_SELECT = (
+    "SELECT store_id, MIN(event_ms) - MOD(MIN(event_ms), {ms}) AS start_ms, {size} AS size_s, "
+    "COUNT(*) AS cnt, SUM(amount_cents) AS cents, SUM(fraud_count) AS frauds "
     "FROM TABLE(TUMBLE(TABLE {view}, DESCRIPTOR(rowtime), INTERVAL '{minutes}' MINUTE)) "
-    "GROUP BY store_id, window_start, window_end, window_time"
-)
-_BASE_ROWS = (
-    "SELECT store_id, first_ms - MOD(first_ms, {ms}) AS start_ms, {size} AS size_s, "
-    "cnt, cents, frauds FROM {base}"
-)
-_CASCADED_SELECT = (
-    "SELECT store_id, MIN(first_ms) - MOD(MIN(first_ms), {ms}) AS start_ms, {size} AS size_s, "
-    "SUM(cnt) AS cnt, SUM(cents) AS cents, SUM(frauds) AS frauds "
-    "FROM TABLE(TUMBLE(TABLE {base}, DESCRIPTOR(rowtime), INTERVAL '{minutes}' MINUTE)) "
     "GROUP BY store_id, window_start, window_end"
 )
 
 
-def window_queries(view: str, sizes_seconds: tuple[int, ...]) -> tuple[str, str]:
-    """SQL of the smallest windows over ``view`` (to register as :data:`BASE_VIEW`), and SQL of
-    every size's closed windows, ``(store_id, start_ms, size_s, count, cents, frauds)``.
+def window_query(view: str, sizes_seconds: tuple[int, ...]) -> str:
+    """SQL: per store and window, ``(store_id, start_ms, size_s, count, cents, frauds)``.
 
-    Cascading windows: each event goes into the smallest window only; the larger ones sum the
-    smallest windows' rows (a few per store and minute), so the per-event work does not grow with
-    the number of sizes. Every size must be a multiple of the smallest, so its windows are unions
-    of whole smallest windows and the sums are exact (a larger window is the sum of the smaller
-    windows inside it, by construction). ``start_ms`` is computed from the events' own epoch
-    milliseconds (every event of a tumbling window floors to its start), so it does not depend on
-    SQL timestamp types or time zones.
+    ``start_ms`` is computed from the events' own epoch milliseconds (every event of a tumbling
+    window floors to its start), so it does not depend on SQL timestamp types or time zones.
     """
+    parts = []
     for size in sizes_seconds:
         if size % 60:
             msg = f"window sizes must be whole minutes, got {size} s"
             raise ValueError(msg)
-    smallest = min(sizes_seconds)
-    uneven = [size for size in sizes_seconds if size % smallest]
-    if uneven:
-        msg = f"window sizes must be multiples of the smallest ({smallest} s), got {uneven}"
-        raise ValueError(msg)
-    base = _BASE_SELECT.format(view=view, minutes=smallest // 60)
-    parts = []
-    for size in sorted(set(sizes_seconds)):
-        template = _BASE_ROWS if size == smallest else _CASCADED_SELECT
-        parts.append(template.format(base=BASE_VIEW, size=size, ms=size * 1000, minutes=size // 60))
-    return base, " UNION ALL ".join(parts)
+        select = _WINDOW_SELECT.format(view=view, size=size, ms=size * 1000, minutes=size // 60)
+        parts.append(select)
+    return " UNION ALL ".join(parts)
 
 
 def metrics_row(row: Any) -> Row:
@@ -104,9 +78,7 @@ def store_windows(
         .build()
     )
     t_env.create_temporary_view(FEED_VIEW, feed, schema)
-    base, closed_windows = window_queries(FEED_VIEW, sizes_seconds)
-    t_env.create_temporary_view(BASE_VIEW, t_env.sql_query(base))
-    closed = t_env.sql_query(closed_windows)
+    closed = t_env.sql_query(window_query(FEED_VIEW, sizes_seconds))
     return (
         t_env.to_data_stream(closed)
         .map(metrics_row, output_type=output_type)
