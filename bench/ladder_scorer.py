@@ -84,6 +84,8 @@ JIT_PROBE_S = 2.0
 WARMUP_LIMIT_S = 120.0
 """The longest warm-up waited for after the first visible record."""
 INPUT_SPARE = 0.1
+READ_AHEAD_S = 4.0
+"""How far (in seconds of its current rate) the job may have read beyond the visible records."""
 """A window starts, settled or not, while the topic still holds its records and this share more."""
 """Records arriving after a pause this long belong to a new checkpoint's commit."""
 
@@ -165,11 +167,16 @@ def watch(  # noqa: PLR0917 - the window's whole definition
         if start is None and seen >= timed * mark_share and now - probe_at >= JIT_PROBE_S:
             jit = jit_seconds(thread_cpu(job.pid))
             quiet = probe_at > 0 and (jit - probe_jit) / (now - probe_at) < JIT_SETTLED_CORES
-            probe_at, probe_jit = now, jit
             assert first_at is not None
+            # records become visible in bursts (one per commit): the mean since the first is
+            # steadier than the rate between two probes
+            rate = seen / (now - first_at) if now > first_at else 0.0
+            probe_at, probe_jit = now, jit
             # The topic must still hold the window's records: a warm-up that would leave too few
-            # starts the window anyway (the fast rungs' JIT may compile for 20 s at 100k/s).
-            late = seen >= available - timed * (1.0 + INPUT_SPARE)
+            # starts the window anyway (the fast rungs' JIT may compile for 20 s at 100k/s). The
+            # job reads ahead of what is visible by up to a few checkpoints' worth of records.
+            ahead = rate * READ_AHEAD_S
+            late = seen >= available - timed * (1.0 + INPUT_SPARE) - ahead
             if quiet or late or now - first_at > warmup_limit_s:
                 settled = quiet
                 start = Mark(now, tree_cpu_s(job.pid), seen, thread_cpu(job.pid))
