@@ -120,19 +120,6 @@ def with_merchant_traffic(records: DataStream, ttl_days: int) -> DataStream:
     return DataStream(j_stream)
 
 
-def scored_feed(scored: DataStream, feed_type: Any) -> DataStream:
-    """The store windows' feed, ``feed_type`` rows, read from the scored records in the JVM.
-
-    Java ``ScoredFeed`` takes the store, event time, amount in cents and alert flag out of each
-    ``transactions.scored`` value: no Python side output per event (docs/adr/0048, 0070).
-    """
-    flink = get_gateway().jvm.io.streamflow.flink
-    j_stream = scored._j_data_stream.flatMap(
-        flink.ScoredFeed(), feed_type.get_java_type_info()
-    ).name("window-feed")
-    return DataStream(j_stream)
-
-
 def _value_column_schema() -> SerializationSchema:
     """Serialises field 1 of a Row (the value) as UTF-8 text."""
     jvm = get_gateway().jvm

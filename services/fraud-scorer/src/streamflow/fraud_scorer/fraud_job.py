@@ -4,8 +4,8 @@ transactions.raw -> key by customer (in the JVM) -> contract validation (rejects
 streamflow.dlq) and scoring with Flink keyed state (TTL, RocksDB) and the broadcast rules +
 merchant and card labels (from fraud.rules and fraud.feedback) and the current and shadow
 supervised models (from fraud.models) -> transactions.scored (exactly-once) and
-fraud.alerts; the scored records also feed (read in the JVM) event-time tumbling windows per store
-(1 min, 5 min, 1 h, in Flink SQL) -> metrics.realtime.
+fraud.alerts; the scored stream also feeds event-time tumbling windows per store (1 min, 5 min,
+1 h, in Flink SQL) -> metrics.realtime.
 See docs/adr/0045-0049.
 """
 
@@ -26,13 +26,12 @@ from streamflow.fraud_scorer.connectors import (
     customer_keyed,
     kafka_source,
     keyed_sink,
-    scored_feed,
     transaction_timeout_ms,
     with_merchant_traffic,
 )
 from streamflow.fraud_scorer.environment import build_environment, watch_taskmanagers
 from streamflow.fraud_scorer.job_config import environment_settings, restore_path
-from streamflow.fraud_scorer.store_windows import FEED_TYPE, store_windows
+from streamflow.fraud_scorer.store_windows import store_windows
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import Profile, load_settings
 
@@ -137,7 +136,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     ).uid("sink-dlq")
     store_windows(
         env,
-        scored_feed(scored, FEED_TYPE),
+        scored.get_side_output(fn.WINDOW_TAG),
         WINDOW_LEVELS,
         settings.watermark_out_of_orderness_ms,
         fn.METRICS_TYPE,

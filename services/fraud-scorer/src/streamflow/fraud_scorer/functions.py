@@ -33,7 +33,8 @@ from streamflow.events import (
     decode,
     encode,
 )
-from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic
+from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic, to_cents
+from streamflow.fraud_scorer.store_windows import FEED_TYPE
 from streamflow.scoring.core import (
     NO_SUPERVISED,
     AnomalyModel,
@@ -83,6 +84,7 @@ METRICS_TYPE = keyed_row_type("store_id")
 
 DLQ_TAG = OutputTag("dead-letters", DLQ_TYPE)
 ALERT_TAG = OutputTag("alerts", ALERT_TYPE)
+WINDOW_TAG = OutputTag("window-feed", FEED_TYPE)
 
 CONTROL_STATE = MapStateDescriptor("control", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 """Broadcast state: the rule set (JSON bytes), every merchant's and card's labels (``m:<id>``,
@@ -143,9 +145,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     Validation happens here, not in an operator of its own: every Python operator costs a
     Java<->Python hand-off per record, which dominated the job's CPU (docs/adr/0070).
 
-    Main output: ``transactions.scored`` rows; side outputs: alerts and dead letters (rejected
-    transactions, rule updates and feedback). The real-time aggregator reads its feed from the
-    scored rows in the JVM (:func:`~streamflow.fraud_scorer.connectors.scored_feed`).
+    Main output: ``transactions.scored`` rows; side outputs: alerts, dead letters (rejected
+    transactions, rule updates and feedback) and the window feed of the real-time aggregator.
     Decoded rules and merchant risks are cached per instance; the broadcast state is the source
     of truth, so a restored job rebuilds the caches from it lazily.
     """
@@ -250,6 +251,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         yield Row(txn.customer_id, out.scored)
         if out.alert is not None:
             yield ALERT_TAG, Row(out.alert_id, out.alert)
+        event_ms = int(event_s * 1000)
+        yield WINDOW_TAG, Row(txn.store_id, event_ms, to_cents(txn.amount), int(out.is_alert))
 
     def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
         kind, raw = value
