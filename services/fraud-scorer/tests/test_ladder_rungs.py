@@ -56,6 +56,5 @@ def test_every_rung_builds_its_job_graph(tmp_path: Path) -> None:
     assert any("merchant-traffic" in n for n in names["L0m"])
     assert any("ladder-L3" in n for n in names["L3"])
     assert "score" in names["L4"]
-    assert any("window-feed" in n for n in names["L5"])
     assert any("store-windows-json" in n for n in names["L5"])
     assert not any("store-windows-json" in n for n in names["L4"])
