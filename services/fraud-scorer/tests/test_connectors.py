@@ -133,3 +133,15 @@ def test_java_day_buckets_equal_the_python_ones(flink_classes: Any) -> None:
         assert tuple(int(x) for x in text.split(",")) == mirror.before(day * 86_400.0 + 1.0)
         flink_classes.MerchantTraffic.add(state, day)
         mirror.add(day * 86_400.0 + 7.0)
+
+
+@pytest.mark.flink
+def test_the_job_jvm_runs_with_the_projects_log_configuration(keyed_records: Any) -> None:
+    """The gateway JVM read log4j-job.properties: the Kafka admin client's metadata manager, which
+    logged ~18,000 lines a second during a broker outage, is at WARN there."""
+    from pyflink.java_gateway import get_gateway
+
+    log_manager = get_gateway().jvm.org.apache.logging.log4j.LogManager
+    shaded = "org.apache.flink.kafka.shaded.org.apache.kafka.clients"
+    name = f"{shaded}.admin.internals.AdminMetadataManager"
+    assert str(log_manager.getLogger(name).getLevel()) == "WARN"

@@ -278,3 +278,26 @@ def test_a_lost_taskmanager_ends_the_job_process(tmp_path: Path) -> None:
     assert result.returncode == LOST_TASKMANAGER_EXIT, result.stderr.decode()[-3000:]
     assert "TaskManager #0 failed" in flink_log
     assert b"no TaskManager left" in result.stderr
+
+
+def test_job_logs_roll_over_and_quiet_the_kafka_metadata_chatter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job JVM's log4j file caps the log and keeps the outage chatter out (issue #17)."""
+    from streamflow.fraud_scorer import environment
+
+    monkeypatch.delenv("LOG4J_PROPERTIES", raising=False)
+    monkeypatch.delenv("FLINK_LOG_DIR", raising=False)
+    environment.prepare_process_environment(FlinkEnvironmentSettings.local(tmp_path))
+    path = Path(os.environ["LOG4J_PROPERTIES"])
+    assert path == environment.LOG4J_PROPERTIES
+    props = dict(
+        line.split(" = ", 1)
+        for line in path.read_text().splitlines()
+        if " = " in line and not line.startswith("#")
+    )
+    assert props["appender.file.type"] == "RollingFile"
+    assert props["appender.file.policies.size.size"] == "100MB"
+    assert props["appender.file.strategy.max"] == "5"
+    quiet = {props[k[: -len(".name")] + ".level"] for k, v in props.items() if "Metadata" in v}
+    assert quiet == {"WARN"}

@@ -41,6 +41,11 @@ def default_connector_jar(local_dir: Path) -> Path:
     return jars[-1] if jars else local_dir / "lib" / "flink" / "flink-sql-connector-kafka.jar"
 
 
+LOG4J_PROPERTIES = Path(__file__).with_name("log4j-job.properties")
+"""The job JVM's log configuration: a rolling file capped at 6 x 100 MB, and the Kafka clients'
+metadata managers at WARN (a broker outage made them log ~18,000 lines a second at INFO)."""
+
+
 @dataclass(frozen=True)
 class FlinkEnvironmentSettings:
     """What the local MiniCluster environment is built from."""
@@ -107,7 +112,8 @@ def prepare_process_environment(settings: FlinkEnvironmentSettings) -> None:
 
     Thread mode (pemja) fails with "No module named 'pemja'" unless this interpreter's bin
     directory comes first on ``PATH``; ``JVM_ARGS`` caps the gateway JVM; Flink's logs go under
-    the project-local directory instead of site-packages.
+    the project-local directory instead of site-packages, written with :data:`LOG4J_PROPERTIES`
+    (size-capped, Kafka clients' metadata chatter at WARN).
     """
     bin_dir = str(Path(sys.executable).parent)
     path = os.environ.get("PATH", "")
@@ -116,6 +122,7 @@ def prepare_process_environment(settings: FlinkEnvironmentSettings) -> None:
     os.environ.setdefault("JVM_ARGS", settings.jvm_args)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(settings.log_dir))
+    os.environ.setdefault("LOG4J_PROPERTIES", str(LOG4J_PROPERTIES))
 
 
 def build_environment(
