@@ -127,6 +127,16 @@ def test_scorer_is_a_savepoint_upgraded_pythondriver_job_with_state_on_a_pvc(
         assert spec["flinkConfiguration"]["execution.checkpointing.dir"].startswith(
             "file:///flink-state/"
         )
+        # the outage chatter of the Kafka clients stays out of the container log (issue #17),
+        # as in the local job's log4j-job.properties
+        console = spec["logConfiguration"]["log4j-console.properties"]
+        local = (
+            REPO_ROOT / "services/fraud-scorer/src/streamflow/fraud_scorer/log4j-job.properties"
+        ).read_text()
+        for logger in ("adminmetadata", "metadata", "networkclient"):
+            for line in (f"logger.{logger}.name = ", f"logger.{logger}.level = WARN"):
+                name = next(x for x in local.splitlines() if x.startswith(line))
+                assert name in console.splitlines(), name
 
 
 def test_scorer_parallelism_is_one_number_and_one_instance_per_taskmanager(
