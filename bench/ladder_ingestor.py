@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ingestor import _TX, drop_database  # noqa: E402
 from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
-from bench.scorer_flink import tree_cpu_s  # noqa: E402
+from bench.thread_cpu import tree_cpu_s  # noqa: E402
 from streamflow.events import Topic  # noqa: E402
 from streamflow.ingestor.config import Settings  # noqa: E402
 from streamflow.ingestor.copy_text import encode_rows  # noqa: E402

@@ -51,8 +51,8 @@ sys.path.insert(0, str(ROOT))
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
-from bench.scorer_flink import tree_cpu_s, txn  # noqa: E402
-from bench.thread_cpu import jit_seconds, split, thread_cpu  # noqa: E402
+from bench.scorer_flink import txn  # noqa: E402
+from bench.thread_cpu import jit_seconds, split, thread_cpu, tree_cpu_s  # noqa: E402
 from streamflow.events import Topic, encode, encode_key  # noqa: E402
 from streamflow.events.topics import TOPICS  # noqa: E402
 from streamflow.fraud_scorer.config import Settings as ScorerSettings  # noqa: E402

@@ -33,6 +33,9 @@ from typing import Any
 import numpy as np
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.thread_cpu import tree_cpu_s
 from streamflow.events import Channel, ModelSlot, PaymentMethod, Transaction, encode, encode_key
 from streamflow.fraud_scorer.config import Settings as ScorerSettings
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
@@ -65,29 +68,6 @@ def txn(i: int, when: datetime, customers: int) -> Transaction:
         latitude=-23.5 + (i % 10) * 0.001,
         longitude=-46.6,
     )
-
-
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds (user + system) of ``root`` and all its descendants, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    members, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        kids = [c for c, p in parents.items() if p == pid and c not in members]
-        members.update(kids)
-        frontier.extend(kids)
-    return sum(cpu.get(pid, 0.0) for pid in members)
 
 
 def count_visible(

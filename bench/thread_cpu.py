@@ -38,6 +38,19 @@ def tree_pids(root: int) -> set[int]:
     return members
 
 
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of ``root`` and all its descendants so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in tree_pids(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def thread_cpu(root: int) -> dict[str, float]:
     """CPU seconds (user + system) so far per thread group of ``root``'s tree."""
     ticks = os.sysconf("SC_CLK_TCK")
