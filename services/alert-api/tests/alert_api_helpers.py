@@ -183,16 +183,17 @@ def make_scored(
     )
 
 
-def land_scored(
+def land_batch(
     dsn_settings: Settings,
-    records: list[ScoredTransaction],
-    *,
-    offsets: list[int] | None = None,
-    topic: str = "transactions.scored",
+    topic: Topic,
+    records: list[tuple[bytes, bytes]],
+    offsets: list[int],
+    topic_name: str | None = None,
 ) -> int:
-    """Land scored records in bronze with the ingestor's own validation and batch writer (COPY,
-    or the staging merge on re-delivered offsets), logged in as the ingestor's role; returns
-    the rows bronze inserted. ``offsets``: the Kafka offsets (re-use one to re-deliver)."""
+    """Land ``(key, value)`` records of ``topic`` in bronze as one batch, with the ingestor's own
+    validation and batch writer (COPY, or the staging merge on re-delivered offsets), logged in
+    as the ingestor's role; returns the rows bronze inserted. ``offsets``: the Kafka offsets
+    (re-use one to re-deliver)."""
     import asyncio
     import tempfile
     from pathlib import Path
@@ -201,11 +202,11 @@ def land_scored(
     from streamflow.ingestor.tables import SPECS
     from streamflow.ingestor.writer import BronzeWriter
 
-    spec = SPECS[Topic.TRANSACTIONS_SCORED]
-    where = offsets or [next(_offsets) for _ in records]
+    spec = SPECS[topic]
+    name = topic_name or topic.value
     kafka = [
-        PlainRecord(topic, 0, offset, None, r.transaction.customer_id.encode(), encode(r))
-        for offset, r in zip(where, records, strict=True)
+        PlainRecord(name, 0, offset, None, key, value)
+        for offset, (key, value) in zip(offsets, records, strict=True)
     ]
     batch = parse_records(spec, kafka, 1_000_000)
     assert not batch.dead, batch.dead
@@ -230,6 +231,20 @@ def land_scored(
         return result.inserted
 
     return asyncio.run(write())
+
+
+def land_scored(
+    dsn_settings: Settings,
+    records: list[ScoredTransaction],
+    *,
+    offsets: list[int] | None = None,
+    topic: str = "transactions.scored",
+) -> int:
+    """Land scored records in bronze through :func:`land_batch`; returns the rows bronze
+    inserted. ``offsets``: the Kafka offsets (re-use one to re-deliver)."""
+    where = offsets or [next(_offsets) for _ in records]
+    pairs = [(r.transaction.customer_id.encode(), encode(r)) for r in records]
+    return land_batch(dsn_settings, Topic.TRANSACTIONS_SCORED, pairs, where, topic)
 
 
 def transaction_for(alert: FraudAlert) -> Transaction:

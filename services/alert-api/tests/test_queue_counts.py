@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import tempfile
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import psycopg
 import pytest
-from alert_api_helpers import land_alert, make_alert
+from alert_api_helpers import land_alert, land_batch, make_alert
 from fastapi.testclient import TestClient
 
 from conftest import Keys
@@ -76,38 +74,8 @@ def _delta_rows(dsn: str) -> int:
 def land_alert_batch(settings: Settings, alerts: list[FraudAlert], offsets: list[int]) -> int:
     """Land alerts as one batch with the ingestor's own batch writer, logged in as its role
     (one COPY, or the staging merge when an offset was landed before); rows bronze inserted."""
-    from streamflow.ingestor.records import PlainRecord, parse_records
-    from streamflow.ingestor.tables import SPECS
-    from streamflow.ingestor.writer import BronzeWriter
-
-    spec = SPECS[Topic.FRAUD_ALERTS]
-    kafka = [
-        PlainRecord("fraud.alerts", 0, offset, None, a.customer_id.encode(), encode(a))
-        for offset, a in zip(offsets, alerts, strict=True)
-    ]
-    batch = parse_records(spec, kafka, 1_000_000)
-    assert not batch.dead, batch.dead
-    ingestor = settings.pg.as_role("streamflow_ingestor")
-
-    async def write() -> int:
-        with tempfile.TemporaryDirectory() as spool:
-            writer = BronzeWriter(
-                ingestor.dsn(),
-                pool_size=1,
-                connect_timeout_s=5,
-                retry_initial_s=0.1,
-                retry_max_s=1,
-                spool_path=Path(spool) / "spool.jsonl",
-            )
-            await writer.start()
-            try:
-                result = await writer.write(spec, batch, lambda: False)
-            finally:
-                await writer.close()
-        assert result is not None
-        return result.inserted
-
-    return asyncio.run(write())
+    pairs = [(a.customer_id.encode(), encode(a)) for a in alerts]
+    return land_batch(settings, Topic.FRAUD_ALERTS, pairs, offsets, "fraud.alerts")
 
 
 def _batch(first: int, n: int) -> list[FraudAlert]:
