@@ -165,7 +165,8 @@ def watch(  # noqa: PLR0917 - the window's whole definition
         good = [m for m in consumer.consume(10_000, timeout=0.2) if m.error() is None]
         now = time.monotonic()
         if start is None and seen >= timed * mark_share and now - probe_at >= JIT_PROBE_S:
-            jit = jit_seconds(thread_cpu(job.pid))
+            groups = thread_cpu(job.pid)
+            jit = jit_seconds(groups)
             quiet = probe_at > 0 and (jit - probe_jit) / (now - probe_at) < JIT_SETTLED_CORES
             assert first_at is not None
             # records become visible in bursts (one per commit): the mean since the first is
@@ -179,7 +180,7 @@ def watch(  # noqa: PLR0917 - the window's whole definition
             late = seen >= available - timed * (1.0 + INPUT_SPARE) - ahead
             if quiet or late or now - first_at > warmup_limit_s:
                 settled = quiet
-                start = Mark(now, tree_cpu_s(job.pid), seen, thread_cpu(job.pid))
+                start = Mark(now, tree_cpu_s(job.pid), seen, groups)
                 last_arrival = now
         if not good:
             continue

@@ -18,9 +18,11 @@ thread's name, and the digits are folded."""
 _DIGITS = re.compile(r"\d+")
 
 
-def tree_pids(root: int) -> set[int]:
-    """``root`` and all its descendants."""
+def _scan() -> tuple[dict[int, int], dict[int, float]]:
+    """Every process's parent and CPU seconds (user + system) so far, from one pass over /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -29,6 +31,11 @@ def tree_pids(root: int) -> set[int]:
         except OSError:
             continue
         parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return parents, cpu
+
+
+def _members(root: int, parents: dict[int, int]) -> set[int]:
     members, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
@@ -38,17 +45,15 @@ def tree_pids(root: int) -> set[int]:
     return members
 
 
+def tree_pids(root: int) -> set[int]:
+    """``root`` and all its descendants."""
+    return _members(root, _scan()[0])
+
+
 def tree_cpu_s(root: int) -> float:
     """CPU seconds (user + system) of ``root`` and all its descendants so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in tree_pids(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    parents, cpu = _scan()
+    return sum(cpu.get(pid, 0.0) for pid in _members(root, parents))
 
 
 def thread_cpu(root: int) -> dict[str, float]:
