@@ -11,9 +11,13 @@ ingestor's batches (``batch_max_records``, one transaction each), with more work
 - ``jsonb``: + the payload column as ``jsonb`` (bronze.transactions' columns, no index).
 - ``+ <index>``: one rung per index of ``bronze.transactions``, cumulative, in the DDL's order
   (read from the migrated database, so the ladder follows the DDL).
+- ``ingestor``: **the ingestor's cost** (``ingestor_vs_raw_copy``, bar <= 4 from issue #20): its
+  real code path end to end for a first read, ``parse_records`` then the writer's ``write_batch``
+  (COPY text encoding, its transaction and savepoint, COPY straight into the real
+  ``bronze.transactions`` with every index of the migrated DDL).
 - ``merge``: + the ingestor's merge path into the real ``bronze.transactions``: COPY into its
   per-session staging table, then ``insert ... on conflict do nothing`` (what a re-read batch
-  takes; a first read COPYs straight into bronze, which is the all-indexes rung).
+  takes after a crash; not the steady state).
 
 CPU per row = this process's CPU (the client: parsing, encoding, asyncpg) + the CPU of the
 connection's PostgreSQL backend process from /proc (the server: COPY parsing, jsonb, indexes,
@@ -47,17 +51,19 @@ from bench.thread_cpu import tree_cpu_s  # noqa: E402
 from streamflow.events import Topic  # noqa: E402
 from streamflow.ingestor.config import Settings  # noqa: E402
 from streamflow.ingestor.copy_text import encode_rows  # noqa: E402
-from streamflow.ingestor.records import PlainRecord, parse_records  # noqa: E402
+from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records  # noqa: E402
 from streamflow.ingestor.tables import SPECS  # noqa: E402
 
-# The ingestor's own staging table and merge statement (its re-read path).
-from streamflow.ingestor.writer import _merge_sql, _prepare_connection  # noqa: E402
+# The ingestor's own staging table and merge statement (its re-read path), and its batch write.
+from streamflow.ingestor.writer import _merge_sql, _prepare_connection, write_batch  # noqa: E402
 from streamflow.platform.migrations import migrate  # noqa: E402
 from streamflow.platform.settings import PostgresSettings  # noqa: E402
 
 SPEC = SPECS[Topic.TRANSACTIONS_RAW]
 SCHEMA = "ladder"
 PARTITIONS = 3
+INGESTOR = "ingestor"
+"""The rung that is the ingestor's cost per row (its ratio to ``raw_copy``: issue #20's bar)."""
 
 
 def records(count: int) -> list[PlainRecord]:
@@ -97,8 +103,9 @@ class Rung:
     what: str
     table: str
     columns: tuple[str, ...]
-    encode: Callable[[Sequence[PlainRecord]], bytes]
-    write: Callable[[asyncpg.Connection, Rung, bytes], Awaitable[None]] | None = None
+    encode: Callable[[Sequence[PlainRecord]], Any]
+    write: Callable[[asyncpg.Connection, Rung, Any], Awaitable[None]] | None = None
+    own_transaction: bool = False  # ``write`` opens the batch's transaction itself
 
 
 @cache
@@ -126,6 +133,23 @@ async def copy_into(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
         source=memoryview(data),
         format="text",
     )
+
+
+def parsed(batch: Sequence[PlainRecord]) -> ParsedBatch:
+    """The ingestor's parsing and validation of a batch (it encodes in ``write_batch``)."""
+    result = parse_records(SPEC, batch, max_payload_bytes())
+    if result.dead:
+        msg = f"{len(result.dead)} records rejected: {result.dead[0]}"
+        raise RuntimeError(msg)
+    return result
+
+
+async def ingestor_write(conn: asyncpg.Connection, rung: Rung, batch: ParsedBatch) -> None:
+    """The ingestor's own batch write (``write_batch``: its transaction, COPY into bronze)."""
+    result = await write_batch(conn, SPEC, batch)
+    if result.inserted != len(batch.rows):
+        msg = f"{rung.name}: write_batch inserted {result.inserted} of {len(batch.rows)} rows"
+        raise RuntimeError(msg)
 
 
 async def copy_and_merge(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
@@ -198,6 +222,16 @@ def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
         ddl = [f"create table {table} {like}", *(on_table(d, table) for d in indexes)]
         what = f"+ index {name}: {definition[definition.index(' USING ') + 7 :]}"
         ladder.append((Rung(f"+{name}", what, table, columns, validated_text), ddl))
+    ingestor = Rung(
+        INGESTOR,
+        "the ingestor's real path, first read: parse_records + write_batch into bronze",
+        "bronze.transactions",
+        columns,
+        parsed,
+        ingestor_write,
+        own_transaction=True,
+    )
+    ladder.append((ingestor, []))
     merge = Rung(
         "merge",
         "+ the merge path: COPY into staging, insert ... on conflict do nothing into bronze",
@@ -206,7 +240,7 @@ def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
         validated_text,
         copy_and_merge,
     )
-    ladder.append((merge, []))
+    ladder.append((merge, ["truncate bronze.transactions"]))
     return ladder
 
 
@@ -220,6 +254,9 @@ async def measure(
     client0, server0, t0 = time.process_time(), tree_cpu_s(backend), time.perf_counter()
     for start in range(0, len(rows), batch):
         data = rung.encode(rows[start : start + batch])
+        if rung.own_transaction:
+            await write(conn, rung, data)
+            continue
         async with conn.transaction():
             await write(conn, rung, data)
     wall = time.perf_counter() - t0
@@ -292,5 +329,8 @@ async def run(
     finally:
         drop_database(admin, db)
     with_ratios(result["rungs"])
+    result["ingestor_vs_raw_copy"] = (
+        result["rungs"].get(INGESTOR, {}).get("cpu_per_row_vs_raw_copy")
+    )
     result["loaded"] = any(r["loaded"] for r in result["rungs"].values())
     return result

@@ -4,12 +4,17 @@ asyncpg's ``copy_records_to_table`` encodes every value through its binary codec
 with Python work per value; formatting the whole row with one ``%`` and sending one buffer per
 batch does the same job with much less Python per row (measured in ADR 0021).
 
-The fast path formats a row as ``"%s\\t%s..." % row`` and then proves the line is safe to send
-as is: exactly ``n - 1`` tabs (so no value held a tab); no backslash, newline or carriage return
-(nothing to escape); no ``None`` (which ``%s`` spells as text, not ``\\N``); no ``b'`` or ``b"``
-(how ``%s`` spells ``bytes``, which must become ``bytea`` hex). A line that fails the proof -- a
-legitimate value containing ``None`` included -- is rebuilt field by field with COPY's escapes,
-so the fast path can only ever be slower, never different.
+The fast path formats a row as ``"%s\\t%s..." % row`` and then proves the lines are safe to send
+as is (the whole batch's text at once; line by line only when that fails): exactly ``n - 1``
+tabs per line (so no value held a tab); no backslash, newline or carriage return (nothing to
+escape); no ``None`` (which ``%s`` spells as text, not ``\\N``); no ``b'`` or ``b"`` (how ``%s``
+spells ``bytes``, which must become ``bytea`` hex). A line that fails the proof -- a legitimate
+value containing ``None`` included -- is rebuilt field by field with COPY's escapes, so the fast
+path can only ever be slower, never different. (Checking the joined batch instead of each line
+saves ~1 µs per row, ADR 0121: a line holds at least its template's tabs, so the batch's total
+proves every line's, and no marker spans a newline; ``repr()`` of ``bytes`` always holds a ``'``,
+so a batch without one needs no search for ``b'`` or ``b"``, two-character searches that cost
+more than the single-character ones.)
 
 ``str()`` of the Python values the table specs produce is valid PostgreSQL input: datetimes as
 ``2026-11-01 14:30:00+00:00`` (explicit offset: independent of the session's TimeZone and
@@ -50,21 +55,28 @@ def encode_rows(rows: Sequence[tuple[Any, ...]]) -> bytes:
         return b""
     columns = len(rows[0])
     template = "\t".join(["%s"] * columns)
-    tabs = columns - 1
-    lines: list[str] = []
-    append = lines.append
-    for row in rows:
-        line = template % row
-        if (
-            line.count("\t") != tabs
-            or "\\" in line
-            or "\n" in line
-            or "\r" in line
-            or "None" in line
-            or "b'" in line
-            or 'b"' in line
-        ):
-            line = row_text(row)
-        append(line)
-    append("")
+    lines = [template % row for row in rows]
+    lines.append("")
+    text = "\n".join(lines)
+    # The whole batch at once: a line holds at least its template's tabs, so the total proves each.
+    if (
+        text.count("\t") == (columns - 1) * len(rows)
+        and text.count("\n") == len(rows)
+        and "\\" not in text
+        and "\r" not in text
+        and "None" not in text
+        and ("'" not in text or ("b'" not in text and 'b"' not in text))
+    ):
+        return text.encode("utf-8")
+    return _careful(rows, lines, columns - 1)
+
+
+_SUSPECT = ("\\", "\r", "None", "b'", 'b"')
+
+
+def _careful(rows: Sequence[tuple[Any, ...]], lines: list[str], tabs: int) -> bytes:
+    """The batch line by line: a line failing the proof is rebuilt field by field."""
+    for i, line in enumerate(lines[:-1]):
+        if line.count("\t") != tabs or "\n" in line or any(mark in line for mark in _SUSPECT):
+            lines[i] = row_text(rows[i])
     return "\n".join(lines).encode("utf-8")

@@ -199,6 +199,14 @@ def dead_letter_row(record: KafkaRecord, error_type: str, message: str) -> Row:
     )
 
 
+def _attr(event: Any) -> Any:
+    return event.schema_version
+
+
+def _item(event: Any) -> Any:
+    return event["schema_version"]
+
+
 def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: int) -> ParsedBatch:
     """Validate every record; bronze rows, dead letters and the next offset per partition.
 
@@ -211,16 +219,18 @@ def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: in
     rows, dead, keys, offsets = batch.rows, batch.dead, batch.keys, batch.next_offsets
     times: dict[int | None, datetime | None] = {}
     model = spec.model
-    check = model.__pydantic_validator__.validate_json
     current = model.SCHEMA_VERSION
-    extract = spec.extract
+    if spec.fast is None:
+        check, extract, version_of = model.__pydantic_validator__.validate_json, spec.extract, _attr
+    else:
+        check, extract, version_of = spec.fast.validator.validate_json, spec.fast.extract, _item
     for record in records:
         value = record.value
         typed: tuple[Any, ...] | None = None
         if value and len(value) <= max_bytes and _JSONB_NUL not in value:
             try:
                 event = check(value)
-                if event.schema_version == current:
+                if version_of(event) == current:
                     typed = (*extract(event), current, value.decode("utf-8"))
             except (ValidationError, UnicodeDecodeError):
                 pass

@@ -21,6 +21,7 @@ from streamflow.events import (
     WindowMetrics,
 )
 from streamflow.events.base import Contract
+from streamflow.ingestor import fast
 
 KAFKA_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
 TRAILING_COLUMNS = ("schema_version", "payload")
@@ -43,6 +44,8 @@ class TableSpec:
     model: type[Contract]
     typed_columns: tuple[str, ...]
     extract: Callable[[Any], tuple[Any, ...]]
+    fast: fast.FastPath | None = None
+    """A cheaper validator for the common case (:mod:`streamflow.ingestor.fast`), if any."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -148,6 +151,7 @@ SPECS: dict[Topic, TableSpec] = {
                 "event_time",
             ),
             _transaction,
+            fast.TRANSACTION,
         ),
         TableSpec(
             Topic.TRANSACTIONS_SCORED,

@@ -1,0 +1,141 @@
+"""Unit tests: a fast path accepts only what its contract accepts, same columns (ADR 0121)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from streamflow.events import ContractError, Topic, Transaction, decode, encode, examples
+from streamflow.ingestor.copy_text import encode_rows
+from streamflow.ingestor.fast import TRANSACTION, TransactionFast
+from streamflow.ingestor.records import PlainRecord, parse_records
+from streamflow.ingestor.tables import SPECS
+
+SPEC = SPECS[Topic.TRANSACTIONS_RAW]
+SLOW = dataclasses.replace(SPEC, fast=None)
+BASE: dict[str, Any] = json.loads(encode(examples.transaction()))
+
+VARIANTS: list[dict[str, Any]] = [
+    {},
+    {"schema_version": 0},
+    {"schema_version": 2},
+    {"schema_version": 1.0},
+    {"schema_version": True},
+    {"schema_version": "1"},
+    {"amount": "0.00"},
+    {"amount": "0.01"},
+    {"amount": "0.5"},
+    {"amount": "12.5"},
+    {"amount": "012.50"},
+    {"amount": "1E+2"},
+    {"amount": " 12.00"},
+    {"amount": "-1.00"},
+    {"amount": "999999999999.99"},
+    {"amount": "1000000000000.00"},
+    {"amount": "12.345"},
+    {"amount": 12.5},
+    {"amount": "\u0661\u0662.\u0660\u0660"},  # Arabic-Indic digits: Decimal() takes them
+    {"amount": "1_000.00"},
+    {"currency": "brl"},
+    {"currency": "XXX"},
+    {"currency": "ZZZ"},
+    {"currency": "USD"},
+    {"payment_method": "PIX"},
+    {"payment_method": "pix"},
+    {"channel": "web"},
+    {"channel": "mobile"},
+    {"event_time": "2026-11-01T14:30:00"},
+    {"event_time": "2026-11-01 14:30:00+01:00"},
+    {"event_time": "2026-02-30T14:30:00Z"},
+    {"event_time": "2026-11-01T24:00:00Z"},
+    {"event_time": "2026-11-01T14:30:00.123456789Z"},
+    {"event_time": 1_700_000_000},
+    {"transaction_id": ""},
+    {"transaction_id": "a b"},
+    {"transaction_id": "x" * 65},
+    {"customer_id": None},
+    {"product_id": None},
+    {"device_id": "D-1"},
+    {"latitude": 91.0},
+    {"latitude": None, "longitude": None},
+    {"extra": 1},
+]
+
+
+def _payload(change: dict[str, Any], drop: tuple[str, ...] = ()) -> bytes:
+    doc = {k: v for k, v in {**BASE, **change}.items() if k not in drop}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _contract_columns(value: bytes) -> tuple[Any, ...] | None:
+    try:
+        return SPEC.extract(decode(Transaction, value))
+    except ContractError:
+        return None
+
+
+def _fast_columns(value: bytes) -> tuple[Any, ...] | None:
+    try:
+        return TRANSACTION.extract(TRANSACTION.validator.validate_json(value))
+    except ValidationError:
+        return None
+
+
+def _same_columns(value: bytes) -> None:
+    fast = _fast_columns(value)
+    if fast is None:
+        return  # the contract decides (parse_records falls back to it)
+    slow = _contract_columns(value)
+    assert slow is not None, value
+    assert Decimal(fast[5]) == slow[5], value
+    assert fast[5] == str(slow[5]), value
+    assert fast[:5] + fast[6:] == slow[:5] + slow[6:], value
+
+
+def test_the_fast_path_has_the_contracts_fields() -> None:
+    assert set(TransactionFast.__annotations__) == set(Transaction.model_fields)
+
+
+@pytest.mark.parametrize("change", VARIANTS, ids=[json.dumps(v)[:40] for v in VARIANTS])
+def test_a_variant_passes_fast_only_if_the_contract_takes_it_alike(change: dict[str, Any]) -> None:
+    _same_columns(_payload(change))
+
+
+@pytest.mark.parametrize("field", sorted(BASE))
+def test_a_missing_field_passes_fast_only_if_the_contract_takes_it(field: str) -> None:
+    _same_columns(_payload({}, drop=(field,)))
+
+
+def test_the_common_case_takes_the_fast_path() -> None:
+    assert _fast_columns(_payload({})) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.from_regex(r"\A[0-9]{1,14}\.[0-9]{0,3}\Z"),
+        st.text(max_size=16),
+    )
+)
+def test_any_amount_text_passes_fast_only_if_the_contract_takes_it_alike(amount: str) -> None:
+    _same_columns(_payload({"amount": amount}))
+
+
+def test_parse_records_lands_and_rejects_exactly_as_the_contract_path() -> None:
+    values = [_payload(v) for v in VARIANTS] + [b"", b"{", b'{"a":"\\u0000"}', b"\xff"]
+    records = [PlainRecord("t", 0, i, 1_700_000_000_000, b"k", v) for i, v in enumerate(values)]
+    fast, slow = parse_records(SPEC, records, 1 << 20), parse_records(SLOW, records, 1 << 20)
+    assert fast.dead == slow.dead
+    assert fast.keys == slow.keys
+    assert fast.next_offsets == slow.next_offsets
+    assert encode_rows(fast.rows) == encode_rows(slow.rows)
+    assert len(fast.rows) > 10
+    assert len(fast.dead) > 10
