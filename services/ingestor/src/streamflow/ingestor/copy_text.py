@@ -13,8 +13,8 @@ value containing ``None`` included -- is rebuilt field by field with COPY's esca
 path can only ever be slower, never different. (Checking the joined batch instead of each line
 saves ~1 µs per row, ADR 0121: a line holds at least its template's tabs, so the batch's total
 proves every line's, and no marker spans a newline; ``repr()`` of ``bytes`` always holds a ``'``,
-so a batch without one needs no search for ``b'`` or ``b"``, two-character searches that cost
-more than the single-character ones.)
+so a batch without one needs no search for ``b'`` or ``b"``, and one without an ``N`` none for
+``None``: multi-character searches cost more than single-character ones.)
 
 ``str()`` of the Python values the table specs produce is valid PostgreSQL input: datetimes as
 ``2026-11-01 14:30:00+00:00`` (explicit offset: independent of the session's TimeZone and
@@ -64,7 +64,7 @@ def encode_rows(rows: Sequence[tuple[Any, ...]]) -> bytes:
         and text.count("\n") == len(rows)
         and "\\" not in text
         and "\r" not in text
-        and "None" not in text
+        and ("N" not in text or "None" not in text)
         and ("'" not in text or ("b'" not in text and 'b"' not in text))
     ):
         return text.encode("utf-8")
