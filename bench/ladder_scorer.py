@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
-from bench.scorer_flink import txn  # noqa: E402
+from bench.scorer_flink import CUSTOMERS, SPACING_MS, txn  # noqa: E402
 from bench.thread_cpu import jit_seconds, split, thread_cpu, tree_cpu_s  # noqa: E402
 from streamflow.events import Topic, encode, encode_key  # noqa: E402
 from streamflow.events.topics import TOPICS  # noqa: E402
@@ -66,7 +66,6 @@ from streamflow.platform.settings import KafkaSettings, TopicSettings  # noqa: E
 
 JOB = ROOT / "bench" / "ladder_job.py"
 RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
-CUSTOMERS = 5000
 WHAT = {
     "L0": "JVM only: customer-keyed Kafka source -> exactly-once keyed sink",
     "L0m": "L0 + the job's merchant-traffic hop (JVM: key by merchant, day buckets, prefix)",
@@ -113,10 +112,10 @@ def preload(kafka: KafkaSettings, topic: str, events: int) -> float:
     """Produce ``events`` transactions as ``bench/scorer_flink.py`` does; seconds it took."""
     started = time.monotonic()
     producer = Producer(producer_config(kafka, "ladder-bench"))
-    # 0.5 s of event time apart, all in the past (the scorer dead-letters future ones).
-    start = datetime.now(UTC) - timedelta(seconds=events * 0.5 + 3600)
+    # SPACING_MS of event time apart, all in the past (the scorer dead-letters future ones).
+    start = datetime.now(UTC) - timedelta(milliseconds=events * SPACING_MS + 3_600_000)
     for i in range(events):
-        t = txn(i, start + timedelta(milliseconds=i * 500), CUSTOMERS)
+        t = txn(i, start + timedelta(milliseconds=i * SPACING_MS), CUSTOMERS)
         while True:
             try:
                 producer.produce(topic, key=encode_key(t.key()), value=encode(t))

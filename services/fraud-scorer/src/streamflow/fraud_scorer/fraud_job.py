@@ -26,6 +26,7 @@ from streamflow.fraud_scorer.connectors import (
     customer_keyed,
     kafka_source,
     keyed_sink,
+    side_output,
     transaction_timeout_ms,
     with_merchant_traffic,
 )
@@ -128,15 +129,15 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     scored.sink_to(
         _sink(settings, topics.transactions_scored, "customer_id", exactly_once, timeout_ms)
     ).uid("sink-scored")
-    scored.get_side_output(fn.ALERT_TAG).sink_to(
+    side_output(scored, fn.ALERT_TAG).sink_to(
         _sink(settings, topics.fraud_alerts, "alert_id", alert_guarantee, timeout_ms)
     ).uid("sink-alerts")
-    scored.get_side_output(fn.DLQ_TAG).sink_to(
+    side_output(scored, fn.DLQ_TAG).sink_to(
         _sink(settings, topics.dlq, "source_topic", exactly_once, timeout_ms)
     ).uid("sink-dlq")
     store_windows(
         env,
-        scored.get_side_output(fn.WINDOW_TAG),
+        side_output(scored, fn.WINDOW_TAG),
         WINDOW_LEVELS,
         settings.watermark_out_of_orderness_ms,
         fn.METRICS_TYPE,
