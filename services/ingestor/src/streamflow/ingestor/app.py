@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -146,6 +147,10 @@ class Ingestor:
                 consumers.append(consumer)
                 consumer.subscribe([agent.topic], listener=agent.listener())
                 self.agents.append(agent)
+            # Everything alive now (modules, validators, clients) out of the collector's full
+            # walks, which otherwise traverse it while consuming (ADR 0121, as ADR 0054's API).
+            gc.collect()
+            gc.freeze()
             log.info(
                 "ingestor started",
                 extra={"topics": [a.topic for a in self.agents], "port": self.health.port},
