@@ -1,14 +1,10 @@
 """Cheaper validators for a topic's common case; the contract still decides everything else.
 
 A fast path accepts a subset of what its contract accepts and yields the same typed columns
-(docs/adr/0121): a ``TypedDict`` with the contract's own field types where they cost little, so
-pydantic-core validates the JSON without building a frozen model; enums and the currency as
-``Literal`` sets (no Python call per record); the current ``schema_version`` only; ``amount`` as the
-JSON string itself when it is in the plain form ``[1-9]d*.dd`` / ``0.dd`` within the policy's
-digits (the same text ``str(Decimal)`` gives, which PostgreSQL's numeric reads the same). A record
-the fast path refuses -- a rare spelling, an N-1 payload, anything invalid -- goes through the
-contract (:func:`streamflow.ingestor.records.validate`), so what lands and every dead letter's
-reason are the contract's. ``tests/test_fast_path.py`` holds the fast path to that.
+(ADR 0121): a ``TypedDict`` of the contract's field types (no model instance), enums and currency
+as ``Literal`` sets, the current ``schema_version`` only, a plain ``amount`` kept as its text. A
+record it refuses goes through the contract, so rows and dead letters do not change
+(``services/ingestor/tests/test_fast_path.py``).
 """
 
 from __future__ import annotations
