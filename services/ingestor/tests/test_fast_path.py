@@ -113,6 +113,36 @@ def test_a_missing_field_passes_fast_only_if_the_contract_takes_it(field: str) -
     _same_columns(_payload({}, drop=(field,)))
 
 
+def test_a_duplicate_key_resolves_as_in_the_contract() -> None:
+    value = (
+        _payload({})[:-1]
+        + b',"customer_id":"C2","amount":"1.00","event_time":"2026-11-02T00:00:00Z"}'
+    )
+    _same_columns(value)
+    assert _fast_columns(value) is not None
+
+
+FIELD_VALUES: dict[str, list[Any]] = {
+    "schema_version": [1, 0, 2, None],
+    "transaction_id": ["tx-1", "", "a b", "x" * 64, "x" * 65, 1, None],
+    "event_time": ["2026-11-01T14:30:00Z", "2026-11-01T14:30:00.5+05:30", "2026-11-01", "x", None],
+    "amount": ["4800.00", "0.01", "0.00", "1.5", "1e3", 1, None],
+    "currency": ["BRL", "EUR", "brl", "ABC", None],
+    "payment_method": ["pix", "cash", None],
+    "channel": ["pos", "web", None],
+    "latitude": [0.0, -90.0, 90.5, "1", None],
+    "device_id": ["d-1", "", None],
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in FIELD_VALUES.items()}))
+def test_any_combination_passes_fast_only_if_the_contract_takes_it_alike(
+    change: dict[str, Any],
+) -> None:
+    _same_columns(_payload(change))
+
+
 def test_the_common_case_takes_the_fast_path() -> None:
     assert _fast_columns(_payload({})) is not None
 
