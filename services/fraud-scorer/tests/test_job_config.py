@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from streamflow.fraud_scorer.config import Settings
-from streamflow.fraud_scorer.connectors import client_properties, outage_properties
+from streamflow.fraud_scorer.connectors import (
+    TRANSACTIONAL_LINGER_MS,
+    client_properties,
+    outage_properties,
+)
 from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.fraud_scorer.fraud_job import build_pipeline
 from streamflow.fraud_scorer.job_config import environment_settings, job_options, restore_path
@@ -39,6 +43,12 @@ def test_job_options_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     assert options["execution.state-recovery.path"] == "file:///chk-1"
     assert "execution.state-recovery.path" not in job_options(settings, None)
+    # Unclaimed state (an operator the job no longer has) stops a restore unless allowed.
+    assert "execution.state-recovery.ignore-unclaimed-state" not in options
+    allowing = job_options(settings_in(tmp_path, allow_non_restored_state=True), "file:///c")
+    assert allowing["execution.state-recovery.ignore-unclaimed-state"] == "true"
+    # Chained operators pass records on without copies (none keeps or changes one).
+    assert options["pipeline.object-reuse"] == "true"
     # A cancelled task's Kafka writers may wait out an outage up to the transaction timeout.
     assert int(options["task.cancellation.timeout"]) > settings.kafka_transaction_timeout_ms
     flink = environment_settings(settings, None)
@@ -75,7 +85,8 @@ def test_sinks_wait_out_an_outage_up_to_the_transaction_timeout() -> None:
     assert props["max.block.ms"] == props["delivery.timeout.ms"] == "3600000"
     # delivery.timeout.ms >= linger.ms + request.timeout.ms, else the producer is refused.
     short = outage_properties(10_000)
-    assert int(short["delivery.timeout.ms"]) >= int(short["request.timeout.ms"]) + 5
+    wait = int(short["request.timeout.ms"]) + TRANSACTIONAL_LINGER_MS
+    assert int(short["delivery.timeout.ms"]) >= wait
 
 
 def test_client_properties_for_secured_clusters() -> None:

@@ -59,6 +59,12 @@ class Settings(ServiceSettings):
     restore_path: str | None = Field(
         default=None, description="An explicit checkpoint/savepoint to resume from."
     )
+    allow_non_restored_state: bool = Field(
+        default=False,
+        description="Restore even when the checkpoint holds state of operators the job no longer "
+        "has (Flink's ignore-unclaimed-state): for one upgrade across a graph change, never by "
+        "default (docs/RUNBOOK.md).",
+    )
     parallelism: int = Field(
         default=1,
         ge=1,

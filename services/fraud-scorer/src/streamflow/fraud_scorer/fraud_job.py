@@ -116,7 +116,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         # operator before the scorer (docs/adr/0045, 0058).
         customer_keyed(with_merchant_traffic(transactions, MERCHANT_TRAFFIC_TTL_DAYS))
         .connect(rules.union(feedback, models).broadcast(fn.CONTROL_STATE))
-        .process(scorer, output_type=fn.SCORED_TYPE)
+        .process(scorer, output_type=fn.SCORED_FEED_TYPE)
         .name("score")
         .uid("score")
     )
@@ -137,7 +137,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     ).uid("sink-dlq")
     store_windows(
         env,
-        side_output(scored, fn.WINDOW_TAG),
+        scored,
         WINDOW_LEVELS,
         settings.watermark_out_of_orderness_ms,
         fn.METRICS_TYPE,

@@ -34,7 +34,7 @@ from streamflow.events import (
     encode,
 )
 from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic, to_cents
-from streamflow.fraud_scorer.store_windows import FEED_TYPE
+from streamflow.fraud_scorer.store_windows import FEED_FIELDS
 from streamflow.scoring.core import (
     NO_SUPERVISED,
     AnomalyModel,
@@ -81,10 +81,17 @@ DLQ_TYPE = keyed_row_type("source_topic")
 SCORED_TYPE = keyed_row_type("customer_id")
 ALERT_TYPE = keyed_row_type("alert_id")
 METRICS_TYPE = keyed_row_type("store_id")
+SCORED_FEED_TYPE = Types.ROW_NAMED(
+    ["customer_id", "value", *(name for name, _ in FEED_FIELDS)],
+    [Types.STRING(), Types.STRING(), *(kind for _, kind in FEED_FIELDS)],
+)
+"""The scorer's main output: ``Row(customer_id, scored JSON)`` followed by the store windows'
+feed fields (store, event ms, amount in cents, alert flag). The ``transactions.scored`` sink reads
+the first two fields, the SQL windows the feed fields: one record per transaction leaves Python
+instead of a scored row plus a window-feed side output (docs/adr/0048)."""
 
 DLQ_TAG = OutputTag("dead-letters", DLQ_TYPE)
 ALERT_TAG = OutputTag("alerts", ALERT_TYPE)
-WINDOW_TAG = OutputTag("window-feed", FEED_TYPE)
 
 CONTROL_STATE = MapStateDescriptor("control", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 """Broadcast state: the rule set (JSON bytes), every merchant's and card's labels (``m:<id>``,
@@ -145,8 +152,9 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
     Validation happens here, not in an operator of its own: every Python operator costs a
     Java<->Python hand-off per record, which dominated the job's CPU (docs/adr/0070).
 
-    Main output: ``transactions.scored`` rows; side outputs: alerts, dead letters (rejected
-    transactions, rule updates and feedback) and the window feed of the real-time aggregator.
+    Main output: ``transactions.scored`` rows with the real-time aggregator's feed fields
+    (:data:`SCORED_FEED_TYPE`); side outputs: alerts and dead letters (rejected transactions,
+    rule updates and feedback).
     Decoded rules and merchant risks are cached per instance; the broadcast state is the source
     of truth, so a restored job rebuilds the caches from it lazily.
     """
@@ -248,11 +256,17 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)
         self._state.update(after.to_bytes())
-        yield Row(txn.customer_id, out.scored)
+        event_ms = int(event_s * 1000)
+        yield Row(
+            txn.customer_id,
+            out.scored,
+            txn.store_id,
+            event_ms,
+            to_cents(txn.amount),
+            int(out.is_alert),
+        )
         if out.alert is not None:
             yield ALERT_TAG, Row(out.alert_id, out.alert)
-        event_ms = int(event_s * 1000)
-        yield WINDOW_TAG, Row(txn.store_id, event_ms, to_cents(txn.amount), int(out.is_alert))
 
     def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
         kind, raw = value

@@ -47,6 +47,9 @@ def job_options(settings: Settings, restore_from: str | None) -> dict[str, str]:
         "task.cancellation.timeout": str(
             settings.kafka_transaction_timeout_ms + CANCELLATION_MARGIN_MS
         ),
+        # Chained operators hand records on without a defensive copy: none of the job's
+        # operators keeps or changes a record after passing it on (docs/adr/0048).
+        "pipeline.object-reuse": "true",
         "python.fn-execution.bundle.size": str(settings.bundle_size),
         "python.fn-execution.bundle.time": str(settings.bundle_time_ms),
         "python.state.cache-size": "10000",
@@ -62,6 +65,8 @@ def job_options(settings: Settings, restore_from: str | None) -> dict[str, str]:
     }
     if restore_from:
         options["execution.state-recovery.path"] = restore_from
+        if settings.allow_non_restored_state:
+            options["execution.state-recovery.ignore-unclaimed-state"] = "true"
     return options
 
 

@@ -1,7 +1,8 @@
 """The real-time store aggregator of the scoring job, in Flink SQL (runs in the JVM).
 
-The scorer emits one typed feed row per scored transaction (``FEED_TYPE``: store, event time in
-epoch milliseconds, amount in cents, alert flag). A Flink SQL view over that stream assigns event
+The scorer's main output carries one typed feed per scored transaction (``FEED_FIELDS``: store,
+event time in epoch milliseconds, amount in cents, alert flag) after its key and value. A Flink
+SQL view over that stream assigns event
 time and bounded out-of-orderness watermarks, and tumbling-window table functions of every size
 (1 min, 5 min, 1 h) count them per store. Only the closed windows come back to Python, to be
 written as ``metrics.realtime`` contract JSON: a handful of rows per store and window instead of a
@@ -18,11 +19,15 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 from streamflow.events import encode
 from streamflow.fraud_scorer.records import WindowAggregate, window_metrics
 
-FEED_TYPE = Types.ROW_NAMED(
-    ["store_id", "event_ms", "amount_cents", "fraud_count"],
-    [Types.STRING(), Types.LONG(), Types.LONG(), Types.INT()],
+FEED_FIELDS = (
+    ("store_id", Types.STRING()),
+    ("event_ms", Types.LONG()),
+    ("amount_cents", Types.LONG()),
+    ("fraud_count", Types.INT()),
 )
-"""One scored transaction as the aggregator sees it."""
+"""One scored transaction as the aggregator sees it (the last fields of the scorer's output)."""
+_SQL_TYPES = {"store_id": DataTypes.STRING(), "event_ms": DataTypes.BIGINT()}
+_SQL_TYPES.update(amount_cents=DataTypes.BIGINT(), fraud_count=DataTypes.INT())
 
 FEED_VIEW = "store_feed"
 
@@ -62,18 +67,21 @@ def metrics_row(row: Any) -> Row:
 def store_windows(
     env: Any, feed: Any, sizes_seconds: tuple[int, ...], out_of_orderness_ms: int, output_type: Any
 ) -> Any:
-    """The ``Row(store_id, value)`` stream of closed windows computed from the ``feed`` stream."""
+    """The ``Row(store_id, value)`` stream of closed windows computed from the ``feed`` stream.
+
+    ``feed`` is the scorer's output: ``Row(customer_id, value, <FEED_FIELDS>)``; the SQL reads
+    the feed fields only.
+    """
     t_env = StreamTableEnvironment.create(env)
     # Tumbling windows align to the session time zone; UTC keeps them on epoch boundaries.
     t_env.get_config().set("table.local-time-zone", "UTC")
     lag_s = f"{out_of_orderness_ms / 1000:.3f}"
+    builder = Schema.new_builder()
+    builder = builder.column("customer_id", DataTypes.STRING()).column("value", DataTypes.STRING())
+    for name, _ in FEED_FIELDS:
+        builder = builder.column(name, _SQL_TYPES[name])
     schema = (
-        Schema.new_builder()
-        .column("store_id", DataTypes.STRING())
-        .column("event_ms", DataTypes.BIGINT())
-        .column("amount_cents", DataTypes.BIGINT())
-        .column("fraud_count", DataTypes.INT())
-        .column_by_expression("rowtime", "TO_TIMESTAMP_LTZ(event_ms, 3)")
+        builder.column_by_expression("rowtime", "TO_TIMESTAMP_LTZ(event_ms, 3)")
         .watermark("rowtime", f"rowtime - INTERVAL '{lag_s}' SECOND")
         .build()
     )
