@@ -66,17 +66,20 @@ class TransactionFast(TypedDict):
     device_id: NotRequired[Identifier | None]
 
 
+TRANSACTION_COLUMNS = (
+    "transaction_id",
+    "customer_id",
+    "card_id",
+    "merchant_id",
+    "store_id",
+    "amount",
+    "currency",
+    "event_time",
+)
+"""``bronze.transactions``' typed columns, named as the contract's fields, in COPY order."""
+
 TRANSACTION = FastPath(
     TypeAdapter(TransactionFast).validator,  # type: ignore[arg-type]
-    itemgetter(
-        "transaction_id",
-        "customer_id",
-        "card_id",
-        "merchant_id",
-        "store_id",
-        "amount",
-        "currency",
-        "event_time",
-    ),
+    itemgetter(*TRANSACTION_COLUMNS),
 )
 """``transactions.raw``'s fast path: the columns of ``tables._transaction``, in its order."""
