@@ -521,12 +521,30 @@ def _cpu_text(cpu: dict[str, Any], events: Any) -> str:
     return ", ".join(parts) + (f" for {events:,} events" if isinstance(events, int) else "")
 
 
+DATED_SECTION = re.compile(r"^## \d{4}-\d{2}-\d{2}", re.MULTILINE)
+"""A dated section of docs/benchmarks.md: a measurement written up by hand (``## 2026-12-05``)."""
+
+
+def with_dated_sections(page: str, previous: str) -> str:
+    """``page`` followed by the dated sections of the ``previous`` page, kept as they were.
+
+    The generated part (headline table, notes, the ladder) is rewritten on every run; the dated
+    write-ups below it (A/B runs, profiles, decisions) are history and must survive ``make bench``.
+    """
+    found = DATED_SECTION.search(previous)
+    if found is None:
+        return page
+    return page.rstrip("\n") + "\n\n" + previous[found.start() :]
+
+
 def main() -> int:
-    """Write latest.json and docs/benchmarks.md."""
+    """Write latest.json and docs/benchmarks.md (keeping its dated sections)."""
     latest = aggregate()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2) + "\n", encoding="utf-8")
-    (ROOT / "docs" / "benchmarks.md").write_text(markdown(latest), encoding="utf-8")
+    doc = ROOT / "docs" / "benchmarks.md"
+    previous = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    doc.write_text(with_dated_sections(markdown(latest), previous), encoding="utf-8")
     print(json.dumps({k: v for k, v in latest.items() if k != "components"}, indent=2))
     return 0
 
