@@ -148,18 +148,25 @@ def _dag_parse_seconds(env: dict[str, str]) -> dict[str, float] | None:
         return None
     with tempfile.TemporaryDirectory() as home:
         out = Path(home) / "report.json"
-        subprocess.run(  # noqa: S603
+        proc = subprocess.run(  # noqa: S603
             [str(airflow_py), str(REPO / "scripts" / "warehouse" / "check_dags.py"), str(out)],
             env={
                 **env,
                 "AIRFLOW_HOME": home,
                 "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow" / "dags"),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+                # The DAGs render from the manifest this bench's dbt build just wrote (a clean
+                # clone has no dbt/target/manifest.json).
+                "STREAMFLOW_DBT_MANIFEST": str(Path(env["DBT_TARGET_PATH"]) / "manifest.json"),
             },
             capture_output=True,
-            check=True,
+            text=True,
+            check=False,
             timeout=600,
         )
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            raise RuntimeError(f"the DAG files did not parse (check_dags.py):\n{tail}")
         parsed: dict[str, float] = json.loads(out.read_text())["parse_seconds"]
         return parsed
 

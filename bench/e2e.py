@@ -1,4 +1,4 @@
-"""End-to-end benchmark: generator -> Kafka -> PyFlink scorer -> ingestor -> PostgreSQL bronze.
+"""End-to-end benchmark: producer -> Kafka -> PyFlink scorer -> ingestor -> PostgreSQL bronze.
 
 Against the real local infra (``make up``) with throwaway topics and a throwaway database, it
 starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the real ingestor
@@ -6,9 +6,12 @@ starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the
 
 0. Warm-up: a few thousand transactions must come out the far end (proves the pipeline is up and
    excludes the MiniCluster's start-up from every figure).
-1. Throughput: the generator produces ``--events`` transactions as fast as it can; events/s = the
-   generated transactions / the time from the first to the last of them landed in
-   ``bronze.scored_transactions`` (every one must also be in ``bronze.transactions``).
+1. Throughput: ``--events`` transactions produced as fast as possible (``--burst template``:
+   the latency phase's template stamped with the wall clock, as a live stream is, the default;
+   ``--burst generator``: the generator over 2 days of event time, which closes a store window
+   on nearly every transaction); events/s = those transactions / the time from the first to
+   the last of them landed in ``bronze.scored_transactions`` (every one must also be in
+   ``bronze.transactions``).
 2. Latency: transactions at ``--latency-rate`` events/s for ``--latency-seconds``; 1% of them
    belong to blacklisted customers, so each of those must raise an alert. Latency = the alert
    readable by a read_committed consumer minus the transaction's Kafka timestamp. Alerts still
@@ -17,6 +20,9 @@ starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the
 3. CPU seconds per stage for each phase, from ``/proc/<pid>/stat`` of every process tree (Kafka
    broker, PostgreSQL, Flink job, ingestor; the generator from its rusage). Kafka and PostgreSQL
    are shared with whatever else runs on the machine: ``load_average_before`` says how busy it was.
+4. Ratios for issue #20: the max rate over ``bench/scorer_flink.py``'s of the same ``make bench``
+   run (``vs_scorer_alone``), and the transactions not yet landed scored when the latency
+   phase's input stops, in seconds of that input (``latency_scored_backlog_at_end_s``).
 
 Fails loudly (exit 1, the stage and the tail of its log) if a service dies or nothing lands within
 the timeouts; never waits without a deadline. Writes ``bench/results/e2e.json``. Command:
@@ -528,16 +534,13 @@ def warm_up(run: Run) -> None:
     run.result["startup_and_warmup_s"] = round(took, 1)
 
 
-def throughput(run: Run, meter: CpuMeter) -> None:
-    """Phase 1: a generator burst, drained through both stages."""
+def generator_burst(run: Run) -> None:
+    """Phase 1's transactions from the generator (``--burst generator``): realistic mix, 2 days of
+    event time, so nearly every transaction closes a store window (far more windows per
+    transaction than a live stream has)."""
     args = run.args
-    before_raw = topic_record_count(run.kafka, run.topics.transactions_raw)
-    before = landed(run.pg, run.topics.transactions_raw)
-    mark = server_now(run.pg)
-    meter.start()
     say(f"throughput: the generator produces {args.events:,} transactions, unpaced")
     gen_log = run.work / "generator.log"
-    t0 = time.monotonic()
     with gen_log.open("wb") as out:
         gen = subprocess.run(  # noqa: S603 - our own interpreter and module
             [
@@ -564,13 +567,43 @@ def throughput(run: Run, meter: CpuMeter) -> None:
             timeout=args.stage_timeout,
             check=False,
         )
-    gen_s = time.monotonic() - t0
     if gen.returncode != 0:
         tail = "\n".join(gen_log.read_text(errors="replace").splitlines()[-20:])
         raise BenchError(f"the generator exited with code {gen.returncode}:\n{tail}")
+
+
+def template_burst(run: Run) -> None:
+    """Phase 1's transactions from the template (``--burst template``, the default), unpaced,
+    stamped with the wall clock like a live stream: as many store windows per transaction as
+    the latency phase and ``bench/scorer_flink.py`` (whose rate ``vs_scorer_alone`` divides by)."""
+    args = run.args
+    say(f"throughput: {args.events:,} template transactions, unpaced, event time = now")
+    sender = Sender(run.kafka, run.topics.transactions_raw)
+    when, when_at = now_text(), time.time()
+    base = 10**8 + args.warmup  # after the warm-up's ids, before the latency phase's
+    for n in range(args.events):
+        if n % 1000 == 0:
+            sender.producer.poll(0)
+            if time.time() - when_at >= 1:
+                when, when_at = now_text(), time.time()
+        sender.send(base + n, when, None)
+    if sender.producer.flush(60) > 0:
+        raise BenchError("phase 1: transactions still unsent after 60 s")
+
+
+def throughput(run: Run, meter: CpuMeter) -> None:
+    """Phase 1: a burst (template or generator), drained through both stages."""
+    args = run.args
+    before_raw = topic_record_count(run.kafka, run.topics.transactions_raw)
+    before = landed(run.pg, run.topics.transactions_raw)
+    mark = server_now(run.pg)
+    meter.start()
+    t0 = time.monotonic()
+    (generator_burst if args.burst == "generator" else template_burst)(run)
+    gen_s = time.monotonic() - t0
     produced = topic_record_count(run.kafka, run.topics.transactions_raw) - before_raw
     if produced <= 0:
-        raise BenchError("the generator produced nothing to transactions.raw")
+        raise BenchError("phase 1 produced nothing to transactions.raw")
     say(f"throughput: {produced:,} raw records produced in {gen_s:.1f}s; draining")
     raw_topic = run.topics.transactions_raw
     sides: dict[str, Callable[[], int]] = {
@@ -595,9 +628,10 @@ def throughput(run: Run, meter: CpuMeter) -> None:
     run.result.update(
         {
             "events": produced,
-            # Wall time of the generator process, start-up included (its own figure is in
-            # bench/results/generator.json).
-            "generator_wall_s": round(gen_s, 2),
+            "burst": args.burst,
+            # Wall time of producing the burst (the generator's: its start-up included; its
+            # own figure is in bench/results/generator.json).
+            "burst_wall_s": round(gen_s, 2),
             "max_events_per_s": round(rate, 1) if rate else None,
             "scored_landing_window_s": round(scored_s, 2),
             "scored_rows": scored_rows,
@@ -683,6 +717,9 @@ def latency(run: Run, meter: CpuMeter) -> None:
     expected = send_paced(run, sender, total, delivered)
     sender.producer.flush(60)
     sent_s = time.time() - t0
+    # What has not landed scored when the input stops (issue #20: <= 1 s of the offered input).
+    backlog = run.result.get("events", 0) + args.warmup + total
+    backlog -= landed(run.pg, run.topics.transactions_raw).scored
     if failed:
         raise BenchError(f"{len(failed)} sends failed, e.g. {failed[0]}")
     say(f"latency: sent at {total / sent_s:,.0f}/s; waiting up to {args.latency_wait}s for alerts")
@@ -719,7 +756,9 @@ def latency(run: Run, meter: CpuMeter) -> None:
                 "p99": percentile_ms(measured, 0.99),
                 "max": percentile_ms(measured, 1.0),
             },
-            "latency_scored_backlog_at_end": run.result.get("events", 0)
+            "latency_scored_backlog_at_end": backlog,
+            "latency_scored_backlog_at_end_s": round(backlog / args.latency_rate, 2),
+            "latency_scored_backlog_after_wait": run.result.get("events", 0)
             + args.warmup
             + total
             - scored,
@@ -768,10 +807,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     p.add_argument("--events", type=int, default=40_000, help="generator burst (phase 1)")
+    p.add_argument(
+        "--burst",
+        choices=("template", "generator"),
+        default="template",
+        help="phase 1's source: template transactions at the wall clock, or the generator",
+    )
     p.add_argument("--seed", type=int, default=9001, help="generator seed")
     p.add_argument("--warmup", type=int, default=2_000, help="transactions through before timing")
     p.add_argument("--latency-rate", type=int, default=5_000, help="events/s of phase 2")
-    p.add_argument("--latency-seconds", type=int, default=30, help="length of phase 2")
+    p.add_argument("--latency-seconds", type=int, default=60, help="length of phase 2")
     p.add_argument("--latency-wait", type=int, default=60, help="max wait for alerts after it")
     p.add_argument("--startup-timeout", type=float, default=420.0, help="start-up + warm-up")
     p.add_argument("--stage-timeout", type=float, default=600.0, help="max drain of phase 1")
@@ -824,6 +869,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/e2e.py FAILED: {exc}", file=sys.stderr)
         return 1
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    result.update(versus_scorer_alone(result.get("max_events_per_s"), time.time()))
     result["notes"] = notes(result)
     text = json.dumps(result, indent=2) + "\n"
     if not args.no_write:
@@ -831,6 +877,30 @@ def main(argv: list[str] | None = None) -> int:
         RESULT.write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+SCORER_ALONE = RESULT.parent / "scorer_flink.json"
+SAME_RUN_S = 3 * 3600
+"""``bench/scorer_flink.py``'s result counts as the same ``make bench`` run when this recent."""
+
+
+def versus_scorer_alone(rate: float | None, now: float) -> dict[str, Any]:
+    """The max rate over the scorer-alone rate of the same ``make bench`` run (issue #20: >= 0.6).
+
+    Empty when there is no such result (the bench run alone, or the scorer's is older).
+    """
+    try:
+        age = now - SCORER_ALONE.stat().st_mtime
+        alone = json.loads(SCORER_ALONE.read_text(encoding="utf-8")).get("events_per_s")
+    except (OSError, ValueError):
+        return {}
+    if not rate or not isinstance(alone, int | float) or alone <= 0 or not 0 <= age <= SAME_RUN_S:
+        return {}
+    return {
+        "scorer_alone_events_per_s": alone,
+        "scorer_alone_result_age_s": round(age),
+        "vs_scorer_alone": round(rate / alone, 2),
+    }
 
 
 def notes(result: dict[str, Any]) -> str:

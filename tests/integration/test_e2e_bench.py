@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -76,3 +77,23 @@ def test_template_transactions_are_valid_contract_records(e2e: ModuleType) -> No
     assert txn.customer_id == e2e.Sender.customer(4200)
     assert e2e.Sender.blacklisted(txn.customer_id)
     assert not e2e.Sender.blacklisted(e2e.Sender.customer(4201))
+
+
+def test_versus_scorer_alone_takes_only_the_same_runs_result(
+    e2e: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = tmp_path / "scorer_flink.json"
+    monkeypatch.setattr(e2e, "SCORER_ALONE", alone)
+    assert e2e.versus_scorer_alone(6_000.0, time.time()) == {}  # no scorer result
+    alone.write_text('{"events_per_s": 8000.0}', encoding="utf-8")
+    now = alone.stat().st_mtime + 60
+    assert e2e.versus_scorer_alone(6_000.0, now) == {
+        "scorer_alone_events_per_s": 8000.0,
+        "scorer_alone_result_age_s": 60,
+        "vs_scorer_alone": 0.75,
+    }
+    # an older result is another run's; a failed e2e has no rate
+    assert e2e.versus_scorer_alone(6_000.0, now + e2e.SAME_RUN_S) == {}
+    assert e2e.versus_scorer_alone(None, now) == {}
+    alone.write_text("not json", encoding="utf-8")
+    assert e2e.versus_scorer_alone(6_000.0, now) == {}
