@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +65,9 @@ from streamflow.platform.kafka import (
 from streamflow.platform.migrations import migrate
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.thread_cpu import stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "e2e.json"
@@ -218,19 +220,8 @@ class Service:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM the process group, SIGKILL it after ``timeout_s``."""
-        if self.proc.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        # Helpers of the group (the MiniCluster's JVM) may outlive the leader.
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        """SIGTERM the process group, SIGKILL it after ``timeout_s`` (bench/thread_cpu.py)."""
+        stop_group(self.proc, timeout_s)
 
 
 def start_service(name: str, cmd: list[str], env: dict[str, str], work: Path) -> Service:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -52,7 +51,13 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
 from bench.scorer_flink import CUSTOMERS, SPACING_MS, txn  # noqa: E402
-from bench.thread_cpu import jit_seconds, split, thread_cpu, tree_cpu_s  # noqa: E402
+from bench.thread_cpu import (  # noqa: E402
+    jit_seconds,
+    split,
+    stop_group,
+    thread_cpu,
+    tree_cpu_s,
+)
 from streamflow.events import Topic, encode, encode_key  # noqa: E402
 from streamflow.events.topics import TOPICS  # noqa: E402
 from streamflow.fraud_scorer.config import Settings as ScorerSettings  # noqa: E402
@@ -246,9 +251,7 @@ def run_rung(  # noqa: PLR0917 - the rung's whole context
         msg = f"rung {rung}: {exc}\n--- {log} (tail) ---\n{tail}"
         raise RuntimeError(msg) from exc
     finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGTERM)
-        job.wait(timeout=60)
+        stop_group(job, timeout_s=60)
         scored.close()
         delete_topics(kafka, [topics.name(spec.topic) for spec in outputs])
     counted = end.seen - start.seen

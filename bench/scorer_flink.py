@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.thread_cpu import tree_cpu_s
+from bench.thread_cpu import stop_group, tree_cpu_s
 from streamflow.events import Channel, ModelSlot, PaymentMethod, Transaction, encode, encode_key
 from streamflow.fraud_scorer.config import Settings as ScorerSettings
 from streamflow.platform.kafka import consumer_config, delete_topics, ensure_topics, producer_config
@@ -263,8 +262,7 @@ def run(args: argparse.Namespace, kafka: KafkaSettings, *, supervised: bool) -> 
         result["events_per_s"] = round(seen / (last - first), 1) if last > first else None
         result.update(latency(kafka, topics, producer, args, customers, blacklisted, job))
     finally:
-        os.killpg(job.pid, signal.SIGTERM)
-        job.wait(timeout=60)
+        stop_group(job, timeout_s=60)
         scored.close()
         delete_topics(kafka, topics.as_map().values())
     return result
