@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -66,10 +67,10 @@ from streamflow.platform.migrations import migrate
 from streamflow.platform.ports import free_loopback_port
 from streamflow.platform.settings import KafkaSettings, PostgresSettings, TopicSettings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.thread_cpu import stop_group
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.thread_cpu import stop_group  # noqa: E402
+
 RESULT = ROOT / "bench" / "results" / "e2e.json"
 COMMAND = "scripts/uv.sh run python bench/e2e.py"
 FLINK_PYTHON = ROOT / "services" / "fraud-scorer" / ".venv" / "bin" / "python"
@@ -570,14 +571,8 @@ def template_burst(run: Run) -> None:
     args = run.args
     say(f"throughput: {args.events:,} template transactions, unpaced, event time = now")
     sender = Sender(run.kafka, run.topics.transactions_raw)
-    when, when_at = now_text(), time.time()
-    base = 10**8 + args.warmup  # after the warm-up's ids, before the latency phase's
-    for n in range(args.events):
-        if n % 1000 == 0:
-            sender.producer.poll(0)
-            if time.time() - when_at >= 1:
-                when, when_at = now_text(), time.time()
-        sender.send(base + n, when, None)
+    # ids after the warm-up's, before the latency phase's; unpaced
+    send_paced(run, sender, args.events, None, base=10**8 + args.warmup, rate=math.inf)
     if sender.producer.flush(60) > 0:
         raise BenchError("phase 1: transactions still unsent after 60 s")
 
@@ -659,11 +654,17 @@ def _bottleneck(cpu: dict[str, float]) -> str:
     return max(stages, key=lambda k: stages[k]) if stages else "unknown"
 
 
-def send_paced(
-    run: Run, sender: Sender, total: int, delivered: Callable[[Any, Message], None]
+def send_paced(  # noqa: PLR0917 - the phase's whole context
+    run: Run,
+    sender: Sender,
+    total: int,
+    delivered: Callable[[Any, Message], None] | None,
+    base: int = 2 * 10**8,
+    rate: float | None = None,
 ) -> int:
-    """Send ``total`` transactions at the latency rate; return how many must alert."""
-    base, rate = 2 * 10**8, run.args.latency_rate
+    """Send ``total`` transactions stamped with the wall clock at ``rate`` (default: the latency
+    rate) with ids from ``base``; return how many must alert (``delivered`` is called for those)."""
+    rate = run.args.latency_rate if rate is None else rate
     t0 = time.time()
     when, when_at = now_text(), t0
     expected = 0
@@ -797,7 +798,7 @@ def throwaway(kafka: KafkaSettings, admin_pg: PostgresSettings) -> Iterator[Run]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--events", type=int, default=40_000, help="generator burst (phase 1)")
+    p.add_argument("--events", type=int, default=40_000, help="phase 1's burst")
     p.add_argument(
         "--burst",
         choices=("template", "generator"),
