@@ -82,8 +82,8 @@ SCORED_TYPE = keyed_row_type("customer_id")
 ALERT_TYPE = keyed_row_type("alert_id")
 METRICS_TYPE = keyed_row_type("store_id")
 SCORED_FEED_TYPE = Types.ROW_NAMED(
-    ["customer_id", "value", *(name for name, _ in FEED_FIELDS)],
-    [Types.STRING(), Types.STRING(), *(kind for _, kind in FEED_FIELDS)],
+    ["customer_id", "value", *(name for name, _, _ in FEED_FIELDS)],
+    [Types.STRING(), Types.STRING(), *(kind for _, kind, _ in FEED_FIELDS)],
 )
 """The scorer's main output: ``Row(customer_id, scored JSON)`` followed by the store windows'
 feed fields (store, event ms, amount in cents, alert flag). The ``transactions.scored`` sink reads

@@ -20,14 +20,13 @@ from streamflow.events import encode
 from streamflow.fraud_scorer.records import WindowAggregate, window_metrics
 
 FEED_FIELDS = (
-    ("store_id", Types.STRING()),
-    ("event_ms", Types.LONG()),
-    ("amount_cents", Types.LONG()),
-    ("fraud_count", Types.INT()),
+    ("store_id", Types.STRING(), DataTypes.STRING()),
+    ("event_ms", Types.LONG(), DataTypes.BIGINT()),
+    ("amount_cents", Types.LONG(), DataTypes.BIGINT()),
+    ("fraud_count", Types.INT(), DataTypes.INT()),
 )
-"""One scored transaction as the aggregator sees it (the last fields of the scorer's output)."""
-_SQL_TYPES = {"store_id": DataTypes.STRING(), "event_ms": DataTypes.BIGINT()}
-_SQL_TYPES.update(amount_cents=DataTypes.BIGINT(), fraud_count=DataTypes.INT())
+"""One scored transaction as the aggregator sees it (the last fields of the scorer's output):
+name, DataStream type, SQL type."""
 
 FEED_VIEW = "store_feed"
 
@@ -78,8 +77,8 @@ def store_windows(
     lag_s = f"{out_of_orderness_ms / 1000:.3f}"
     builder = Schema.new_builder()
     builder = builder.column("customer_id", DataTypes.STRING()).column("value", DataTypes.STRING())
-    for name, _ in FEED_FIELDS:
-        builder = builder.column(name, _SQL_TYPES[name])
+    for name, _, sql_type in FEED_FIELDS:
+        builder = builder.column(name, sql_type)
     schema = (
         builder.column_by_expression("rowtime", "TO_TIMESTAMP_LTZ(event_ms, 3)")
         .watermark("rowtime", f"rowtime - INTERVAL '{lag_s}' SECOND")
