@@ -89,3 +89,25 @@ def test_create_database_then_bootstrap_cli(
                     sql.Identifier(target.database)
                 )
             )
+
+
+@pytest.mark.integration
+def test_large_payloads_are_compressed_with_lz4(pg_settings: PostgresSettings) -> None:
+    # V052: a value PostgreSQL compresses on landing uses lz4 (ADR 0122), in every bronze table.
+    payload = '{"notes": "' + "a scored record's explanation, " * 400 + '"}'
+    with psycopg.connect(pg_settings.dsn()) as conn:
+        conn.execute(
+            "insert into bronze.dlq_events (kafka_topic, kafka_partition, kafka_offset, stage,"
+            " source_topic, error_type, failed_at, schema_version, payload)"
+            " values ('dlq', 0, 7, 'scorer', 'transactions.raw', 'contract', now(), 1, %s::jsonb)",
+            (payload,),
+        )
+        kind = conn.execute(
+            "select pg_column_compression(payload) from bronze.dlq_events where kafka_offset = 7"
+        ).fetchone()
+        columns = conn.execute(
+            "select count(*) from pg_attribute where attcompression = 'l'"
+            " and attrelid::regclass::text like 'bronze.%'"
+        ).fetchone()
+    assert kind == ("lz4",)
+    assert columns == (7,)

@@ -11,6 +11,7 @@ import pytest
 from test_units import EXAMPLES  # type: ignore[import-not-found]
 
 from streamflow.events import Topic, encode, examples
+from streamflow.ingestor import copy_text
 from streamflow.ingestor.copy_text import NULL, encode_rows, field_text, row_text
 from streamflow.ingestor.records import PlainRecord, kafka_time, parse_records
 from streamflow.ingestor.tables import SPECS
@@ -71,3 +72,30 @@ def test_parse_records_shares_one_timestamp_per_millisecond() -> None:
     recs = [PlainRecord("t", 0, i, 1_700_000_000_000, None, value) for i in range(3)]
     rows = parse_records(spec, recs, 10_000).rows
     assert rows[0][3] is rows[2][3]
+
+
+_LONG = '{"why": "None of b\'these\' marks matter in a payload", "pad": "' + "x" * 1100 + '"}'
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("t", 0, 1, _T, "tx-1", 1, _LONG), ("t", 0, 2, _T, "tx-2", 1, _LONG)],  # proven apart
+        [("t", 0, 1, None, "tx-1", 1, _LONG)],  # a NULL among the typed columns
+        [("t", 0, 1, _T, "None", 1, _LONG)],  # a real "None" among them
+        [("t", 0, 1, _T, "tx\t1", 1, _LONG)],  # a tab among them
+        [("t", 0, 1, _T, "tx-1", 1, _LONG + "\t")],  # JSON whitespace in the payload
+        [("t", 0, 1, _T, "tx-1", 1, "\n" + _LONG)],
+        [("t", 0, 1, _T, "tx-1", 1, "\r" + _LONG)],
+        [("t", 0, 1, _T, "tx-1", 1, _LONG.replace("x", "\\", 1))],  # a backslash in it
+        [("t", 0, 1, _T, "tx-1", 1, _LONG), ("t", 0, 2, _T, "tx-2", 1, None)],  # not text
+        [("t", 0, 1, _T, "tx-1", 1, _LONG), ("t", 0, 2, _T, "tx-2", 1, b"x" * 1100)],
+    ],
+)
+def test_long_payloads_encode_like_the_careful_path(rows: list[tuple[Any, ...]]) -> None:
+    assert encode_rows(rows) == _careful(rows)
+
+
+def test_a_long_plain_payload_is_proven_apart_from_the_typed_columns() -> None:
+    rows = [("t", 0, i, _T, f"tx-{i}", 1, _LONG) for i in range(3)]
+    assert copy_text._with_payload(rows, 7) == _careful(rows)

@@ -27,6 +27,7 @@ binary COPY would.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,23 +55,67 @@ def encode_rows(rows: Sequence[tuple[Any, ...]]) -> bytes:
     if not rows:
         return b""
     columns = len(rows[0])
+    last = rows[0][-1]
+    if columns > 1 and isinstance(last, str) and len(last) >= LONG_PAYLOAD_CHARS:
+        proven = _with_payload(rows, columns)
+        if proven is not None:
+            return proven
     template = "\t".join(["%s"] * columns)
     lines = [template % row for row in rows]
     lines.append("")
     text = "\n".join(lines)
     # The whole batch at once: a line holds at least its template's tabs, so the total proves each.
-    if (
-        text.count("\t") == (columns - 1) * len(rows)
-        and text.count("\n") == len(rows)
-        and "\\" not in text
-        and "\r" not in text
-        and ("N" not in text or "None" not in text)
-        and ("'" not in text or ("b'" not in text and 'b"' not in text))
-    ):
+    if text.count("\t") == (columns - 1) * len(rows) and _plain(text, len(rows)):
         return text.encode("utf-8")
     return _careful(rows, lines, columns - 1)
 
 
+def _plain(text: str, newlines: int) -> bool:
+    """No escape needed, no ``None`` or ``bytes`` spelled by ``%s``, ``newlines`` line breaks."""
+    return (
+        text.count("\n") == newlines
+        and "\\" not in text
+        and "\r" not in text
+        and ("N" not in text or "None" not in text)
+        and ("'" not in text or ("b'" not in text and 'b"' not in text))
+    )
+
+
+def _with_payload(rows: Sequence[tuple[Any, ...]], columns: int) -> bytes | None:
+    """The batch when every row ends in a text payload that needs no escape, else None.
+
+    The typed columns ("heads") get the whole proof; the payloads (long JSON text, where a
+    ``None`` or a ``b'`` is just text) only need no tab, line break or backslash, which are
+    single-character searches (ADR 0122).
+    """
+    template = "%s\t" * (columns - 1) + "%.0s"  # the payload formats as ""
+    heads = [template % row for row in rows]
+    try:
+        body = "\n".join([row[-1] for row in rows])
+    except TypeError:  # a payload that is not text: the generic path
+        return None
+    n = len(rows)
+    head_text = "\n".join(heads)
+    if not (
+        head_text.count("\t") == (columns - 1) * n
+        and _plain(head_text, n - 1)
+        and body.count("\n") == n - 1
+        and "\t" not in body
+        and "\\" not in body
+        and "\r" not in body
+    ):
+        return None
+    lines = list(map(operator.add, heads, [row[-1] for row in rows]))
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+LONG_PAYLOAD_CHARS = 1024
+"""From this length of the first row's last column on, the payload is proven apart (ADR 0122).
+
+Below it the whole-line proof costs less: a ~470-character transaction gains nothing and loses
+~0.4 µs to the second pass; a ~1,900-character scored record gains ~6 µs (15.0 -> 9.3 µs/row).
+"""
 _SUSPECT = ("\\", "\r", "None", "b'", 'b"')
 
 
