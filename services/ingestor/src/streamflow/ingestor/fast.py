@@ -5,6 +5,11 @@ A fast path accepts a subset of what its contract accepts and yields the same ty
 as ``Literal`` sets, the current ``schema_version`` only, a plain ``amount`` kept as its text. A
 record it refuses goes through the contract, so rows and dead letters do not change
 (``services/ingestor/tests/test_fast_path.py``).
+
+Free text (the contracts' ``Text``: any string but U+0000) is a plain ``str`` here: the ingestor
+calls a fast path only for a record whose bytes hold no ``\u0000`` at all
+(:func:`streamflow.ingestor.records.parse_records`), and JSON can spell U+0000 no other way.
+That spares the Python validator the contract runs on every such field (ADR 0122).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, with_config
 from pydantic_core import SchemaValidator
 from typing_extensions import TypedDict
 
-from streamflow.events import Transaction, policy
+from streamflow.events import ScoredTransaction, Transaction, policy
 from streamflow.events.currencies import ISO_4217_CODES
+from streamflow.events.scored import MAX_FEATURES, RuleContribution
 from streamflow.events.transactions import Channel, PaymentMethod
-from streamflow.events.types import Identifier, Latitude, Longitude
+from streamflow.events.types import Identifier, Latitude, Longitude, Score
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +89,64 @@ TRANSACTION = FastPath(
     itemgetter(*TRANSACTION_COLUMNS),
 )
 """``transactions.raw``'s fast path: the columns of ``tables._transaction``, in its order."""
+
+
+def _scored_columns(event: Any) -> tuple[Any, ...]:
+    txn = event["transaction"]
+    return (
+        txn["transaction_id"],
+        txn["customer_id"],
+        txn["merchant_id"],
+        event["fraud_score"],
+        event["is_alert"],
+        event["rules_version"],
+        txn["event_time"],
+        event["scored_at"],
+    )
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class RuleContributionFast(TypedDict):
+    """``RuleContribution`` at its current version (free text as ``str``: module docstring)."""
+
+    schema_version: NotRequired[
+        Annotated[
+            int, Field(ge=RuleContribution.SCHEMA_VERSION, le=RuleContribution.SCHEMA_VERSION)
+        ]
+    ]
+    rule_id: Annotated[str, Field(min_length=1, max_length=32)]
+    triggered: bool
+    score: Score
+    weight: Annotated[float, Field(ge=0.0, le=1.0)]
+    contribution: Annotated[float, Field(ge=0.0, le=1.0)]
+    explanation: Annotated[str, Field(max_length=500)]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class ScoredTransactionFast(TypedDict):
+    """``ScoredTransaction`` at its current version, its transaction as :class:`TransactionFast`."""
+
+    schema_version: Annotated[
+        int, Field(ge=ScoredTransaction.SCHEMA_VERSION, le=ScoredTransaction.SCHEMA_VERSION)
+    ]
+    transaction: TransactionFast
+    fraud_score: Score
+    is_alert: bool
+    rule_contributions: list[RuleContributionFast]
+    ml_score: NotRequired[Score | None]
+    reasons: list[str]
+    rules_version: Annotated[int, Field(ge=0)]
+    model_version: NotRequired[Annotated[str, Field(max_length=64)] | None]
+    scored_at: AwareDatetime
+    model_score: NotRequired[Score | None]
+    shadow_model_version: NotRequired[Annotated[str, Field(max_length=64)] | None]
+    shadow_score: NotRequired[Score | None]
+    feature_set: NotRequired[Annotated[str, Field(max_length=32)] | None]
+    features: NotRequired[Annotated[list[float], Field(max_length=MAX_FEATURES)] | None]
+
+
+SCORED_TRANSACTION = FastPath(
+    TypeAdapter(ScoredTransactionFast).validator,  # type: ignore[arg-type]
+    _scored_columns,
+)
+"""``transactions.scored``'s fast path: the columns of ``tables._scored``, in its order."""

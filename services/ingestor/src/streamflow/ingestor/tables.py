@@ -159,6 +159,7 @@ SPECS: dict[Topic, TableSpec] = {
                 "scored_at",
             ),
             _scored,
+            fast.SCORED_TRANSACTION,
         ),
         TableSpec(
             Topic.FRAUD_ALERTS,
