@@ -18,6 +18,11 @@ ingestor's batches (``batch_max_records``, one transaction each), with more work
 - ``merge``: + the ingestor's merge path into the real ``bronze.transactions``: COPY into its
   per-session staging table, then ``insert ... on conflict do nothing`` (what a re-read batch
   takes after a crash; not the steady state).
+- ``scored_raw_copy`` and ``scored_ingestor``: the same two ends for ``transactions.scored``,
+  whose ~1.9 KB records (the scoring core's own JSON) are most of what the ingestor and
+  PostgreSQL do per event end to end; ``scored_ingestor`` includes bronze.scored_transactions'
+  projection trigger into ``app.scored_transactions``. Their ratios are to ``scored_raw_copy``
+  (``scored_ingestor_vs_raw_copy``: a figure, not issue #20's bar, which is the raw topic's).
 
 CPU per row = this process's CPU (the client: parsing, encoding, asyncpg) + the CPU of the
 connection's PostgreSQL backend process from /proc (the server: COPY parsing, jsonb, indexes,
@@ -34,6 +39,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,18 +54,23 @@ sys.path.insert(0, str(ROOT))
 from bench.ingestor import _TX, drop_database  # noqa: E402
 from bench.load_gate import LOAD_LIMIT, MAX_WAIT_S, wait_for_quiet  # noqa: E402
 from bench.thread_cpu import tree_cpu_s  # noqa: E402
-from streamflow.events import Topic  # noqa: E402
+from streamflow.events import Topic, Transaction, decode  # noqa: E402
 from streamflow.ingestor.config import Settings  # noqa: E402
 from streamflow.ingestor.copy_text import encode_rows  # noqa: E402
 from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records  # noqa: E402
-from streamflow.ingestor.tables import SPECS  # noqa: E402
+from streamflow.ingestor.tables import SPECS, TableSpec  # noqa: E402
 
 # The ingestor's own staging table and merge statement (its re-read path), and its batch write.
 from streamflow.ingestor.writer import _merge_sql, _prepare_connection, write_batch  # noqa: E402
 from streamflow.platform.migrations import migrate  # noqa: E402
 from streamflow.platform.settings import PostgresSettings  # noqa: E402
+from streamflow.scoring.core import score_transaction_json  # noqa: E402
+from streamflow.scoring.model import DEFAULT_MODEL_PATH, read_model  # noqa: E402
+from streamflow.scoring.rulesets import default_rules  # noqa: E402
 
 SPEC = SPECS[Topic.TRANSACTIONS_RAW]
+SCORED = SPECS[Topic.TRANSACTIONS_SCORED]
+SCORED_BASE = "scored_raw_copy"
 SCHEMA = "ladder"
 PARTITIONS = 3
 INGESTOR = "ingestor"
@@ -86,6 +97,40 @@ def records(count: int) -> list[PlainRecord]:
     return out
 
 
+def scored_records(count: int, distinct: int = 50) -> list[PlainRecord]:
+    """``count`` transactions.scored records: the scoring core's JSON for ``distinct`` transactions
+    of one customer a day apart (its state carried, so features, explanations and the odd alert
+    vary as in a stream), ids made unique."""
+    rules, model = default_rules(), read_model(DEFAULT_MODEL_PATH)
+    state, values = None, []
+    for i in range(distinct):
+        amount = f"{20 + (i * 7919) % 5000}.{i % 100:02d}"
+        when = (_DAY0 + timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = _TX.replace("4800.00", amount).replace("CUST", "C0001")
+        txn = decode(Transaction, value.replace("2026-11-01T14:30:00Z", when))
+        state, out = score_transaction_json(state, txn, rules, 0.02 * (i % 10), model, _now())
+        values.append(out.scored)
+    now_ms = int(time.time() * 1000)
+    return [
+        PlainRecord(
+            str(Topic.TRANSACTIONS_SCORED),
+            i % PARTITIONS,
+            i // PARTITIONS,
+            now_ms + i // 1000,
+            b'{"customer_id":"C0001"}',
+            values[i % distinct].replace('"TXID"', f'"tx-{i:09d}"', 1).encode(),
+        )
+        for i in range(count)
+    ]
+
+
+_DAY0 = datetime(2026, 10, 1, 14, 30, tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def raw_copy_text(batch: Sequence[PlainRecord]) -> bytes:
     """The payloads as COPY text, one per line (they hold no tab, newline or backslash)."""
     values = [r.value or b"" for r in batch]
@@ -106,6 +151,8 @@ class Rung:
     encode: Callable[[Sequence[PlainRecord]], Any]
     write: Callable[[asyncpg.Connection, Rung, Any], Awaitable[None]] | None = None
     own_transaction: bool = False  # ``write`` opens the batch's transaction itself
+    spec: TableSpec = SPEC
+    """The topic whose records the rung writes (transactions.raw, or transactions.scored)."""
 
 
 @cache
@@ -137,7 +184,16 @@ async def copy_into(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
 
 def parsed(batch: Sequence[PlainRecord]) -> ParsedBatch:
     """The ingestor's parsing and validation of a batch (it encodes in ``write_batch``)."""
-    result = parse_records(SPEC, batch, max_payload_bytes())
+    return _parsed(SPEC, batch)
+
+
+def parsed_scored(batch: Sequence[PlainRecord]) -> ParsedBatch:
+    """:func:`parsed` for transactions.scored."""
+    return _parsed(SCORED, batch)
+
+
+def _parsed(spec: TableSpec, batch: Sequence[PlainRecord]) -> ParsedBatch:
+    result = parse_records(spec, batch, max_payload_bytes())
     if result.dead:
         msg = f"{len(result.dead)} records rejected: {result.dead[0]}"
         raise RuntimeError(msg)
@@ -146,7 +202,7 @@ def parsed(batch: Sequence[PlainRecord]) -> ParsedBatch:
 
 async def ingestor_write(conn: asyncpg.Connection, rung: Rung, batch: ParsedBatch) -> None:
     """The ingestor's own batch write (``write_batch``: its transaction, COPY into bronze)."""
-    result = await write_batch(conn, SPEC, batch)
+    result = await write_batch(conn, rung.spec, batch)
     if result.inserted != len(batch.rows):
         msg = f"{rung.name}: write_batch inserted {result.inserted} of {len(batch.rows)} rows"
         raise RuntimeError(msg)
@@ -241,6 +297,27 @@ def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
         copy_and_merge,
     )
     ladder.append((merge, ["truncate bronze.transactions"]))
+    scored_raw = Rung(
+        SCORED_BASE,
+        "raw COPY of scored records' payloads (text), no index: the scored rungs' reference",
+        f"{SCHEMA}.scored_raw",
+        ("payload",),
+        raw_copy_text,
+        spec=SCORED,
+    )
+    ladder.append((scored_raw, [f"create table {SCHEMA}.scored_raw (payload text not null)"]))
+    scored = Rung(
+        "scored_ingestor",
+        "the ingestor's real path for transactions.scored: parse_records + write_batch into "
+        "bronze (its projection trigger into app.scored_transactions included)",
+        "bronze.scored_transactions",
+        SCORED.columns,
+        parsed_scored,
+        ingestor_write,
+        own_transaction=True,
+        spec=SCORED,
+    )
+    ladder.append((scored, []))
     return ladder
 
 
@@ -279,9 +356,10 @@ async def measure(
 
 
 def with_ratios(rungs: dict[str, dict[str, Any]], base: str = "raw_copy") -> None:
-    """Add each rung's CPU per row and rows/s as a ratio to the raw-COPY rung's."""
-    ref = rungs.get(base, {})
-    for figures in rungs.values():
+    """Add each rung's CPU per row and rows/s as a ratio to the raw-COPY rung's (the scored rungs:
+    to ``scored_raw_copy``)."""
+    for name, figures in rungs.items():
+        ref = rungs.get(SCORED_BASE if name.startswith("scored_") else base, {})
         for key, ratio_key in (
             ("cpu_us_per_row", "cpu_per_row_vs_raw_copy"),
             ("rows_per_s", "rows_per_s_vs_raw_copy"),
@@ -304,6 +382,7 @@ async def run(
     try:
         migrate(pg.dsn())
         data = records(rows)
+        scored_data = scored_records(rows)
         conn = await asyncpg.connect(pg.dsn())
         try:
             await conn.execute(f"create schema {SCHEMA}")
@@ -315,7 +394,9 @@ async def run(
                     load_limit, load_wait_s, say=lambda text: print(text, file=sys.stderr)
                 )
                 print(f"==> ladder {rung.name} (load {gate['load_before']})", file=sys.stderr)
-                figures = await measure(conn, rung, data, batch)
+                figures = await measure(
+                    conn, rung, scored_data if rung.spec is SCORED else data, batch
+                )
                 figures.update(
                     load_before=gate["load_before"],
                     load_waited_s=gate["waited_s"],
@@ -331,6 +412,9 @@ async def run(
     with_ratios(result["rungs"])
     result["ingestor_vs_raw_copy"] = (
         result["rungs"].get(INGESTOR, {}).get("cpu_per_row_vs_raw_copy")
+    )
+    result["scored_ingestor_vs_raw_copy"] = (
+        result["rungs"].get("scored_ingestor", {}).get("cpu_per_row_vs_raw_copy")
     )
     result["loaded"] = any(r["loaded"] for r in result["rungs"].values())
     return result
