@@ -448,7 +448,17 @@ def _ingestor_ladder(ingestor: dict[str, Any] | None) -> list[str]:
             f"per row: it {verdict} issue #20's bar of ≤ {INGEST_CPU_BAR}x (Kafka consumption is "
             f"not in this ladder). Its re-read path (`merge`) costs {_ratio(merge)}.",
         ]
-    elif len(names := list(rungs)) >= 2:  # a result from before the `ingestor` rung
+    scored = ingestor.get("scored_ingestor_vs_raw_copy")
+    if scored is not None:
+        lines += [
+            "",
+            f"A scored record (`scored_ingestor`: `transactions.scored`, ~1.9 KB of the scoring "
+            f"core's JSON, through the same path, the projection trigger into "
+            f"`app.scored_transactions` included) costs {_ratio(scored)} the raw COPY of the "
+            f"same payloads (`scored_raw_copy`; the scored rungs' ratios are to it). Each event "
+            f"lands one raw and one scored record end to end (ADR 0122).",
+        ]
+    if real is None and len(names := list(rungs)) >= 2:  # a result from before `ingestor`
         top = rungs[names[-2]].get("cpu_per_row_vs_raw_copy")
         merge = rungs[names[-1]].get("cpu_per_row_vs_raw_copy")
         lines += [
