@@ -109,6 +109,14 @@ def main() -> int:
     result["loaded"] = any(
         bool(part and part.get("loaded")) for part in (result["scorer"], result["ingestor"])
     )
+    loads = [
+        rung["load_before"]
+        for part in (result["scorer"], result["ingestor"])
+        for rung in ((part or {}).get("rungs") or {}).values()
+        if isinstance(rung.get("load_before"), int | float)
+    ]
+    if loads:  # the headline table's load column: the busiest moment before a rung
+        result["load_average_before"] = max(loads)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
