@@ -18,7 +18,10 @@ so a batch without one needs no search for ``b'`` or ``b"``, and one without an 
 
 ``str()`` of the Python values the table specs produce is valid PostgreSQL input: datetimes as
 ``2026-11-01 14:30:00+00:00`` (explicit offset: independent of the session's TimeZone and
-DateStyle), ``Decimal``/``float`` (``1E+2``, ``1e-05``), ``True``/``False``, UUIDs, integers;
+DateStyle; a column of plain ``datetime`` values is spelled ``2026-11-01T14:30:00+00:00`` by one
+``orjson.dumps`` of the whole column instead, ~1 µs per value less, when every offset is whole
+minutes, which orjson's spelling keeps exactly), ``Decimal``/``float`` (``1E+2``, ``1e-05``),
+``True``/``False``, UUIDs, integers;
 ``bytes`` are spelled as ``bytea`` hex by the careful path (the bronze topic tables have no
 ``bytea`` column; dead letters, which do, keep the binary COPY). A value PostgreSQL still cannot
 parse raises a data error, which sends the batch to the writer's row-by-row path exactly as a
@@ -29,7 +32,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
@@ -54,6 +60,7 @@ def encode_rows(rows: Sequence[tuple[Any, ...]]) -> bytes:
     """Every row as one COPY text buffer (UTF-8, newline-terminated lines)."""
     if not rows:
         return b""
+    rows = _with_time_texts(rows)
     columns = len(rows[0])
     last = rows[0][-1]
     if columns > 1 and isinstance(last, str) and len(last) >= LONG_PAYLOAD_CHARS:
@@ -116,6 +123,42 @@ LONG_PAYLOAD_CHARS = 1024
 Below it the whole-line proof costs less: a ~470-character transaction gains nothing and loses
 ~0.4 µs to the second pass; a ~1,900-character scored record gains ~6 µs (15.0 -> 9.3 µs/row).
 """
+_TZINFO = operator.attrgetter("tzinfo")
+_MINUTE = timedelta(minutes=1)
+
+
+def _with_time_texts(rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+    """``rows`` with each column of plain datetimes (by the first row) as ISO 8601 text."""
+    times = [i for i, value in enumerate(rows[0]) if type(value) is datetime]
+    texts = {i: t for i in times if (t := iso_texts([row[i] for row in rows])) is not None}
+    if not texts:
+        return rows
+    columns = list(zip(*rows, strict=True))
+    for i, column in texts.items():
+        columns[i] = tuple(column)
+    return list(zip(*columns, strict=True))
+
+
+def iso_texts(values: Sequence[Any]) -> list[str] | None:
+    """The datetimes ``values`` as ISO 8601 text in one call, or None (``str()`` then spells them).
+
+    None unless every value is a datetime whose offset, if any, is fixed and whole minutes (orjson
+    writes ``+HH:MM`` and would drop seconds of an offset).
+    """
+    try:
+        zones = set(map(_TZINFO, values))
+        for zone in zones:
+            if zone is not None and ((offset := zone.utcoffset(None)) is None or offset % _MINUTE):
+                return None
+        data = orjson.dumps(values)
+    except (AttributeError, TypeError, orjson.JSONEncodeError):
+        return None
+    if not (data.startswith(b'["') and data.endswith(b'"]')):
+        return None
+    texts = data[2:-2].decode("utf-8").split('","')
+    return texts if len(texts) == len(values) else None
+
+
 _SUSPECT = ("\\", "\r", "None", "b'", 'b"')
 
 
