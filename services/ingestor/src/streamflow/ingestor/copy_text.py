@@ -37,6 +37,8 @@ from typing import Any
 
 import orjson
 
+from streamflow.ingestor.gcpause import paused_gc
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
 
@@ -57,9 +59,19 @@ def row_text(row: Sequence[Any]) -> str:
 
 
 def encode_rows(rows: Sequence[tuple[Any, ...]]) -> bytes:
-    """Every row as one COPY text buffer (UTF-8, newline-terminated lines)."""
+    """Every row as one COPY text buffer (UTF-8, newline-terminated lines).
+
+    The cyclic garbage collector is paused meanwhile (:mod:`streamflow.ingestor.gcpause`): the
+    datetime columns' texts make a tuple per row, and collections triggered by them walked the
+    batch's rows.
+    """
     if not rows:
         return b""
+    with paused_gc():
+        return _encode_rows(rows)
+
+
+def _encode_rows(rows: Sequence[tuple[Any, ...]]) -> bytes:
     rows = _with_time_texts(rows)
     columns = len(rows[0])
     last = rows[0][-1]

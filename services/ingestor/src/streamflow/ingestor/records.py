@@ -19,7 +19,6 @@ once per distinct millisecond of a batch (thousands of records share one).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from streamflow.events.dead_letters import (
     MAX_PAYLOAD_BYTES,
 )
 from streamflow.events.text import has_json_nul, storable_text
+from streamflow.ingestor.gcpause import paused_gc
 from streamflow.ingestor.tables import TableSpec
 
 Row = tuple[Any, ...]
@@ -212,19 +212,10 @@ def _item(event: Any) -> Any:
 def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: int) -> ParsedBatch:
     """Validate every record; bronze rows, dead letters and the next offset per partition.
 
-    The cyclic garbage collector is paused for the batch: the loop allocates a few container
-    objects per record (rows, validated dicts) and no reference cycles, yet the collector ran
-    every ~700 allocations and now and then walked the whole heap, the records waiting in the
-    consumer's buffers included (~1.5 µs per row in the ingestor ladder, ADR 0121). Whatever the
-    batch leaves behind is collected as usual once it is resumed.
+    The cyclic garbage collector is paused for the batch (:mod:`streamflow.ingestor.gcpause`).
     """
-    if not gc.isenabled():
+    with paused_gc():
         return _parse_records(spec, records, max_bytes)
-    gc.disable()
-    try:
-        return _parse_records(spec, records, max_bytes)
-    finally:
-        gc.enable()
 
 
 def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: int) -> ParsedBatch:
