@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fast_path_checks import FastPathCase  # type: ignore[import-not-found]
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from streamflow.events import ContractError, Topic, Transaction, decode, encode, examples
-from streamflow.ingestor.copy_text import encode_rows
-from streamflow.ingestor.fast import TRANSACTION, TransactionFast
-from streamflow.ingestor.records import PlainRecord, parse_records
+from streamflow.events import Topic, Transaction, encode, examples
+from streamflow.ingestor.fast import TransactionFast
 from streamflow.ingestor.tables import SPECS
 
 SPEC = SPECS[Topic.TRANSACTIONS_RAW]
-SLOW = dataclasses.replace(SPEC, fast=None)
 BASE: dict[str, Any] = json.loads(encode(examples.transaction()))
 
 VARIANTS: list[dict[str, Any]] = [
@@ -69,23 +65,8 @@ VARIANTS: list[dict[str, Any]] = [
 ]
 
 
-def _payload(change: dict[str, Any], drop: tuple[str, ...] = ()) -> bytes:
-    doc = {k: v for k, v in {**BASE, **change}.items() if k not in drop}
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _contract_columns(value: bytes) -> tuple[Any, ...] | None:
-    try:
-        return SPEC.extract(decode(Transaction, value))
-    except ContractError:
-        return None
-
-
-def _fast_columns(value: bytes) -> tuple[Any, ...] | None:
-    try:
-        return TRANSACTION.extract(TRANSACTION.validator.validate_json(value))
-    except ValidationError:
-        return None
+CASE = FastPathCase(SPEC, BASE)
+_payload, _contract_columns, _fast_columns = CASE.payload, CASE.contract_columns, CASE.fast_columns
 
 
 def _same_columns(value: bytes) -> None:
@@ -161,11 +142,4 @@ def test_any_amount_text_passes_fast_only_if_the_contract_takes_it_alike(amount:
 
 def test_parse_records_lands_and_rejects_exactly_as_the_contract_path() -> None:
     values = [_payload(v) for v in VARIANTS] + [b"", b"{", b'{"a":"\\u0000"}', b"\xff"]
-    records = [PlainRecord("t", 0, i, 1_700_000_000_000, b"k", v) for i, v in enumerate(values)]
-    fast, slow = parse_records(SPEC, records, 1 << 20), parse_records(SLOW, records, 1 << 20)
-    assert fast.dead == slow.dead
-    assert fast.keys == slow.keys
-    assert fast.next_offsets == slow.next_offsets
-    assert encode_rows(fast.rows) == encode_rows(slow.rows)
-    assert len(fast.rows) > 10
-    assert len(fast.dead) > 10
+    CASE.assert_parse_records_alike(values)

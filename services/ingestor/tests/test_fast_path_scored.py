@@ -7,15 +7,13 @@ import json
 from typing import Any
 
 import pytest
+from fast_path_checks import FastPathCase  # type: ignore[import-not-found]
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from streamflow.events import ContractError, ScoredTransaction, Topic, decode, encode, examples
+from streamflow.events import ScoredTransaction, Topic, encode, examples
 from streamflow.events.scored import RuleContribution
-from streamflow.ingestor.copy_text import encode_rows
 from streamflow.ingestor.fast import (
-    SCORED_TRANSACTION,
     RuleContributionFast,
     ScoredTransactionFast,
 )
@@ -81,23 +79,8 @@ VARIANTS: list[dict[str, Any]] = [
 ]
 
 
-def _payload(change: dict[str, Any], drop: tuple[str, ...] = ()) -> bytes:
-    doc = {k: v for k, v in {**BASE, **change}.items() if k not in drop}
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _contract_columns(value: bytes) -> tuple[Any, ...] | None:
-    try:
-        return SPEC.extract(decode(ScoredTransaction, value))
-    except ContractError:
-        return None
-
-
-def _fast_columns(value: bytes) -> tuple[Any, ...] | None:
-    try:
-        return SCORED_TRANSACTION.extract(SCORED_TRANSACTION.validator.validate_json(value))
-    except ValidationError:
-        return None
+CASE = FastPathCase(SPEC, BASE)
+_payload, _contract_columns, _fast_columns = CASE.payload, CASE.contract_columns, CASE.fast_columns
 
 
 def _same_columns(value: bytes) -> None:
@@ -161,11 +144,4 @@ def test_free_text_with_nul_never_reaches_the_fast_path() -> None:
 
 def test_parse_records_lands_and_rejects_exactly_as_the_contract_path() -> None:
     values = [_payload(v) for v in VARIANTS] + [b"", b"{", b'{"a":"\\u0000"}', b"\xff"]
-    records = [PlainRecord("t", 0, i, 1_700_000_000_000, b"k", v) for i, v in enumerate(values)]
-    fast, slow = parse_records(SPEC, records, 1 << 20), parse_records(SLOW, records, 1 << 20)
-    assert fast.dead == slow.dead
-    assert fast.keys == slow.keys
-    assert fast.next_offsets == slow.next_offsets
-    assert encode_rows(fast.rows) == encode_rows(slow.rows)
-    assert len(fast.rows) > 10
-    assert len(fast.dead) > 10
+    CASE.assert_parse_records_alike(values)
