@@ -27,6 +27,10 @@ _ALTER = re.compile(
 _ADD_COLUMN = re.compile(
     r"^add\s+column\s+(?:if\s+not\s+exists\s+)?(.*)$", re.DOTALL | re.IGNORECASE
 )
+_SAME_SHAPE = re.compile(
+    r"^alter\s+column\s+\w+\s+set\s+(?:compression|storage)\s+\w+$", re.IGNORECASE
+)
+"""How a column's values are stored (V052's lz4): its name, type and nullability stay."""
 _DROP = re.compile(r"^drop\s+table\s+(?:if\s+exists\s+)?bronze\.(\w+)", re.IGNORECASE)
 _TABLE_CONSTRAINT = (
     "primary ",
@@ -127,6 +131,8 @@ def _apply(statement: str, tables: dict[str, dict[str, Column]], where: str) -> 
         tables[name] = columns
     elif match := _ALTER.match(statement):
         name, action = match.group(1).lower(), match.group(2)
+        if _SAME_SHAPE.match(action):
+            return
         added = _ADD_COLUMN.match(action)
         if added is None or len(_split_top_level(action)) > 1:
             raise ValueError(f"{where}: bronze_ddl cannot read {statement!r}; teach it this form")

@@ -186,7 +186,11 @@ def test_the_ddl_reader_applies_added_columns_and_refuses_other_alters(tmp_path:
         "create table silver.x (y int);\n",
         encoding="utf-8",
     )
-    (tmp_path / "V010__b.sql").write_text("alter table bronze.t add column d int;", "utf-8")
+    (tmp_path / "V010__b.sql").write_text(
+        "alter table bronze.t add column d int;\n"
+        "alter table bronze.t alter column b set compression lz4;",
+        "utf-8",
+    )
     tables = bronze_tables(tmp_path)
     assert list(tables) == ["t"]
     assert tables["t"] == {
