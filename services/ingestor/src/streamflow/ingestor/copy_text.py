@@ -109,8 +109,9 @@ def _with_payload(rows: Sequence[tuple[Any, ...]], columns: int) -> bytes | None
     """
     template = "%s\t" * (columns - 1) + "%.0s"  # the payload formats as ""
     heads = [template % row for row in rows]
+    payloads = [row[-1] for row in rows]
     try:
-        body = "\n".join([row[-1] for row in rows])
+        body = "\n".join(payloads)
     except TypeError:  # a payload that is not text: the generic path
         return None
     n = len(rows)
@@ -124,7 +125,7 @@ def _with_payload(rows: Sequence[tuple[Any, ...]], columns: int) -> bytes | None
         and "\r" not in body
     ):
         return None
-    lines = list(map(operator.add, heads, [row[-1] for row in rows]))
+    lines = list(map(operator.add, heads, payloads))
     lines.append("")
     return "\n".join(lines).encode("utf-8")
 
