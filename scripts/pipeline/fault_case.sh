@@ -19,7 +19,8 @@
 # groups and checkpoint dir (as scripts/pipeline/fault_run.sh).
 # Env: STREAMFLOW_FAULT_COUNT (20000), STREAMFLOW_FAULT_RATE (500/s), STREAMFLOW_FAULT_DOWN_S (how
 # long the crashed part stays down, 20 s), STREAMFLOW_FAULT_CHECKPOINT_INTERVAL_MS (2000),
-# STREAMFLOW_FAULT_FS_MB (tmpfs size of disk-full, 64), STREAMFLOW_FAULT_KEEP=1 keeps a passed run.
+# STREAMFLOW_FAULT_FS_MB (tmpfs size of disk-full, 64 + 4 per 1,000 events), STREAMFLOW_FAULT_KEEP=1
+# keeps a passed run.
 set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../infra/lib.sh"
@@ -151,13 +152,17 @@ if [[ "$fault" == disk-full ]]; then
   # Only the database's data goes on the small filesystem (a tablespace); the WAL stays on the
   # cluster's own disk, as with a separate WAL volume. A full WAL disk PANICs PostgreSQL, which is
   # the pg-immediate case's crash-and-restart.
+  # The run's own data must fit once the filler is gone: ~1.4 KB per scored record (its features
+  # and every rule's explanation), ~0.7 KB per raw one, alerts, indexes and the app projections.
+  # A flat 64 MB held 6,000 events but not the long case's 40,000, which then never caught up.
+  fs_mb="${STREAMFLOW_FAULT_FS_MB:-$((64 + count * 4 / 1000))}"
   mkdir -p "$mnt"
-  mount -t tmpfs -o "size=${STREAMFLOW_FAULT_FS_MB:-64}m,mode=0700" tmpfs "$mnt" \
+  mount -t tmpfs -o "size=${fs_mb}m,mode=0700" tmpfs "$mnt" \
     || die "cannot mount a tmpfs at $mnt (needs root)"
   [[ "$(id -u)" -eq 0 ]] && chown postgres:postgres "$mnt"
   pg_super "create tablespace $id location '$mnt'"
   pg_super "create database $id owner $STREAMFLOW_PG_USER tablespace $id"
-  say "database $id on a ${STREAMFLOW_FAULT_FS_MB:-64} MB tmpfs tablespace ($mnt)"
+  say "database $id on a $fs_mb MB tmpfs tablespace ($mnt)"
 fi
 say "topics and database $id"
 py -m streamflow.platform bootstrap --create-database >"$run_dir/bootstrap.log" 2>&1 \
