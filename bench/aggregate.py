@@ -387,7 +387,9 @@ def _scorer_ladder(scorer: dict[str, Any] | None) -> list[str]:
         "process tree, from /proc. "
         f"{scorer.get('execution_mode')} mode, {scorer.get('state_backend')}, checkpoints every "
         f"{scorer.get('checkpoint_interval_ms')} ms, anomaly model "
-        f"{'loaded' if scorer.get('model_loaded') else 'absent'}.",
+        f"{'loaded' if scorer.get('model_loaded') else 'absent'}, supervised model "
+        f"{_supervised_text(scorer)}, scoring core "
+        f"{_compiled_text(scorer.get('scoring_compiled'))}.",
         "",
         "| rung | adds | job CPU µs/event | x L1 | events/s | x L1 | window s (commits) | load |",
         "|---|---|---|---|---|---|---|---|",
@@ -414,6 +416,19 @@ def _scorer_ladder(scorer: dict[str, Any] | None) -> list[str]:
             f"#20's bar of ≤ {SCORER_CPU_BAR}x.",
         ]
     return [*lines, ""]
+
+
+def _supervised_text(scorer: dict[str, Any]) -> str:
+    """Which supervised model L3-L5 scored with (none in ladders before 2026-12-05 13:00)."""
+    path = scorer.get("supervised_model")
+    return f"`{Path(path).name}` current" if path else "absent (ladders before 2026-12-05 13:00)"
+
+
+def _compiled_text(compiled: bool | None) -> str:
+    """Whether the rungs ran the scoring core compiled (docs/adr/0123)."""
+    if compiled is None:
+        return "as Python (ladders before the compiled build)"
+    return "compiled (mypyc)" if compiled else "as Python"
 
 
 def _ingestor_ladder(ingestor: dict[str, Any] | None) -> list[str]:

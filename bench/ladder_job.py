@@ -14,7 +14,8 @@ the work in between grows (docs/adr/0081-reference-ladder.md):
   reads and writes one bytes ``ValueState`` (the job's descriptor and TTL) and forwards the value.
 - L2: + the core's decode and validation (``validate_transaction``).
 - L3: + the whole scoring core: state from bytes, ``score_transaction_json`` with the job's
-  rules and model, state to bytes; the scored record is the only output.
+  rules, anomaly model and starter supervised model (with no labels or merchant traffic: L3 has
+  no broadcast inputs and no traffic hop), state to bytes; the scored record is the only output.
 - L4: the real job's wiring (``fraud_job.build_pipeline``) with its store windows swapped for a
   discarding sink: the real ``ScoreTransactions`` with its broadcast rules/feedback inputs and
   every side output, alerts and dead letters to their real sinks, the window feed discarded.
@@ -57,12 +58,15 @@ from streamflow.fraud_scorer.fraud_job import _source as job_source
 from streamflow.fraud_scorer.job_config import environment_settings
 from streamflow.platform.settings import load_settings
 from streamflow.scoring.core import (
+    NO_SUPERVISED,
     AnomalyModel,
     CustomerState,
+    Supervised,
     load_model,
     score_transaction_json,
     validate_transaction,
 )
+from streamflow.scoring.gbdt import load_starter
 
 RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
 DISCARDING_SINK = "org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink"
@@ -120,12 +124,16 @@ class ScoreCoreOnly(TouchState):
         super().__init__()
         self._rules = rules
         self._model_path = settings.model_path
+        self._starter_path = settings.supervised_model_path
         self._max_future = timedelta(seconds=settings.max_future_seconds)
         self._model: AnomalyModel | None = None
+        self._supervised = NO_SUPERVISED
 
     def open(self, runtime_context: RuntimeContext) -> None:
         super().open(runtime_context)
         self._model = load_model(self._model_path)
+        starter = load_starter(self._starter_path)
+        self._supervised = Supervised(starter) if starter is not None else NO_SUPERVISED
 
     def process_element(self, value: str, ctx: Any) -> Iterator[Row]:
         now = _now()
@@ -136,7 +144,7 @@ class ScoreCoreOnly(TouchState):
         stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(
-            before, txn, self._rules, NO_MERCHANT_RISK, self._model, now
+            before, txn, self._rules, NO_MERCHANT_RISK, self._model, now, self._supervised
         )
         self._state.update(after.to_bytes())
         yield Row(txn.customer_id, out.scored)

@@ -4,6 +4,12 @@
 ``PATH=services/fraud-scorer/.venv/bin:$PATH services/fraud-scorer/.venv/bin/python
 bench/ladder_scorer.py --out F``.
 
+Every rung runs the scorer as shipped: the starter supervised model (``models/fraud-gbdt.npz``)
+is current, as ``scripts/services/scorer.sh`` and the image set it, so L3-L5 score with the
+learning loop's features and model in place (issue #20; before 2026-12-05 13:00 they did not,
+docs/adr/0123). ``ladder.json`` records it (``supervised_model``) and whether the scoring core
+ran compiled (``scoring_compiled``).
+
 One transactions topic is pre-loaded once (the transactions of ``bench/scorer_flink.py``, same
 customers, blacklist and event-time spacing); then every rung (``bench/ladder_job.py``) runs as a
 job process of its own, on fresh output topics and a fresh consumer group, so it reads the same
@@ -58,6 +64,7 @@ from bench.thread_cpu import (  # noqa: E402
     thread_cpu,
     tree_cpu_s,
 )
+from streamflow import scoring  # noqa: E402
 from streamflow.events import Topic, encode, encode_key  # noqa: E402
 from streamflow.events.topics import TOPICS  # noqa: E402
 from streamflow.fraud_scorer.config import Settings as ScorerSettings  # noqa: E402
@@ -76,7 +83,8 @@ WHAT = {
     "L0m": "L0 + the job's merchant-traffic hop (JVM: key by merchant, day buckets, prefix)",
     "L1": "+ key by customer (JVM), one Python keyed function: a bytes ValueState read + write",
     "L2": "+ the core's decode and validation (validate_transaction)",
-    "L3": "+ the whole scoring core (state from/to bytes, score_transaction_json), main output",
+    "L3": "+ the whole scoring core (state from/to bytes, score_transaction_json with the "
+    "anomaly and starter supervised models), main output",
     "L4": "+ every side output: the real job's wiring with its store windows discarded",
     "L5": "the real job (fraud_job.build_pipeline: + store windows in Flink SQL, metrics sink)",
 }
@@ -199,6 +207,14 @@ def watch(  # noqa: PLR0917 - the window's whole definition
     return start, end, commits, settled
 
 
+def supervised_model_path() -> str:
+    """The starter model the shipped scorer loads; ``STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH``
+    overrides it (the ladder before 2026-12-05 ran L3-L5 with no supervised model)."""
+    return os.environ.get(
+        "STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH", str(ROOT / "models" / "fraud-gbdt.npz")
+    )
+
+
 def run_rung(  # noqa: PLR0917 - the rung's whole context
     rung: str,
     kafka: KafkaSettings,
@@ -227,6 +243,9 @@ def run_rung(  # noqa: PLR0917 - the rung's whole context
             "STREAMFLOW_SCORER_RULES_FILE": str(rules),
             "STREAMFLOW_SCORER_METRICS_PORT": str(free_port()),
             "STREAMFLOW_FLINK_LOG_DIR": str(work / f"logs-{rung}"),
+            # The scorer as shipped (scripts/services/scorer.sh, the image): the starter model
+            # is current, so L3-L5 score with the learning loop's features and model in place.
+            "STREAMFLOW_SCORER_SUPERVISED_MODEL_PATH": supervised_model_path(),
         }
     )
     scored = Consumer(consumer_config(kafka, f"ladder-read-{suffix}"))
@@ -334,6 +353,8 @@ def main() -> int:
         "bundle_size": scorer.bundle_size,
         "bundle_time_ms": scorer.bundle_time_ms,
         "model_loaded": scorer.model_path is not None and scorer.model_path.is_file(),
+        "supervised_model": supervised_model_path(),
+        "scoring_compiled": scoring.COMPILED,
         "rungs": {},
     }
     try:

@@ -22,11 +22,12 @@ scripts/uv.sh run pytest -m "not slow" --cov --cov-report= --cov-fail-under=0 -p
   --ignore=services/fraud-scorer "${main_dirs[@]}" "$@"
 
 if [ -x services/fraud-scorer/.venv/bin/python ]; then
+  # The scoring core's tests again, against the compiled build the job runs (docs/adr/0123).
   echo "==> scorer (PyFlink environment) tests"
   PATH="$REPO/services/fraud-scorer/.venv/bin:$PATH" VIRTUAL_ENV="$REPO/services/fraud-scorer/.venv" \
     services/fraud-scorer/.venv/bin/python -m pytest -m "not slow" --cov --cov-append --cov-report= \
     --cov-fail-under=0 -p no:cacheprovider \
-    --rootdir "$REPO" -c "$REPO/pyproject.toml" services/fraud-scorer/tests
+    --rootdir "$REPO" -c "$REPO/pyproject.toml" services/fraud-scorer/tests packages/scoring/tests
 fi
 
 if [ -d airflow/tests ] && [ -x airflow/.venv/bin/python ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Setup step: the Debian packages the local infrastructure needs — PostgreSQL server binaries
-# (postgresql), ss (iproute2), ps (procps), Java 17 (openjdk-17-jre-headless) and Maven (maven).
+# (postgresql), ss (iproute2), ps (procps), Java 17 (openjdk-17-jre-headless), Maven (maven) and a
+# C compiler (gcc: mypyc builds the scoring modules, step 51).
 # Installs only what is missing with apt-get (apt-get update only then). Debian's default cluster
 # 'main' is not created: StreamFlow runs its own private cluster (scripts/infra/postgres.sh).
 set -euo pipefail
@@ -12,6 +13,7 @@ compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || missing+=(postgresql
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v ps >/dev/null 2>&1 || missing+=(procps)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 if ! command -v java >/dev/null 2>&1 || [[ "$(java_major)" -lt 17 ]]; then
   missing+=(openjdk-17-jre-headless)

@@ -86,7 +86,7 @@ def _digest(case: str) -> str:
     rules = default_rules(None).model_copy(
         update={
             "blacklist": default_rules(None).blacklist.model_copy(
-                update={"card_ids": ["K-STOLEN-1"], "merchant_ids": ["M-BAD"]}
+                update={"card_ids": frozenset({"K-STOLEN-1"}), "merchant_ids": frozenset({"M-BAD"})}
             )
         }
     )

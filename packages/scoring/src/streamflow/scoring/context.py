@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 WINDOW_DAYS: tuple[int, ...] = (1, 7, 30)
 """The windows every aggregate is kept for."""
@@ -141,9 +142,12 @@ CARD_WINDOW_SECONDS = 90 * 86_400.0
 """The card's fraud history counts reports over this many seconds."""
 
 
-@dataclass(frozen=True, slots=True)
-class LabelContext:
-    """The confirmed frauds known at a transaction's event time, as the features need them."""
+class LabelContext(NamedTuple):
+    """The confirmed frauds known at a transaction's event time, as the features need them.
+
+    A named tuple: immutable and picklable whether this module runs as Python or compiled
+    (a compiled frozen dataclass cannot be unpickled; Flink pickles the job's functions).
+    """
 
     merchant_frauds: tuple[int, ...]
     """Frauds at the transaction's merchant reported in each of :data:`WINDOW_DAYS`."""

@@ -16,6 +16,7 @@ import math
 import struct
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from streamflow.events import Feedback, Label
 from streamflow.scoring.context import (
@@ -35,9 +36,11 @@ _FORMAT_VERSION = 1
 _LN2 = math.log(2.0)
 
 
-@dataclass(frozen=True, slots=True)
-class MerchantRisk:
-    """Decayed fraud and legit label weights of one merchant, as of ``ref_time``."""
+class MerchantRisk(NamedTuple):
+    """Decayed fraud and legit label weights of one merchant, as of ``ref_time``.
+
+    A named tuple, like :class:`~streamflow.scoring.context.LabelContext`: picklable compiled.
+    """
 
     fraud: float
     legit: float

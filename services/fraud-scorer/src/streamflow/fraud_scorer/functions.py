@@ -35,6 +35,7 @@ from streamflow.events import (
 )
 from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic, to_cents
 from streamflow.fraud_scorer.store_windows import FEED_FIELDS
+from streamflow.scoring import COMPILED
 from streamflow.scoring.core import (
     NO_SUPERVISED,
     AnomalyModel,
@@ -194,6 +195,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
         descriptor.enable_time_to_live(customer_state_ttl())
         self._state = runtime_context.get_state(descriptor)
+        log.info("scoring core: %s", "compiled (mypyc)" if COMPILED else "plain Python")
         self._model = load_model(self._model_path)
         self._starter = load_starter(self._starter_path)
         self._rules = None
