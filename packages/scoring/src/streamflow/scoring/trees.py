@@ -3,13 +3,15 @@ supervised boosted trees).
 
 A model file is an ``.npz`` (numpy only, no pickles) of the node arrays plus a JSON metadata
 string. Per event the trees run as one generated function of nested comparisons (a call into a
-library for one row costs far more than the comparisons themselves, docs/adr/0042); for many rows
-a vectorised walk gives the same sums. The generated source holds only numbers read out of numeric
-arrays, never text from the file.
+library for one row costs far more than the comparisons themselves, docs/adr/0042), or, where
+numba is installed (the scorer's environment), as numba's compiled walk of the same trees
+(docs/adr/0124); for many rows a vectorised walk gives the same sums. The generated source holds
+only numbers read out of numeric arrays, never text from the file.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -44,7 +46,83 @@ class TreeArrays:
     roots: npt.NDArray[np.int32]
 
 
+def walk_packed(
+    x: npt.NDArray[np.float64],
+    roots: npt.NDArray[np.int32],
+    links: npt.NDArray[np.int32],
+    numbers: npt.NDArray[np.float64],
+) -> float:
+    """The sum over trees of the leaf ``x`` reaches, on the packed layout of :func:`packed`.
+
+    Node ``n``'s split feature, left and right child are ``links[3n:3n+3]``, its threshold and
+    value ``numbers[2n:2n+2]``. Plain Python here; :func:`compile_sum` runs it compiled by numba
+    where numba is installed (the scorer's environment, docs/adr/0124). Trees are summed in root
+    order, as the generated function does, so both give the same float.
+    """
+    total = 0.0
+    for t in range(roots.shape[0]):
+        node = roots[t]
+        feature = links[3 * node]
+        while feature >= 0:
+            node = links[3 * node + (1 if x[feature] <= numbers[2 * node] else 2)]
+            feature = links[3 * node]
+        total += numbers[2 * node + 1]
+    return float(total)
+
+
+def packed(
+    arrays: TreeArrays,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """``(roots, links, numbers)``: the trees in two interleaved arrays for :func:`walk_packed`
+    (three array arguments instead of six: numba checks each argument on every call)."""
+    links = np.ascontiguousarray(
+        np.stack([arrays.feature, arrays.left, arrays.right], axis=1).ravel(), dtype=np.int32
+    )
+    numbers = np.ascontiguousarray(
+        np.stack([arrays.threshold, arrays.value], axis=1).ravel(), dtype=np.float64
+    )
+    return np.ascontiguousarray(arrays.roots, dtype=np.int32), links, numbers
+
+
+_Ints = npt.NDArray[np.int32]
+_Floats = npt.NDArray[np.float64]
+_Walk = Callable[[_Floats, _Ints, _Ints, _Floats], float]
+
+
+@functools.cache
+def native_walk() -> _Walk | None:
+    """:func:`walk_packed` compiled by numba, or None where numba is not installed.
+
+    Compiled once per process, on first use (~1 s); no on-disk cache (the image's venv is
+    read-only to the job).
+    """
+    try:
+        import numba
+    except ImportError:
+        return None
+    walk: _Walk = numba.njit(nogil=True, cache=False)(walk_packed)
+    return walk
+
+
 def compile_sum(arrays: TreeArrays, name: str) -> Callable[[Sequence[float]], float]:
+    """``f(x) -> sum over trees of the leaf x reaches``: numba's walk of the packed trees where
+    numba is installed, else a generated function of nested if/else (same sums, same floats)."""
+    walk = native_walk()
+    if walk is not None:
+        roots, links, numbers = packed(arrays)
+        as_array = np.asarray
+        f64 = np.float64
+        # numba compiles on the first call: here, when the model loads, not on an event
+        walk(np.zeros(int(arrays.feature.max()) + 1, dtype=f64), roots, links, numbers)
+
+        def native_sum(x: Sequence[float]) -> float:
+            return walk(as_array(x, dtype=f64), roots, links, numbers)
+
+        return native_sum
+    return generated_sum(arrays, name)
+
+
+def generated_sum(arrays: TreeArrays, name: str) -> Callable[[Sequence[float]], float]:
     """Generate ``f(x) -> sum over trees of the leaf x reaches`` as nested if/else."""
     feature = arrays.feature.tolist()
     threshold = arrays.threshold.tolist()

@@ -55,6 +55,7 @@ from streamflow.scoring.model_release import ModelRejected, load_release
 from streamflow.scoring.rules_io import read_rules
 from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 from streamflow.scoring.supervised_features import NO_FRAUD_DAYS
+from streamflow.scoring.trees import native_walk
 
 RULES = "rules"
 FEEDBACK = "feedback"
@@ -195,7 +196,11 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
         descriptor.enable_time_to_live(customer_state_ttl())
         self._state = runtime_context.get_state(descriptor)
-        log.info("scoring core: %s", "compiled (mypyc)" if COMPILED else "plain Python")
+        log.info(
+            "scoring core: %s; tree models: %s",
+            "compiled (mypyc)" if COMPILED else "plain Python",
+            "numba" if native_walk() is not None else "generated Python",
+        )
         self._model = load_model(self._model_path)
         self._starter = load_starter(self._starter_path)
         self._rules = None
