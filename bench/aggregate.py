@@ -59,6 +59,9 @@ FIGURES: dict[str, tuple[str, str, float | None, str]] = {
     "scorer_cpu_vs_ladder_L1": ("ladder", "scorer.rungs.L5.cpu_per_event_vs_L1", 5, "lower"),
     # The ingestor's real path + its PostgreSQL backend per row over raw COPY (issue #20: <= 4x).
     "ingestor_vs_raw_copy": ("ladder", "ingestor.ingestor_vs_raw_copy", 4, "lower"),
+    # p99 of the latency phase run at 5,000 x 16.4 / L1 events/s (this machine's share of the
+    # issue's 5,000/s; run only on a machine whose L1 is above the issue's 16.4 µs).
+    "e2e_scaled_latency_ms.p99": ("e2e", "latency_scaled.latency_ms.p99", 500, "lower"),
 }
 
 
@@ -272,6 +275,7 @@ def markdown(latest: dict[str, Any]) -> str:
         f"consumer): p50 {_ms(lat.get('p50'))}, p95 {_ms(lat.get('p95'))}, "
         f"p99 {_ms(lat.get('p99'))}.{_censored_text(e2e)}{_backlog_text(e2e)}",
         "",
+        *_scaled_latency_lines(e2e),
         "CPU seconds per stage during the end-to-end throughput run: "
         + _cpu_text(latest.get("cpu_by_stage") or {}, e2e.get("events"))
         + (
@@ -544,6 +548,26 @@ def _backlog_text(e2e: dict[str, Any]) -> str:
         f" When the input stopped, {backlog:,} transactions had not landed scored: {seconds:,} s"
         f" of the offered input ({verdict} issue #20's bar of ≤ 1 s).{trend}"
     )
+
+
+def _scaled_latency_lines(e2e: dict[str, Any]) -> list[str]:
+    """The latency phase at the rate scaled to this machine by the ladder's L1 (bench/e2e.py)."""
+    scaled = e2e.get("latency_scaled")
+    if not isinstance(scaled, dict):
+        return []
+    if "skipped" in scaled:
+        return [f"The latency phase scaled to this machine did not run: {scaled['skipped']}.", ""]
+    lat = scaled.get("latency_ms") or {}
+    return [
+        f"Scaled to this machine (the ladder's L1 {scaled.get('ladder_l1_us')} µs against issue "
+        f"#20's {scaled.get('issue_l1_us')} µs, so 5,000 events/s there is "
+        f"{scaled.get('latency_rate_target'):,} here), the same latency phase at "
+        f"{_rate_text(scaled.get('latency_rate_target'), scaled.get('latency_rate_achieved'))}"
+        f", run first on the drained pipeline: p50 {_ms(lat.get('p50'))}, "
+        f"p95 {_ms(lat.get('p95'))}, p99 {_ms(lat.get('p99'))}."
+        f"{_censored_text(scaled)}{_backlog_text(scaled)}",
+        "",
+    ]
 
 
 def _censored_text(e2e: dict[str, Any]) -> str:

@@ -17,6 +17,10 @@ starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the
    readable by a read_committed consumer minus the transaction's Kafka timestamp. Alerts still
    missing ``--latency-wait`` seconds after the last send are counted as censored at that wait, so
    the percentiles are then lower bounds (``latency_censored`` says how many).
+   On a machine slower than issue #20's (the ladder's L1 of the same ``make bench`` run above
+   the issue's 16.4 µs), the same phase runs first at the rate scaled to this machine,
+   ``--latency-rate`` x 16.4 / L1 (``latency_scaled``): the issue's rule that the ratios are then
+   the bar, applied to its latency bar. Both phases start with the pipeline drained.
 3. CPU seconds per stage for each phase, from ``/proc/<pid>/stat`` of every process tree (Kafka
    broker, PostgreSQL, Flink job, ingestor; the generator from its rusage). Kafka and PostgreSQL
    are shared with whatever else runs on the machine: ``load_average_before`` says how busy it was.
@@ -481,6 +485,8 @@ class Run:
     env: dict[str, str]
     services: list[Service] = field(default_factory=list)
     result: dict[str, Any] = field(default_factory=dict)
+    sent: int = 0
+    """Transactions sent to the raw topic so far (every phase's, the warm-up's included)."""
 
 
 def child_env(topics: TopicSettings, database: str, suffix: str, work: Path) -> dict[str, str]:
@@ -554,6 +560,7 @@ def warm_up(run: Run) -> None:
     )
     say(f"warm-up done after {took:.0f}s")
     run.result["startup_and_warmup_s"] = round(took, 1)
+    run.sent += run.args.warmup
 
 
 def generator_burst(run: Run) -> None:
@@ -621,6 +628,7 @@ def throughput(run: Run, meter: CpuMeter) -> None:
     if produced <= 0:
         raise BenchError("phase 1 produced nothing to transactions.raw")
     say(f"throughput: {produced:,} raw records produced in {gen_s:.1f}s; draining")
+    run.sent += produced
     raw_topic = run.topics.transactions_raw
     sides: dict[str, Callable[[], int]] = {
         "raw": lambda: landed(run.pg, raw_topic).raw,
@@ -731,9 +739,23 @@ def send_paced(  # noqa: PLR0917 - the phase's whole context
     return expected
 
 
-def latency(run: Run, meter: CpuMeter) -> None:
-    """Phase 2: a paced stream; blacklisted customers' transactions -> alert readable."""
+def latency(  # noqa: PLR0917 - the phase's whole context
+    run: Run, meter: CpuMeter, rate: int, base: int, into: dict[str, Any], what: str = "latency"
+) -> None:
+    """Phase 2: a paced stream at ``rate``; blacklisted customers' transactions -> alert readable.
+
+    Transaction ids start at ``base``; the figures go into ``into``. It starts once every earlier
+    transaction has landed scored, so no earlier phase's backlog is in its figures.
+    """
     args = run.args
+    wait_until(
+        f"{what}: the earlier phases drained",
+        lambda: landed(run.pg, run.topics.transactions_raw).scored,
+        run.sent,
+        services=run.services,
+        timeout_s=args.stage_timeout,
+        stall_s=args.stall_timeout,
+    )
     sender = Sender(run.kafka, run.topics.transactions_raw)
     reader = AlertReader(run.kafka, run.topics.fraud_alerts)
     reader.start()
@@ -747,27 +769,27 @@ def latency(run: Run, meter: CpuMeter) -> None:
         tid = json.loads(msg.value() or b"{}")["transaction_id"]
         appended[tid] = msg.timestamp()[1] / 1000.0
 
-    total = args.latency_rate * args.latency_seconds
-    before = run.result.get("events", 0) + args.warmup  # landed scored before this phase
+    total = rate * args.latency_seconds
+    before = run.sent  # landed scored before this phase (drained above)
     samples: list[float] = []
 
     def sample(sent: int) -> None:
         # Input offered but not landed scored yet, in seconds of input (visible at checkpoints).
         behind = before + sent - landed(run.pg, run.topics.transactions_raw).scored
-        samples.append(round(behind / args.latency_rate, 2))
+        samples.append(round(behind / rate, 2))
 
     meter.start()
-    say(f"latency: {args.latency_rate:,} events/s for {args.latency_seconds}s ({total:,} events)")
+    say(f"{what}: {rate:,} events/s for {args.latency_seconds}s ({total:,} events)")
     t0 = time.time()
-    expected = send_paced(run, sender, total, delivered, every_5s=sample)
+    expected = send_paced(run, sender, total, delivered, base=base, rate=rate, every_5s=sample)
     sender.producer.flush(60)
     sent_s = time.time() - t0
+    run.sent += total
     # What has not landed scored when the input stops (issue #20: <= 1 s of the offered input).
-    backlog = run.result.get("events", 0) + args.warmup + total
-    backlog -= landed(run.pg, run.topics.transactions_raw).scored
+    backlog = run.sent - landed(run.pg, run.topics.transactions_raw).scored
     if failed:
         raise BenchError(f"{len(failed)} sends failed, e.g. {failed[0]}")
-    say(f"latency: sent at {total / sent_s:,.0f}/s; waiting up to {args.latency_wait}s for alerts")
+    say(f"{what}: sent at {total / sent_s:,.0f}/s; waiting up to {args.latency_wait}s for alerts")
     deadline = time.monotonic() + args.latency_wait
     while time.monotonic() < deadline:
         for service in run.services:
@@ -783,9 +805,9 @@ def latency(run: Run, meter: CpuMeter) -> None:
     censored = [waited_until - ts for tid, ts in appended.items() if tid not in seen]
     values = measured + censored
     scored = landed(run.pg, run.topics.transactions_raw).scored
-    run.result.update(
+    into.update(
         {
-            "latency_rate_target": args.latency_rate,
+            "latency_rate_target": rate,
             "latency_rate_achieved": round(total / sent_s, 1),
             "latency_seconds": args.latency_seconds,
             "latency_expected_alerts": expected,
@@ -802,17 +824,45 @@ def latency(run: Run, meter: CpuMeter) -> None:
                 "max": percentile_ms(measured, 1.0),
             },
             "latency_scored_backlog_at_end": backlog,
-            "latency_scored_backlog_at_end_s": round(backlog / args.latency_rate, 2),
+            "latency_scored_backlog_at_end_s": round(backlog / rate, 2),
             # The same every 5 s while sending: flat = no growing lag (checkpoints every 2 s
             # keep it above 0 even when the pipeline keeps up).
             "latency_scored_backlog_samples_s": samples,
-            "latency_scored_backlog_after_wait": run.result.get("events", 0)
-            + args.warmup
-            + total
-            - scored,
+            "latency_scored_backlog_after_wait": run.sent - scored,
             "cpu_by_stage_latency_phase": cpu,
         }
     )
+
+
+ISSUE_L1_US = 16.4
+"""Issue #20's L1 (µs of job CPU per event) on the machine its absolute bars were set on."""
+LADDER = RESULT.parent / "ladder.json"
+
+
+def scaled_rate(rate: int, now: float) -> dict[str, Any]:
+    """The latency rate scaled to this machine by the ladder's L1 of the same ``make bench`` run.
+
+    ``{"rate": rate x 16.4 / L1 (to 10 events/s), "ladder_l1_us": ..., "ladder_date": ...}``, or
+    ``{"skipped": why}``: no fresh ladder result, or a machine at least as fast as the issue's.
+    """
+    try:
+        age = now - LADDER.stat().st_mtime
+        ladder = json.loads(LADDER.read_text(encoding="utf-8"))
+        l1 = ladder["scorer"]["rungs"]["L1"]
+        l1_us = float(l1["job_cpu_us_per_event"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"skipped": "no ladder result (bench/results/ladder.json) with an L1 rung"}
+    if not 0 <= age <= SAME_RUN_S:
+        return {"skipped": f"the ladder result is {age / 3600:.1f} h old, not this bench run's"}
+    if l1_us <= ISSUE_L1_US:
+        return {"skipped": f"L1 {l1_us} µs: this machine is not slower than issue #20's"}
+    return {
+        "rate": max(10, int(round(rate * ISSUE_L1_US / l1_us, -1))),
+        "ladder_l1_us": l1_us,
+        "ladder_l1_loaded": bool(l1.get("loaded")),
+        "ladder_date": ladder.get("date"),
+        "issue_l1_us": ISSUE_L1_US,
+    }
 
 
 @contextmanager
@@ -913,7 +963,13 @@ def main(argv: list[str] | None = None) -> int:
             meter = CpuMeter(roots, run.pg.database)
             warm_up(run)
             throughput(run, meter)
-            latency(run, meter)
+            scaled = scaled_rate(args.latency_rate, time.time())
+            if "rate" in scaled:
+                latency(run, meter, int(scaled["rate"]), 3 * 10**8, scaled, "scaled latency")
+            else:
+                say(f"scaled latency phase skipped: {scaled['skipped']}")
+            result["latency_scaled"] = scaled
+            latency(run, meter, args.latency_rate, 2 * 10**8, result)
     except BenchError as exc:
         print(f"bench/e2e.py FAILED: {exc}", file=sys.stderr)
         return 1

@@ -27,3 +27,28 @@ def test_the_real_page_keeps_its_history() -> None:
     assert dated, "docs/benchmarks.md has dated sections"
     page = aggregate.with_dated_sections("# Benchmarks\n", current)
     assert len(aggregate.DATED_SECTION.findall(page)) == len(dated)
+
+
+def test_the_scaled_latency_phase_is_written_or_why_not() -> None:
+    aggregate = bench_module("aggregate")
+    assert aggregate._scaled_latency_lines({}) == []  # an e2e result from before the phase
+    skipped = {"latency_scaled": {"skipped": "no ladder result"}}
+    assert aggregate._scaled_latency_lines(skipped) == [
+        "The latency phase scaled to this machine did not run: no ladder result.",
+        "",
+    ]
+    scaled = {
+        "rate": 2_000,
+        "ladder_l1_us": 41.0,
+        "issue_l1_us": 16.4,
+        "latency_rate_target": 2_000,
+        "latency_rate_achieved": 1_998.7,
+        "latency_ms": {"p50": 120.0, "p95": 300.0, "p99": 450.5},
+        "latency_scored_backlog_at_end": 3_000,
+        "latency_scored_backlog_at_end_s": 1.5,
+    }
+    text = aggregate._scaled_latency_lines({"latency_scaled": scaled})[0]
+    assert "L1 41.0 µs against issue #20's 16.4 µs" in text
+    assert "2,000 events/s (achieved 1,999/s)" in text
+    assert "p99 450.5 ms" in text
+    assert "1.5 s of the offered input (does NOT meet" in text

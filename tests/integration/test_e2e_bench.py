@@ -97,3 +97,27 @@ def test_versus_scorer_alone_takes_only_the_same_runs_result(
     assert e2e.versus_scorer_alone(None, now) == {}
     alone.write_text("not json", encoding="utf-8")
     assert e2e.versus_scorer_alone(6_000.0, now) == {}
+
+
+def test_the_scaled_latency_rate_follows_the_same_runs_ladder(
+    e2e: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ladder = tmp_path / "ladder.json"
+    monkeypatch.setattr(e2e, "LADDER", ladder)
+    assert "no ladder result" in e2e.scaled_rate(5_000, time.time())["skipped"]
+    ladder.write_text(
+        '{"date": "d", "scorer": {"rungs": {"L1": {"job_cpu_us_per_event": 41.0}}}}',
+        encoding="utf-8",
+    )
+    now = ladder.stat().st_mtime + 60
+    # 5,000 x 16.4 / 41.0 = 2,000 events/s: a machine 2.5x slower than the issue's
+    assert e2e.scaled_rate(5_000, now) == {
+        "rate": 2_000,
+        "ladder_l1_us": 41.0,
+        "ladder_l1_loaded": False,
+        "ladder_date": "d",
+        "issue_l1_us": 16.4,
+    }
+    assert "old" in e2e.scaled_rate(5_000, now + e2e.SAME_RUN_S)["skipped"]
+    ladder.write_text('{"scorer": {"rungs": {"L1": {"job_cpu_us_per_event": 12.0}}}}')
+    assert "not slower" in e2e.scaled_rate(5_000, ladder.stat().st_mtime)["skipped"]
