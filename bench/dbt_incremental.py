@@ -59,7 +59,7 @@ insert into bronze.transactions (kafka_topic, kafka_partition, kafka_offset, kaf
     + """
 select 'bench.raw', 0, g, t.ts, 'bx-' || g, c.customer_id, c.card_id, s.merchant_id, s.store_id,
     t.amount, 'BRL', t.ts, 1,
-    jsonb_build_object('transaction_id', 'bx-' || g, 'customer_id', c.customer_id,
+    json_build_object('transaction_id', 'bx-' || g, 'customer_id', c.customer_id,
         'amount', t.amount::text, 'currency', 'BRL', 'event_time', t.ts,
         'channel', case when g %% 2 = 0 then 'pos' else 'online' end, 'payment_method', 'pix',
         'product_id', 'P0001', 'latitude', -23.55, 'longitude', -46.63, 'device_id', null,

@@ -8,7 +8,8 @@ ingestor's batches (``batch_max_records``, one transaction each), with more work
 - ``raw_copy``: the payloads alone, COPY text into a one-column ``text`` table, no index.
 - ``validation``: + the ingestor's record parsing and validation (``parse_records``: the
   contract, the typed columns) and its COPY text encoder; bronze's columns, payload as ``text``.
-- ``jsonb``: + the payload column as ``jsonb`` (bronze.transactions' columns, no index).
+- ``payload_type``: + the payload column of bronze.transactions' type (``json`` since V053, ADR
+  0125; ``jsonb`` before), its columns, no index.
 - ``+ <index>``: one rung per index of ``bronze.transactions``, cumulative, in the DDL's order
   (read from the migrated database, so the ladder follows the DDL).
 - ``ingestor``: **the ingestor's cost** (``ingestor_vs_raw_copy``, bar <= 4 from issue #20): its
@@ -25,7 +26,7 @@ ingestor's batches (``batch_max_records``, one transaction each), with more work
   (``scored_ingestor_vs_raw_copy``: a figure, not issue #20's bar, which is the raw topic's).
 
 CPU per row = this process's CPU (the client: parsing, encoding, asyncpg) + the CPU of the
-connection's PostgreSQL backend process from /proc (the server: COPY parsing, jsonb, indexes,
+connection's PostgreSQL backend process from /proc (the server: COPY parsing, json, indexes,
 WAL records), over the rung, divided by the rows. The server's shared background processes
 (WAL writer, checkpointer, autovacuum) serve every database of the server and are left out.
 Each rung starts on an empty table; the 1-minute load average is checked before it
@@ -268,8 +269,14 @@ def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
             ],
         ),
         (
-            Rung("jsonb", "+ payload as jsonb", f"{SCHEMA}.jsonb", columns, validated_text),
-            [f"create table {SCHEMA}.jsonb {like}"],
+            Rung(
+                "payload_type",
+                f"+ payload as {SPEC.payload_type} (bronze's type)",
+                f"{SCHEMA}.typed",
+                columns,
+                validated_text,
+            ),
+            [f"create table {SCHEMA}.typed {like}"],
         ),
     ]
     indexes: list[str] = []

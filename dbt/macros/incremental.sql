@@ -14,7 +14,8 @@
     as generated vars, docs/adr/0059), with its reason codes: schema versions N and N-1 of the
     contract, amount bounds, event time no earlier than the policy's and no further ahead than
     its skew of the broker's append time (the Kafka timestamp, LogAppendTime on every topic; the
-    ingestion time for a row without one), so the verdict does not depend on ingestor lag. -#}
+    ingestion time for a row without one), so the verdict does not depend on ingestor lag.
+    Its rows come from transactions_with_payload_fields (the payload's fields as columns). -#}
 {% macro transaction_reject_reason(alias='b') -%}
     {%- set versions = var('policy_accepted_schema_versions')['Transaction'] -%}
     case
@@ -31,11 +32,32 @@
         when btrim({{ alias }}.transaction_id) = '' or btrim({{ alias }}.customer_id) = ''
             or btrim({{ alias }}.card_id) = '' or btrim({{ alias }}.merchant_id) = ''
             or btrim({{ alias }}.store_id) = '' then 'missing_identifier'
-        when {{ alias }}.payload ->> 'transaction_id' is distinct from {{ alias }}.transaction_id
+        when {{ alias }}.payload_transaction_id is distinct from {{ alias }}.transaction_id
             then 'payload_mismatch'
-        when coalesce({{ alias }}.payload ->> 'channel', '') = ''
-            or coalesce({{ alias }}.payload ->> 'payment_method', '') = '' then 'missing_payload_field'
+        when coalesce({{ alias }}.payload_channel, '') = ''
+            or coalesce({{ alias }}.payload_payment_method, '') = '' then 'missing_payload_field'
     end
+{%- endmacro %}
+
+{#- bronze.transactions with the payload fields dbt reads as columns `payload_<field>`. bronze keeps
+    each value as json, its text as received (V053, docs/adr/0125): one parse per row here,
+    instead of a jsonb build per row on landing. Keys missing from a payload read as null, as
+    `->>` does. -#}
+{% macro transactions_with_payload_fields(relation) -%}
+    select
+        t.*,
+        p.transaction_id as payload_transaction_id,
+        p.product_id as payload_product_id,
+        p.payment_method as payload_payment_method,
+        p.channel as payload_channel,
+        p.latitude as payload_latitude,
+        p.longitude as payload_longitude,
+        p.device_id as payload_device_id
+    from {{ relation }} as t
+    cross join lateral json_to_record(t.payload) as p(
+        transaction_id text, product_id text, payment_method text, channel text,
+        latitude double precision, longitude double precision, device_id text
+    )
 {%- endmacro %}
 
 {#- Make a model's unique key an index (speeds the delete+insert merge and enforces the key). -#}

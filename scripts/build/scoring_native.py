@@ -19,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 BUILD_DIR_NAME = "streamflow-scoring-native"
@@ -33,7 +34,7 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _compiled_api(scoring_dir: Path) -> tuple[tuple[str, ...], str, object]:
+def _compiled_api(scoring_dir: Path) -> tuple[tuple[str, ...], str, Callable[[Path], str]]:
     """COMPILED_MODULES, MARKER and source_digest from the installed package's own module."""
     spec = importlib.util.spec_from_file_location("_scoring_compiled", scoring_dir / "compiled.py")
     assert spec is not None
@@ -48,7 +49,7 @@ def build(out: Path, pth_dir: Path) -> None:
     scoring_dir = _package_dir("streamflow.scoring")
     events_dir = _package_dir("streamflow.events")
     modules, marker, source_digest = _compiled_api(scoring_dir)
-    digest = source_digest(scoring_dir)  # type: ignore[operator]
+    digest = source_digest(scoring_dir)
     with tempfile.TemporaryDirectory(prefix="scoring-native-") as tmp:
         src = Path(tmp) / "src"
         # the whole package and the contracts, so mypy types the compiled modules' imports

@@ -20,7 +20,7 @@ INGESTOR_COLUMNS: dict[str, str] = {
     "kafka_offset": "Its offset; (topic, partition, offset) is the primary key (idempotent).",
     "kafka_timestamp": "Broker append time of the record (LogAppendTime), if any.",
     "schema_version": "Contract version the producer wrote (current or N-1).",
-    "payload": "The whole record value as received (jsonb).",
+    "payload": "The whole record value as received.",
     "ingested_at": "When the ingestor landed the row.",
 }
 """Columns every topic table has, written by the ingestor rather than taken from the event."""

@@ -1,7 +1,8 @@
 """The bronze tables as the migrations declare them: column names, types, nullability, defaults.
 
 Reads ``packages/platform/.../migrations/V*.sql`` in version order and applies the statements that
-shape ``bronze.*`` tables (``create table``, ``alter table ... add column``, ``drop table``). Any
+shape ``bronze.*`` tables (``create table``, ``alter table ... add column``, ``alter column ...
+type``, ``drop table``). Any
 other ``alter table bronze.*`` raises: the parser would otherwise describe a table that no longer
 exists, so it has to learn the new form first.
 """
@@ -31,6 +32,11 @@ _SAME_SHAPE = re.compile(
     r"^alter\s+column\s+\w+\s+set\s+(?:compression|storage)\s+\w+$", re.IGNORECASE
 )
 """How a column's values are stored (V052's lz4): its name, type and nullability stay."""
+_ALTER_TYPE = re.compile(
+    r"^alter\s+column\s+(\w+)\s+(?:set\s+data\s+)?type\s+(.+?)(?:\s+using\s+.*)?$",
+    re.IGNORECASE,
+)
+"""A column's new type (V053's json payload); its name, nullability and default stay."""
 _DROP = re.compile(r"^drop\s+table\s+(?:if\s+exists\s+)?bronze\.(\w+)", re.IGNORECASE)
 _TABLE_CONSTRAINT = (
     "primary ",
@@ -132,6 +138,14 @@ def _apply(statement: str, tables: dict[str, dict[str, Column]], where: str) -> 
     elif match := _ALTER.match(statement):
         name, action = match.group(1).lower(), match.group(2)
         if _SAME_SHAPE.match(action):
+            return
+        if retyped := _ALTER_TYPE.match(action):
+            column_name = retyped.group(1).lower()
+            old = tables.get(name, {}).get(column_name)
+            if old is None:
+                raise ValueError(f"{where}: {statement!r} retypes a column bronze_ddl never saw")
+            new_type = normalise_type(retyped.group(2))
+            tables[name][column_name] = Column(column_name, new_type, old.nullable, old.default)
             return
         added = _ADD_COLUMN.match(action)
         if added is None or len(_split_top_level(action)) > 1:

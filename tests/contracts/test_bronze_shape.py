@@ -34,9 +34,9 @@ INGESTOR_TYPES = {
     "kafka_offset": "bigint",
     "kafka_timestamp": "timestamptz",
     "schema_version": "smallint",
-    "payload": "jsonb",
 }
-"""The columns the ingestor adds to every topic table (not contract fields)."""
+"""The columns the ingestor adds to every topic table (not contract fields); ``payload`` is of its
+TableSpec's ``payload_type``."""
 
 
 def _ddl(spec: TableSpec) -> dict[str, Column]:
@@ -146,7 +146,7 @@ def test_column_types_and_nullability_fit_the_contract(spec: TableSpec) -> None:
             field = "optional" if shape.nullable else "never null"
             where = f"{spec.model.__name__}.{path}"
             problems.append(f"bronze.{spec.table}.{column} is {null} but {where} is {field}")
-    for column, pg in INGESTOR_TYPES.items():
+    for column, pg in {**INGESTOR_TYPES, "payload": spec.payload_type}.items():
         if ddl[column].type != pg:
             problems.append(f"bronze.{spec.table}.{column}: {ddl[column].type}, expected {pg}")
     assert not problems, "\n".join(problems)
@@ -188,14 +188,15 @@ def test_the_ddl_reader_applies_added_columns_and_refuses_other_alters(tmp_path:
     )
     (tmp_path / "V010__b.sql").write_text(
         "alter table bronze.t add column d int;\n"
-        "alter table bronze.t alter column b set compression lz4;",
+        "alter table bronze.t alter column b set compression lz4;\n"
+        "alter table bronze.t alter column b type JSON using b::json;",
         "utf-8",
     )
     tables = bronze_tables(tmp_path)
     assert list(tables) == ["t"]
     assert tables["t"] == {
         "a": Column("a", "numeric(14,2)", False, None),
-        "b": Column("b", "text", True, None),
+        "b": Column("b", "json", True, None),
         "c": Column("c", "timestamptz", False, "now()"),
         "d": Column("d", "integer", True, None),
     }

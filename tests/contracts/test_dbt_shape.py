@@ -23,8 +23,21 @@ from streamflow.ingestor.tables import SPECS
 MODELS = REPO_ROOT / "dbt" / "models"
 _SOURCE = re.compile(r"source\(\s*'bronze'\s*,\s*'(\w+)'\s*\)")
 _PAYLOAD_KEY = re.compile(r"payload\s*->>?\s*'(\w+)'")
-MACRO_CONTRACTS: dict[str, type[Contract]] = {"transaction_reject_reason": Transaction}
+_RECORD_KEYS = re.compile(r"json_to_record\(\s*[\w.]*payload\s*\)\s+as\s+\w+\s*\(([^)]*)\)")
+"""A payload parsed into a record: its column list names the keys read."""
+MACRO_CONTRACTS: dict[str, type[Contract]] = {
+    "transaction_reject_reason": Transaction,
+    "transactions_with_payload_fields": Transaction,
+}
 """Macros that read a bronze payload, and the contract of the rows they are given."""
+
+
+def payload_keys(sql: str) -> list[str]:
+    """Every payload key ``sql`` reads: ``payload ->> 'key'`` and ``json_to_record(payload)``."""
+    keys = _PAYLOAD_KEY.findall(sql)
+    for columns in _RECORD_KEYS.findall(sql):
+        keys += [item.split()[0] for item in columns.split(",") if item.strip()]
+    return keys
 
 
 def _accepted(path: Path) -> dict[tuple[str, str], list[object]]:
@@ -97,19 +110,23 @@ def _payload_reads() -> list[tuple[str, str, list[type[Contract]]]]:
     for path in sorted(MODELS.glob("**/*.sql")):
         sql = path.read_text(encoding="utf-8")
         contracts = [by_table[t] for t in _SOURCE.findall(sql) if t in by_table]
-        for key in _PAYLOAD_KEY.findall(sql):
+        for key in payload_keys(sql):
             reads.append((str(path.relative_to(REPO_ROOT)), key, contracts))
     for path in sorted((REPO_ROOT / "dbt" / "macros").glob("**/*.sql")):
         sql = path.read_text(encoding="utf-8")
         for macro, body in re.findall(r"{%-?\s*macro\s+(\w+)(.*?)endmacro", sql, re.DOTALL):
-            for key in _PAYLOAD_KEY.findall(body):
+            for key in payload_keys(body):
                 contract = MACRO_CONTRACTS.get(macro)
                 reads.append((f"macro {macro}", key, [contract] if contract else []))
     return reads
 
 
 def test_payload_keys_read_by_dbt_are_contract_fields() -> None:
+    assert payload_keys(
+        "json_to_record(t.payload) as p(\n  transaction_id text, latitude double precision\n)"
+    ) == ["transaction_id", "latitude"]
     reads = _payload_reads()
+    assert ("macro transactions_with_payload_fields", "channel", [Transaction]) in reads
     assert reads, "no payload reads found: has the dbt layout changed?"
     problems = []
     for where, key, contracts in reads:

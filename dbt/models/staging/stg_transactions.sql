@@ -17,10 +17,10 @@
     )
 }}
 
--- read twice below, inlined both times (never materialised with its jsonb payload)
+-- read twice below, inlined both times (never materialised with its payload)
 with landed as not materialized (
     select b.*
-    from {{ source('bronze', 'transactions') }} as b
+    from ({{ transactions_with_payload_fields(source('bronze', 'transactions')) }}) as b
     {% if is_incremental() %}
     where b.ingested_at > {{ ingested_since() }}
     {% endif %}
@@ -33,14 +33,14 @@ select
     b.card_id,
     b.merchant_id,
     b.store_id,
-    nullif(b.payload ->> 'product_id', '') as product_id,
+    nullif(b.payload_product_id, '') as product_id,
     b.amount::numeric(14, 2) as amount,
     b.currency::text as currency,
-    b.payload ->> 'payment_method' as payment_method,
-    b.payload ->> 'channel' as channel,
-    (b.payload ->> 'latitude')::double precision as latitude,
-    (b.payload ->> 'longitude')::double precision as longitude,
-    nullif(b.payload ->> 'device_id', '') as device_id,
+    b.payload_payment_method as payment_method,
+    b.payload_channel as channel,
+    b.payload_latitude as latitude,
+    b.payload_longitude as longitude,
+    nullif(b.payload_device_id, '') as device_id,
     b.ingested_at - b.event_time > interval '1 hour' as is_late,
     b.kafka_topic,
     b.kafka_partition,

@@ -24,9 +24,9 @@ select
     b.currency::text as currency,
     b.event_time,
     coalesce({{ transaction_reject_reason('b') }}, 'duplicate_transaction_id') as reject_reason,
-    b.payload,
+    b.payload::jsonb as payload,  -- bronze's json, as jsonb for whoever queries the rejects
     b.ingested_at as _ingested_at
-from {{ source('bronze', 'transactions') }} as b
+from ({{ transactions_with_payload_fields(source('bronze', 'transactions')) }}) as b
 left join {{ ref('stg_transactions') }} as s
     on s.transaction_id = b.transaction_id
 where

@@ -86,6 +86,9 @@ async def test_every_topic_lands_once_and_bad_records_are_dead_letters(
             key = event.dlq_key() if isinstance(event, DeadLetter) else event.key()  # type: ignore[attr-defined]
             produce(kafka_settings, topics.name(topic), [(encode_key(key), encode(event))] * 2)
         good = [transaction_bytes(i) for i in range(1000)]
+        # Spaced and ordered as no encoder here writes it: bronze keeps the text as received.
+        spaced = json.dumps(dict(reversed(json.loads(good[500][1]).items())), indent=1).encode()
+        good[500] = (good[500][0], spaced)
         bad: list[tuple[bytes | None, bytes | None]] = [
             (b"k", b"{not json"),
             (b"k", json.dumps({**json.loads(good[0][1]), "schema_version": 99}).encode()),
@@ -116,6 +119,13 @@ async def test_every_topic_lands_once_and_bad_records_are_dead_letters(
             scalar(pg_settings, "select count(distinct transaction_id) from bronze.transactions")
             == 1001
         )
+        # A transaction's value lands byte for byte (payload json, V053, docs/adr/0125).
+        kept = _rows(
+            pg_settings,
+            "select payload::text, payload ->> 'channel' from bronze.transactions"
+            " where transaction_id = 'tx-00000500'",
+        )
+        assert kept == [(spaced.decode(), json.loads(spaced)["channel"])]
         reasons = {
             r
             for (r,) in _rows(pg_settings, "select error_type from bronze.dead_letters order by 1")

@@ -38,10 +38,10 @@ MARKER = "streamflow_scoring_native"
 log = logging.getLogger(__name__)
 
 
-def source_digest(package_dir: Path, modules: tuple[str, ...] = COMPILED_MODULES) -> str:
+def source_digest(package_dir: Path) -> str:
     """SHA-256 over the compiled modules' names and source bytes in ``package_dir``."""
     digest = hashlib.sha256()
-    for name in modules:
+    for name in COMPILED_MODULES:
         digest.update(name.encode("ascii") + b"\0")
         digest.update((package_dir / f"{name}.py").read_bytes())
         digest.update(b"\0")

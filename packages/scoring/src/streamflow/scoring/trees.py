@@ -70,9 +70,11 @@ def walk_packed(
     return float(total)
 
 
-def packed(
-    arrays: TreeArrays,
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+_Ints = npt.NDArray[np.int32]
+_Floats = npt.NDArray[np.float64]
+
+
+def packed(arrays: TreeArrays) -> tuple[_Ints, _Ints, _Floats]:
     """``(roots, links, numbers)``: the trees in two interleaved arrays for :func:`walk_packed`
     (three array arguments instead of six: numba checks each argument on every call)."""
     links = np.ascontiguousarray(
@@ -84,8 +86,6 @@ def packed(
     return np.ascontiguousarray(arrays.roots, dtype=np.int32), links, numbers
 
 
-_Ints = npt.NDArray[np.int32]
-_Floats = npt.NDArray[np.float64]
 _Walk = Callable[[_Floats, _Ints, _Ints, _Floats], float]
 
 

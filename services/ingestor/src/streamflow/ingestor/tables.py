@@ -2,7 +2,8 @@
 
 Every bronze row is ``(kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, <typed
 columns>, schema_version, payload)``; ``ingested_at`` comes from the column default. The typed
-columns are the ones indexes and joins need; everything else stays in the raw ``payload`` (jsonb).
+columns are the ones indexes and joins need; everything else stays in the raw ``payload``:
+``jsonb``, or ``json`` (the text as received) where only dbt reads it, once a row (ADR 0125).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class TableSpec:
     extract: Callable[[Any], tuple[Any, ...]]
     fast: fast.FastPath | None = None
     """A cheaper validator for the common case (:mod:`streamflow.ingestor.fast`), if any."""
+    payload_type: str = "jsonb"
+    """The ``payload`` column's type in the DDL (tests/contracts/test_bronze_shape.py)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -143,6 +146,7 @@ SPECS: dict[Topic, TableSpec] = {
             fast.TRANSACTION_COLUMNS,
             _transaction,
             fast.TRANSACTION,
+            payload_type="json",  # V053: only dbt reads it, one parse per row (ADR 0125)
         ),
         TableSpec(
             Topic.TRANSACTIONS_SCORED,
