@@ -705,14 +705,13 @@ def send_paced(  # noqa: PLR0917 - the phase's whole context
     sender: Sender,
     total: int,
     delivered: Callable[[Any, Message], None] | None,
-    base: int = 2 * 10**8,
-    rate: float | None = None,
+    base: int,
+    rate: float,
     every_5s: Callable[[int], None] | None = None,
 ) -> int:
-    """Send ``total`` transactions stamped with the wall clock at ``rate`` (default: the latency
-    rate) with ids from ``base``; return how many must alert (``delivered`` is called for those).
-    ``every_5s`` is called with the number sent so far every 5 s of sending."""
-    rate = run.args.latency_rate if rate is None else rate
+    """Send ``total`` transactions stamped with the wall clock at ``rate`` with ids from ``base``;
+    return how many must alert (``delivered`` is called for those). ``every_5s`` is called with
+    the number sent so far every 5 s of sending."""
     t0 = time.time()
     when, when_at, sampled_at = now_text(), t0, t0
     expected = 0

@@ -1,10 +1,9 @@
 """The bronze tables as the migrations declare them: column names, types, nullability, defaults.
 
 Reads ``packages/platform/.../migrations/V*.sql`` in version order and applies the statements that
-shape ``bronze.*`` tables (``create table``, ``alter table ... add column``, ``alter column ...
-type``, ``drop table``). Any
-other ``alter table bronze.*`` raises: the parser would otherwise describe a table that no longer
-exists, so it has to learn the new form first.
+shape ``bronze.*`` tables (``create table``, ``alter table ... add column``, ``... alter column
+... type``, ``drop table``). Any other ``alter table bronze.*`` raises: the parser would otherwise
+describe a table that no longer exists, so it has to learn the new form first.
 """
 
 from __future__ import annotations

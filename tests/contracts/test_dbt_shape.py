@@ -25,10 +25,7 @@ _SOURCE = re.compile(r"source\(\s*'bronze'\s*,\s*'(\w+)'\s*\)")
 _PAYLOAD_KEY = re.compile(r"payload\s*->>?\s*'(\w+)'")
 _RECORD_KEYS = re.compile(r"json_to_record\(\s*[\w.]*payload\s*\)\s+as\s+\w+\s*\(([^)]*)\)")
 """A payload parsed into a record: its column list names the keys read."""
-MACRO_CONTRACTS: dict[str, type[Contract]] = {
-    "transaction_reject_reason": Transaction,
-    "transactions_with_payload_fields": Transaction,
-}
+MACRO_CONTRACTS: dict[str, type[Contract]] = {"transactions_with_payload_fields": Transaction}
 """Macros that read a bronze payload, and the contract of the rows they are given."""
 
 
