@@ -13,9 +13,11 @@ the work in between grows (docs/adr/0081-reference-ladder.md):
 - L1: + one Python ``KeyedProcessFunction`` (keyed by customer in the JVM, as the job is) that
   reads and writes one bytes ``ValueState`` (the job's descriptor and TTL) and forwards the value.
 - L2: + the core's decode and validation (``validate_transaction``).
-- L3: + the whole scoring core: state from bytes, ``score_transaction_json`` with the job's
-  rules, anomaly model and starter supervised model (with no labels or merchant traffic: L3 has
-  no broadcast inputs and no traffic hop), state to bytes; the scored record is the only output.
+- L3: + the whole scoring core: state from bytes (held in memory for the recently active
+  customers, as the job holds it: ``HotStates``, docs/adr/0126), ``score_transaction_json``
+  with the job's rules, anomaly model and starter supervised model (with no labels or merchant
+  traffic: L3 has no broadcast inputs and no traffic hop), state to bytes; the scored record is
+  the only output.
 - L4: the real job's wiring (``fraud_job.build_pipeline``) with its store windows swapped for a
   discarding sink: the real ``ScoreTransactions`` with its broadcast rules/feedback inputs and
   every side output, alerts and dead letters to their real sinks, the window feed discarded.
@@ -55,6 +57,7 @@ from streamflow.fraud_scorer.environment import build_environment
 # The real job's own source and sink builders, so every rung reads and writes exactly as it does.
 from streamflow.fraud_scorer.fraud_job import _sink as job_sink
 from streamflow.fraud_scorer.fraud_job import _source as job_source
+from streamflow.fraud_scorer.hot_state import HotStates
 from streamflow.fraud_scorer.job_config import environment_settings
 from streamflow.platform.settings import load_settings
 from streamflow.scoring.core import (
@@ -67,6 +70,7 @@ from streamflow.scoring.core import (
     validate_transaction,
 )
 from streamflow.scoring.gbdt import load_starter
+from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 
 RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
 DISCARDING_SINK = "org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink"
@@ -118,7 +122,8 @@ class ValidateOnly(TouchState):
 
 
 class ScoreCoreOnly(TouchState):
-    """L3: L2 + the whole scoring core (state from/to bytes); the scored record only."""
+    """L3: L2 + the whole scoring core (state from/to bytes, the recently active customers' held
+    in memory as the job holds them); the scored record only."""
 
     def __init__(self, rules: RuleSet, settings: Settings) -> None:
         super().__init__()
@@ -128,9 +133,12 @@ class ScoreCoreOnly(TouchState):
         self._max_future = timedelta(seconds=settings.max_future_seconds)
         self._model: AnomalyModel | None = None
         self._supervised = NO_SUPERVISED
+        self._hot_customers = settings.hot_customers
+        self._hot = HotStates(0, 0.0)
 
     def open(self, runtime_context: RuntimeContext) -> None:
         super().open(runtime_context)
+        self._hot = HotStates(self._hot_customers, CUSTOMER_STATE_TTL.total_seconds())
         self._model = load_model(self._model_path)
         starter = load_starter(self._starter_path)
         self._supervised = Supervised(starter) if starter is not None else NO_SUPERVISED
@@ -141,12 +149,18 @@ class ScoreCoreOnly(TouchState):
             txn = validate_transaction(value, now, self._max_future)
         except ContractError:
             return
-        stored = self._state.value()
+        key = ctx.get_current_key()
+        written = now.timestamp()
+        stored = self._hot.take(key, written)
+        if stored is None:
+            stored = self._state.value()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(
             before, txn, self._rules, NO_MERCHANT_RISK, self._model, now, self._supervised
         )
-        self._state.update(after.to_bytes())
+        stored = after.to_bytes()
+        self._state.update(stored)
+        self._hot.put(key, stored, written)
         yield Row(txn.customer_id, out.scored)
 
 

@@ -83,8 +83,9 @@ WHAT = {
     "L0m": "L0 + the job's merchant-traffic hop (JVM: key by merchant, day buckets, prefix)",
     "L1": "+ key by customer (JVM), one Python keyed function: a bytes ValueState read + write",
     "L2": "+ the core's decode and validation (validate_transaction)",
-    "L3": "+ the whole scoring core (state from/to bytes, score_transaction_json with the "
-    "anomaly and starter supervised models), main output",
+    "L3": "+ the whole scoring core (state from/to bytes, held in memory for the recently "
+    "active customers as the job does; score_transaction_json with the anomaly and starter "
+    "supervised models), main output",
     "L4": "+ every side output: the real job's wiring with its store windows discarded",
     "L5": "the real job (fraud_job.build_pipeline: + store windows in Flink SQL, metrics sink)",
 }

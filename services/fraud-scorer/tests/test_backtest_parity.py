@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,10 @@ MODEL = REPO / "models" / "anomaly-iforest.npz"
 STARTER = REPO / "models" / "fraud-gbdt.npz"
 """The shipped starter model, current in the job as deployed: the features it sees are compared."""
 MAIN_PYTHON = REPO / ".venv" / "bin" / "python"
+HOT_CUSTOMERS = 300
+"""The job's cache of recently active customers' states in the exact comparison: smaller than the
+stream's 1,000 customers, so some events find their customer's state in memory and the others
+read it back from Flink's state (docs/adr/0126); the scores must not depend on which."""
 MIN_AGREEMENT_WITH_FEEDBACK = 0.99
 WAIT_S = 600.0
 
@@ -183,6 +188,7 @@ def test_backtest_equals_job_without_feedback(
     raw_topic = f"{topics.transactions_raw}-one"
     _create_topic(kafka_settings, raw_topic, partitions=1)
     job.env["STREAMFLOW_TOPIC_TRANSACTIONS_RAW"] = raw_topic
+    job.env["STREAMFLOW_SCORER_HOT_CUSTOMERS"] = str(HOT_CUSTOMERS)
     produce(kafka_settings, raw_topic, keyed(run.raw))
     start_job(job)
     scored = reader(topics.transactions_scored)
@@ -201,8 +207,31 @@ def test_backtest_equals_job_without_feedback(
             f" {len(vectors) - len(other_vectors)} identical feature vectors (merchant traffic"
             f" counted in the JVM); {time.monotonic() - started:.0f} s"
         )
+    held = _held_in_memory([json.loads(value)["customer_id"] for value in run.raw])
+    with capsys.disabled():
+        print(
+            f"[parity] customer state found in memory for {held} events, read from Flink's"
+            f" state for {len(run.raw) - held} (cache of {HOT_CUSTOMERS} customers)"
+        )
+    assert 0 < held < len(run.raw)
     assert not differing, [(tid, from_job[tid], expected[tid]) for tid in differing[:10]]
     assert not other_vectors, _vector_differences(job_vectors, vectors, other_vectors)
+
+
+def _held_in_memory(customers: Sequence[str]) -> int:
+    """Events whose customer's state the job's cache of :data:`HOT_CUSTOMERS` held (least
+    recently active out first), for this arrival order."""
+    held: OrderedDict[str, None] = OrderedDict()
+    hits = 0
+    for customer in customers:
+        if customer in held:
+            hits += 1
+            held.move_to_end(customer)
+            continue
+        held[customer] = None
+        if len(held) > HOT_CUSTOMERS:
+            held.popitem(last=False)
+    return hits
 
 
 def test_backtest_agrees_with_job_with_feedback(

@@ -16,6 +16,7 @@ from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, Transact
 from streamflow.fraud_scorer import functions as fn
 from streamflow.fraud_scorer.records import WindowAggregate, merge, to_cents, window_metrics
 from streamflow.fraud_scorer.store_windows import metrics_row, window_query
+from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 
 from .conftest import make_txn
 
@@ -25,8 +26,10 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 class FakeValueState:
     def __init__(self) -> None:
         self.data: Any = None
+        self.reads = 0
 
     def value(self) -> Any:
+        self.reads += 1
         return self.data
 
     def update(self, value: Any) -> None:
@@ -54,9 +57,13 @@ class FakeTimers:
 
 
 class FakeCtx:
-    def __init__(self, broadcast: FakeMapState | None = None) -> None:
+    def __init__(self, broadcast: FakeMapState | None = None, key: str = "C1") -> None:
         self.broadcast = broadcast if broadcast is not None else FakeMapState()
         self.timers = FakeTimers()
+        self.key = key
+
+    def get_current_key(self) -> str:
+        return self.key
 
     def get_broadcast_state(self, _: Any) -> FakeMapState:
         return self.broadcast
@@ -65,10 +72,27 @@ class FakeCtx:
         return self.timers
 
 
+class FakeCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def inc(self, n: int = 1) -> None:
+        self.count += n
+
+
+class FakeMetrics(dict[str, FakeCounter]):
+    def counter(self, name: str) -> FakeCounter:
+        return self.setdefault(name, FakeCounter())
+
+
 class FakeRuntime:
     def __init__(self) -> None:
         self.state = FakeValueState()
         self.map_state = FakeMapState()
+        self.metrics = FakeMetrics()
+
+    def get_metrics_group(self) -> FakeMetrics:
+        return self.metrics
 
     def get_state(self, _: Any) -> FakeValueState:
         return self.state
@@ -125,6 +149,57 @@ def test_scoring_keeps_state_and_emits_scored_alert_and_feed() -> None:
     assert tuple(scored)[2:] == ("S0001-01", int(NOW.timestamp() * 1000), 300000, 1)
     assert alert_tag is fn.ALERT_TAG
     assert json.loads(alert[1])["alert_id"] == alert[0]
+
+
+def test_hot_customers_are_read_from_flink_state_only_when_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    function, runtime = scorer()
+    ctx = FakeCtx()
+    events = [validated(make_txn(f"h{i}", "C1", NOW - timedelta(hours=20 - i))) for i in range(4)]
+    first = [list(function.process_element(value, ctx)) for value in events]
+    assert runtime.state.reads == 1  # the first event: nothing held yet
+    written = runtime.state.data
+    # a restored (re-opened) function holds nothing: it reads what Flink restored, and scores the
+    # same as the function that kept the state in memory
+    function.open(runtime)
+    runtime.state.reads = 0
+    runtime.state.update(None)
+    again = [list(function.process_element(value, ctx)) for value in events]
+    assert runtime.state.reads == 1
+    assert runtime.state.data == written
+    assert [json.loads(out[0][1])["fraud_score"] for out in again] == [
+        json.loads(out[0][1])["fraud_score"] for out in first
+    ]
+    # past the state TTL (Flink would have expired it) the state is read from Flink again
+    later = fn._now() + CUSTOMER_STATE_TTL
+    monkeypatch.setattr(fn, "_now", lambda: later)
+    list(function.process_element(validated(make_txn("h9", "C1", NOW - timedelta(hours=1))), ctx))
+    assert runtime.state.reads == 2
+
+
+def test_state_reads_are_counted_in_flink_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fn, "COUNT_EVERY", 4)
+    function, runtime = scorer()
+    for i in range(9):
+        customer = "C1" if i % 3 else "C2"  # C2's first event reads Flink's state, the next not
+        txn = make_txn(f"h{i}", customer, NOW - timedelta(hours=20 - i))
+        list(function.process_element(validated(txn), FakeCtx(key=customer)))
+    counted = {name: counter.count for name, counter in runtime.metrics.items()}
+    # counted in batches of COUNT_EVERY events: the 9th is not counted yet
+    assert counted == {"customerStateHeld": 6, "customerStateReads": 2}
+
+
+def test_no_hot_customers_reads_flink_state_every_time() -> None:
+    function = fn.ScoreTransactions(
+        "raw", "rules", "feedback", fn.initial_rules(None, None), None, 300, hot_customers=0
+    )
+    runtime = FakeRuntime()
+    function.open(runtime)
+    for i in range(3):
+        txn = make_txn(f"h{i}", "C1", NOW - timedelta(hours=5 - i))
+        list(function.process_element(validated(txn), FakeCtx()))
+    assert runtime.state.reads == 3
 
 
 def test_rule_updates_and_feedback_use_broadcast_state() -> None:

@@ -97,6 +97,14 @@ class Settings(ServiceSettings):
         description="Every this many feedback records, drop the cards whose labels no longer "
         "change any feature (newest label over a year and 30 days behind the newest report).",
     )
+    hot_customers: int = Field(
+        default=100_000,
+        ge=0,
+        description="Customers whose latest scoring state the job keeps in memory "
+        "(least recently active out first): their next event skips the state read from "
+        "RocksDB. Flink's state is written on every event either way; 0 reads it every time "
+        "(docs/adr/0126).",
+    )
     supervised_model_path: Path | None = Field(
         default=None,
         description="Starter supervised model (.npz) scored as the current model until a "

@@ -107,6 +107,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         topics.fraud_models,
         settings.supervised_model_path,
         settings.card_sweep_every,
+        settings.hot_customers,
     )
     transactions = _source(
         env, settings, topics.transactions_raw, "source-transactions", keyed=True

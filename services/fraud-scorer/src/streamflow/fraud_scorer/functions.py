@@ -33,6 +33,7 @@ from streamflow.events import (
     decode,
     encode,
 )
+from streamflow.fraud_scorer.hot_state import HotStates
 from streamflow.fraud_scorer.records import dead_letter, raw_bytes, split_traffic, to_cents
 from streamflow.fraud_scorer.store_windows import FEED_FIELDS
 from streamflow.scoring import COMPILED
@@ -68,6 +69,10 @@ MODEL_KEYS = {ModelSlot.CURRENT: "model:current", ModelSlot.SHADOW: "model:shado
 CARD_SWEEP_EVERY = 1024
 """Every this many feedback records, cards whose labels no longer change any feature are
 dropped from the broadcast state (which would otherwise grow with every card ever labelled)."""
+HOT_CUSTOMERS = 100_000
+"""Customers whose latest state the scoring function keeps in memory (:class:`HotStates`)."""
+COUNT_EVERY = 1024
+"""Events between two updates of the state-read counters (each update is a call into Java)."""
 CARD_IDLE_SECONDS = (NO_FRAUD_DAYS + 30.0) * 86_400.0
 """A card whose newest label is this far behind the newest feedback is dropped: its card
 features already equal a card with no labels (days since fraud capped at NO_FRAUD_DAYS, the
@@ -172,6 +177,7 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         models_topic: str = "fraud.models",
         starter_model_path: Path | None = None,
         card_sweep_every: int = CARD_SWEEP_EVERY,
+        hot_customers: int = HOT_CUSTOMERS,
     ) -> None:
         self._raw_topic = raw_topic
         self._models_topic = models_topic
@@ -191,11 +197,24 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._model: AnomalyModel | None = None
         self._supervised: tuple[GbdtModel | None, GbdtModel | None] | None = None
         self._state: Any = None
+        self._hot_customers = hot_customers
+        self._hot = HotStates(0, 0.0)
+        self._held = 0
+        self._read = 0
+        self._counters: tuple[Any, Any] | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
         descriptor.enable_time_to_live(customer_state_ttl())
         self._state = runtime_context.get_state(descriptor)
+        self._hot = HotStates(self._hot_customers, CUSTOMER_STATE_TTL.total_seconds())
+        metrics = runtime_context.get_metrics_group()
+        # how often a customer's state was still in memory: sizes STREAMFLOW_SCORER_HOT_CUSTOMERS
+        self._counters = (
+            metrics.counter("customerStateHeld"),
+            metrics.counter("customerStateReads"),
+        )
+        self._held = self._read = 0
         log.info(
             "scoring core: %s; tree models: %s",
             "compiled (mypyc)" if COMPILED else "plain Python",
@@ -259,10 +278,21 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         if current is not None or shadow is not None:
             card = self._card_labels(ctx, txn.card_id)
             supervised = Supervised(current, shadow, label_context(labels, card, event_s, payments))
-        stored = self._state.value()
+        key = ctx.get_current_key()
+        written = now.timestamp()
+        stored = self._hot.take(key, written)
+        if stored is None:
+            stored = self._state.value()
+            self._read += 1
+        else:
+            self._held += 1
+        if self._held + self._read >= COUNT_EVERY:
+            self._count_state_reads()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)
-        self._state.update(after.to_bytes())
+        stored = after.to_bytes()
+        self._state.update(stored)
+        self._hot.put(key, stored, written)
         event_ms = int(event_s * 1000)
         yield Row(
             txn.customer_id,
@@ -274,6 +304,13 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         )
         if out.alert is not None:
             yield ALERT_TAG, Row(out.alert_id, out.alert)
+
+    def _count_state_reads(self) -> None:
+        if self._counters is not None:
+            held, read = self._counters
+            held.inc(self._held)
+            read.inc(self._read)
+        self._held = self._read = 0
 
     def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
         kind, raw = value
