@@ -18,6 +18,10 @@ the work in between grows (docs/adr/0081-reference-ladder.md):
   with the job's rules, anomaly model and starter supervised model (with no labels or merchant
   traffic: L3 has no broadcast inputs and no traffic hop), state to bytes; the scored record is
   the only output.
+- L3m, L3b (diagnostic, not in ``make bench``): L3 behind the job's merchant-traffic hop
+  (the value arrives prefixed with its merchant's traffic and is split as the job splits it), and
+  L3 as a ``KeyedBroadcastProcessFunction`` connected to the job's three control sources (rules,
+  feedback, models; idle in the bench). Each adds one of L4's pieces to L3 on its own.
 - L4: the real job's wiring (``fraud_job.build_pipeline``) with its store windows swapped for a
   discarding sink: the real ``ScoreTransactions`` with its broadcast rules/feedback inputs and
   every side output, alerts and dead letters to their real sinks, the window feed discarded.
@@ -40,7 +44,11 @@ from unittest.mock import patch
 from pyflink.common import Row, Types
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee, Sink
-from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.functions import (
+    KeyedBroadcastProcessFunction,
+    KeyedProcessFunction,
+    RuntimeContext,
+)
 from pyflink.datastream.state import ValueStateDescriptor
 
 from streamflow.events import ContractError, RuleSet
@@ -59,6 +67,7 @@ from streamflow.fraud_scorer.fraud_job import _sink as job_sink
 from streamflow.fraud_scorer.fraud_job import _source as job_source
 from streamflow.fraud_scorer.hot_state import HotStates
 from streamflow.fraud_scorer.job_config import environment_settings
+from streamflow.fraud_scorer.records import split_traffic
 from streamflow.platform.settings import load_settings
 from streamflow.scoring.core import (
     NO_SUPERVISED,
@@ -70,9 +79,8 @@ from streamflow.scoring.core import (
     validate_transaction,
 )
 from streamflow.scoring.gbdt import load_starter
-from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 
-RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
+RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L3m", "L3b", "L4", "L5")
 DISCARDING_SINK = "org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink"
 NO_MERCHANT_RISK = 0.0
 """What the real job computes for a merchant without feedback (the bench sends none)."""
@@ -125,8 +133,9 @@ class ScoreCoreOnly(TouchState):
     """L3: L2 + the whole scoring core (state from/to bytes, the recently active customers' held
     in memory as the job holds them); the scored record only."""
 
-    def __init__(self, rules: RuleSet, settings: Settings) -> None:
+    def __init__(self, rules: RuleSet, settings: Settings, *, after_traffic: bool = False) -> None:
         super().__init__()
+        self._after_traffic = after_traffic
         self._rules = rules
         self._model_path = settings.model_path
         self._starter_path = settings.supervised_model_path
@@ -134,34 +143,64 @@ class ScoreCoreOnly(TouchState):
         self._model: AnomalyModel | None = None
         self._supervised = NO_SUPERVISED
         self._hot_customers = settings.hot_customers
-        self._hot = HotStates(0, 0.0)
+        self._hot = HotStates(0)
 
     def open(self, runtime_context: RuntimeContext) -> None:
         super().open(runtime_context)
-        self._hot = HotStates(self._hot_customers, CUSTOMER_STATE_TTL.total_seconds())
+        self._hot = HotStates(self._hot_customers)
         self._model = load_model(self._model_path)
         starter = load_starter(self._starter_path)
         self._supervised = Supervised(starter) if starter is not None else NO_SUPERVISED
 
     def process_element(self, value: str, ctx: Any) -> Iterator[Row]:
         now = _now()
+        if self._after_traffic:
+            _, value = split_traffic(value)
         try:
             txn = validate_transaction(value, now, self._max_future)
         except ContractError:
             return
-        key = ctx.get_current_key()
-        written = now.timestamp()
-        stored = self._hot.take(key, written)
-        if stored is None:
-            stored = self._state.value()
+        key, now_s = ctx.get_current_key(), now.timestamp()
+        stored = self._hot.read(key, now_s, self._state)
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(
             before, txn, self._rules, NO_MERCHANT_RISK, self._model, now, self._supervised
         )
-        stored = after.to_bytes()
-        self._state.update(stored)
-        self._hot.put(key, stored, written)
+        self._hot.write(key, after.to_bytes(), now_s, self._state)
         yield Row(txn.customer_id, out.scored)
+
+
+class ScoreCoreBroadcast(KeyedBroadcastProcessFunction):  # type: ignore[misc]
+    """L3b: L3's function connected to the control inputs (which it ignores: none arrive)."""
+
+    def __init__(self, rules: RuleSet, settings: Settings) -> None:
+        self._core = ScoreCoreOnly(rules, settings)
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._core.open(runtime_context)
+
+    def process_element(self, value: str, ctx: Any) -> Iterator[Row]:
+        return self._core.process_element(value, ctx)  # its generator: no frame of our own
+
+    def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Row]:
+        return iter(())
+
+
+def _control(env: StreamExecutionEnvironment, settings: Settings) -> Any:
+    """The job's control inputs (rules, feedback, models) as one stream, as the job builds it."""
+    topics = settings.topics
+    control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
+    streams = [
+        job_source(env, settings, topic, uid).map(
+            lambda raw, kind=kind: (kind, raw), output_type=control_type
+        )
+        for topic, uid, kind in (
+            (topics.fraud_rules, "source-rules", fn.RULES),
+            (topics.fraud_feedback, "source-feedback", fn.FEEDBACK),
+            (topics.fraud_models, "source-models", fn.MODELS),
+        )
+    ]
+    return streams[0].union(*streams[1:])
 
 
 def _keyed_transactions(env: StreamExecutionEnvironment, settings: Settings) -> Any:
@@ -218,13 +257,29 @@ def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -
             records = with_merchant_traffic(records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS)
         records.sink_to(_scored_sink(settings))
         return
+    rules = fn.initial_rules(settings.rules_file, settings.blacklist_file)
+    if rung == "L3m":
+        raw = settings.topics.transactions_raw
+        records = job_source(env, settings, raw, "source-transactions", keyed=True)
+        traffic = with_merchant_traffic(records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS)
+        scored = customer_keyed(traffic).process(
+            ScoreCoreOnly(rules, settings, after_traffic=True), output_type=fn.SCORED_TYPE
+        )
+        scored.name("ladder-L3m").sink_to(_scored_sink(settings))
+        return
+    if rung == "L3b":
+        connected = _keyed_transactions(env, settings).connect(
+            _control(env, settings).broadcast(fn.CONTROL_STATE)
+        )
+        scored = connected.process(ScoreCoreBroadcast(rules, settings), output_type=fn.SCORED_TYPE)
+        scored.name("ladder-L3b").sink_to(_scored_sink(settings))
+        return
     function: TouchState
     if rung == "L1":
         function = TouchState()
     elif rung == "L2":
         function = ValidateOnly(settings.max_future_seconds)
     elif rung == "L3":
-        rules = fn.initial_rules(settings.rules_file, settings.blacklist_file)
         function = ScoreCoreOnly(rules, settings)
     else:
         msg = f"unknown rung {rung!r} (one of {', '.join(RUNGS)})"

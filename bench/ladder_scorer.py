@@ -77,7 +77,9 @@ from streamflow.platform.kafka import (  # noqa: E402
 from streamflow.platform.settings import KafkaSettings, TopicSettings  # noqa: E402
 
 JOB = ROOT / "bench" / "ladder_job.py"
-RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
+RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L3m", "L3b", "L4", "L5")
+DEFAULT_RUNGS = ("L0", "L0m", "L1", "L2", "L3", "L4", "L5")
+"""What ``make bench`` runs; L3m and L3b split L4 - L3 when asked for (``--rungs``)."""
 WHAT = {
     "L0": "JVM only: customer-keyed Kafka source -> exactly-once keyed sink",
     "L0m": "L0 + the job's merchant-traffic hop (JVM: key by merchant, day buckets, prefix)",
@@ -86,6 +88,9 @@ WHAT = {
     "L3": "+ the whole scoring core (state from/to bytes, held in memory for the recently "
     "active customers as the job does; score_transaction_json with the anomaly and starter "
     "supervised models), main output",
+    "L3m": "L3 behind the job's merchant-traffic hop (diagnostic: L4's hop on its own)",
+    "L3b": "L3 connected to the job's broadcast control inputs (diagnostic: L4's broadcast "
+    "connection on its own)",
     "L4": "+ every side output: the real job's wiring with its store windows discarded",
     "L5": "the real job (fraud_job.build_pipeline: + store windows in Flink SQL, metrics sink)",
 }
@@ -322,7 +327,9 @@ def main() -> int:
         "--scale", default="L0=5,L0m=4,L1=3,L2=2", help="records timed per rung = events x this"
     )
     parser.add_argument("--preload-factor", type=float, default=3.0, help="topic = most x this")
-    parser.add_argument("--rungs", default=",".join(RUNGS), help="comma-separated, e.g. L0,L1")
+    parser.add_argument(
+        "--rungs", default=",".join(DEFAULT_RUNGS), help="comma-separated, e.g. L0,L1"
+    )
     parser.add_argument("--mark", type=float, default=0.1, help="share before the timing starts")
     parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)
     parser.add_argument("--load-wait-s", type=float, default=MAX_WAIT_S)

@@ -55,6 +55,9 @@ def test_every_rung_builds_its_job_graph(tmp_path: Path) -> None:
     assert all(any("kafka:" in n for n in rung_names) for rung_names in names.values())
     assert any("merchant-traffic" in n for n in names["L0m"])
     assert any("ladder-L3" in n for n in names["L3"])
+    assert any("merchant-traffic" in n for n in names["L3m"])
+    assert any("ladder-L3b" in n for n in names["L3b"])
+    assert any("kafka:" in n and "rules" in n for n in names["L3b"])
     assert "score" in names["L4"]
     assert any("store-windows-json" in n for n in names["L5"])
     assert not any("store-windows-json" in n for n in names["L4"])

@@ -198,23 +198,20 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self._supervised: tuple[GbdtModel | None, GbdtModel | None] | None = None
         self._state: Any = None
         self._hot_customers = hot_customers
-        self._hot = HotStates(0, 0.0)
-        self._held = 0
-        self._read = 0
-        self._counters: tuple[Any, Any] | None = None
+        self._hot = HotStates(0)
+        self._counters: tuple[Any, Any] = (None, None)
 
     def open(self, runtime_context: RuntimeContext) -> None:
         descriptor = ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY())
         descriptor.enable_time_to_live(customer_state_ttl())
         self._state = runtime_context.get_state(descriptor)
-        self._hot = HotStates(self._hot_customers, CUSTOMER_STATE_TTL.total_seconds())
+        self._hot = HotStates(self._hot_customers)
         metrics = runtime_context.get_metrics_group()
         # how often a customer's state was still in memory: sizes STREAMFLOW_SCORER_HOT_CUSTOMERS
         self._counters = (
             metrics.counter("customerStateHeld"),
             metrics.counter("customerStateReads"),
         )
-        self._held = self._read = 0
         log.info(
             "scoring core: %s; tree models: %s",
             "compiled (mypyc)" if COMPILED else "plain Python",
@@ -279,20 +276,13 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             card = self._card_labels(ctx, txn.card_id)
             supervised = Supervised(current, shadow, label_context(labels, card, event_s, payments))
         key = ctx.get_current_key()
-        written = now.timestamp()
-        stored = self._hot.take(key, written)
-        if stored is None:
-            stored = self._state.value()
-            self._read += 1
-        else:
-            self._held += 1
-        if self._held + self._read >= COUNT_EVERY:
+        hot, now_s = self._hot, now.timestamp()
+        stored = hot.read(key, now_s, self._state)
+        if hot.held + hot.reads >= COUNT_EVERY:
             self._count_state_reads()
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)
-        stored = after.to_bytes()
-        self._state.update(stored)
-        self._hot.put(key, stored, written)
+        hot.write(key, after.to_bytes(), now_s, self._state)
         event_ms = int(event_s * 1000)
         yield Row(
             txn.customer_id,
@@ -306,11 +296,11 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             yield ALERT_TAG, Row(out.alert_id, out.alert)
 
     def _count_state_reads(self) -> None:
-        if self._counters is not None:
-            held, read = self._counters
-            held.inc(self._held)
-            read.inc(self._read)
-        self._held = self._read = 0
+        hot = self._hot
+        held, reads = self._counters
+        held.inc(hot.held)
+        reads.inc(hot.reads)
+        hot.held = hot.reads = 0
 
     def process_broadcast_element(self, value: tuple[str, str], ctx: Any) -> Iterator[Any]:
         kind, raw = value
