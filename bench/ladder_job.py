@@ -186,23 +186,6 @@ class ScoreCoreBroadcast(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         return iter(())
 
 
-def _control(env: StreamExecutionEnvironment, settings: Settings) -> Any:
-    """The job's control inputs (rules, feedback, models) as one stream, as the job builds it."""
-    topics = settings.topics
-    control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
-    streams = [
-        job_source(env, settings, topic, uid).map(
-            lambda raw, kind=kind: (kind, raw), output_type=control_type
-        )
-        for topic, uid, kind in (
-            (topics.fraud_rules, "source-rules", fn.RULES),
-            (topics.fraud_feedback, "source-feedback", fn.FEEDBACK),
-            (topics.fraud_models, "source-models", fn.MODELS),
-        )
-    ]
-    return streams[0].union(*streams[1:])
-
-
 def _keyed_transactions(env: StreamExecutionEnvironment, settings: Settings) -> Any:
     return customer_keyed(
         job_source(
@@ -269,7 +252,7 @@ def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -
         return
     if rung == "L3b":
         connected = _keyed_transactions(env, settings).connect(
-            _control(env, settings).broadcast(fn.CONTROL_STATE)
+            fraud_job.control_inputs(env, settings).broadcast(fn.CONTROL_STATE)
         )
         scored = connected.process(ScoreCoreBroadcast(rules, settings), output_type=fn.SCORED_TYPE)
         scored.name("ladder-L3b").sink_to(_scored_sink(settings))

@@ -83,10 +83,9 @@ def _sink(
     )
 
 
-def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
-    """Add the scoring job's sources, operators and sinks to ``env``."""
+def control_inputs(env: StreamExecutionEnvironment, settings: Settings) -> Any:
+    """The scorer's control inputs, rules, feedback and models, as one stream of ``(kind, raw)``."""
     topics = settings.topics
-    exactly_once = DeliveryGuarantee.EXACTLY_ONCE
     control_type = Types.TUPLE([Types.STRING(), Types.STRING()])
     rules = _source(env, settings, topics.fraud_rules, "source-rules").map(
         lambda raw: (fn.RULES, raw), output_type=control_type
@@ -97,6 +96,15 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     models = _source(env, settings, topics.fraud_models, "source-models").map(
         lambda raw: (fn.MODELS, raw), output_type=control_type
     )
+    return rules.union(feedback, models)
+
+
+def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
+    """Add the scoring job's sources, operators and sinks to ``env``."""
+    topics = settings.topics
+    exactly_once = DeliveryGuarantee.EXACTLY_ONCE
+    # First, as before: operators without a uid get ids from the order the graph was built in.
+    control = control_inputs(env, settings)
     scorer = fn.ScoreTransactions(
         topics.transactions_raw,
         topics.fraud_rules,
@@ -116,7 +124,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
         # The merchant's daily traffic, then keyed by customer, both in the JVM: no Python
         # operator before the scorer (docs/adr/0045, 0058).
         customer_keyed(with_merchant_traffic(transactions, MERCHANT_TRAFFIC_TTL_DAYS))
-        .connect(rules.union(feedback, models).broadcast(fn.CONTROL_STATE))
+        .connect(control.broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_FEED_TYPE)
         .name("score")
         .uid("score")
