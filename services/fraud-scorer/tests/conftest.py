@@ -20,13 +20,14 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
+from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings
 from streamflow.platform.kafka import (
     consumer_config,
     delete_topics,
     ensure_topics,
     producer_config,
 )
-from streamflow.platform.settings import KafkaSettings, TopicSettings
+from streamflow.platform.settings import KafkaSettings, TopicSettings, local_dir
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -69,6 +70,20 @@ class JobProcess:
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def local_flink(work: Path) -> FlinkEnvironmentSettings:
+    """The local MiniCluster's settings (the set-up's connector and helper jars), with checkpoints
+    and logs under ``work``; skips the test when ``make setup`` has not built the jars."""
+    local = FlinkEnvironmentSettings.local(local_dir())
+    if not all(jar.is_file() for jar in local.jars()):
+        pytest.skip("Flink jars not built (make setup)")
+    return FlinkEnvironmentSettings(
+        connector_jar=local.connector_jar,
+        java_jar=local.java_jar,
+        checkpoint_dir=work / "checkpoints",
+        log_dir=work / "logs",
+    )
 
 
 @pytest.fixture

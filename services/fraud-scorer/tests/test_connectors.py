@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import math
 import random
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
-from streamflow.platform.settings import local_dir
+from streamflow.fraud_scorer.environment import build_environment
 
-SETTINGS = FlinkEnvironmentSettings.local(local_dir())
+from .conftest import local_flink
+
 CASES = [
     '{"customer_id":"C7","amount":"10.00"}',
     '{"x":[1,{"customer_id":"nested"}],"customer_id":"C8"}',
@@ -45,17 +44,7 @@ def reference_key(raw: str, field: str = "customer_id") -> str:
 
 @pytest.fixture(scope="module")
 def keyed_records(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    if not all(jar.is_file() for jar in SETTINGS.jars()):
-        pytest.skip("Flink jars not built (make setup)")
-    work: Path = tmp_path_factory.mktemp("connectors")
-    build_environment(
-        FlinkEnvironmentSettings(
-            connector_jar=SETTINGS.connector_jar,
-            java_jar=SETTINGS.java_jar,
-            checkpoint_dir=work / "checkpoints",
-            log_dir=work / "logs",
-        )
-    )
+    build_environment(local_flink(tmp_path_factory.mktemp("connectors")))
     from pyflink.java_gateway import get_gateway
 
     return get_gateway().jvm.io.streamflow.flink.CustomerKeyedRecords()

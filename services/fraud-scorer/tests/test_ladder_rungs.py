@@ -17,11 +17,11 @@ from types import ModuleType
 import pytest
 
 from streamflow.fraud_scorer.config import Settings
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
-from streamflow.platform.settings import local_dir
+from streamflow.fraud_scorer.environment import build_environment
+
+from .conftest import local_flink
 
 ROOT = Path(__file__).resolve().parents[3]
-SETTINGS = FlinkEnvironmentSettings.local(local_dir())
 
 
 def ladder_job() -> ModuleType:
@@ -37,15 +37,8 @@ def ladder_job() -> ModuleType:
 
 @pytest.mark.flink
 def test_every_rung_builds_its_job_graph(tmp_path: Path) -> None:
-    if not all(jar.is_file() for jar in SETTINGS.jars()):
-        pytest.skip("Flink jars not built (make setup)")
+    flink = local_flink(tmp_path)
     ladder = ladder_job()
-    flink = FlinkEnvironmentSettings(
-        connector_jar=SETTINGS.connector_jar,
-        java_jar=SETTINGS.java_jar,
-        checkpoint_dir=tmp_path / "checkpoints",
-        log_dir=tmp_path / "logs",
-    )
     names: dict[str, set[str]] = {}
     for rung in ladder.RUNGS:
         env = build_environment(flink)

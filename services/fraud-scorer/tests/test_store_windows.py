@@ -1,7 +1,7 @@
 """The store windows in a MiniCluster: every transaction counted once in each window it falls in.
 
-The feed rows go through the job's own ``store_windows`` (the JVM's feed projection and event
-time, the Flink SQL tumbling windows, the metrics JSON); a bounded input ends with the final
+The feed rows go through the job's own ``store_windows`` (the Flink SQL view's event time and
+watermark, its tumbling windows, the metrics JSON); a bounded input ends with the final
 watermark, so every window closes and the result is exact.
 """
 
@@ -18,14 +18,14 @@ from pyflink.common import Row
 
 from streamflow.events import encode
 from streamflow.fraud_scorer import functions as fn
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
+from streamflow.fraud_scorer.environment import build_environment
 from streamflow.fraud_scorer.records import WindowAggregate, window_metrics
 from streamflow.fraud_scorer.store_windows import store_windows
-from streamflow.platform.settings import local_dir
+
+from .conftest import local_flink
 
 pytestmark = [pytest.mark.integration, pytest.mark.flink]
 
-SETTINGS = FlinkEnvironmentSettings.local(local_dir())
 SIZES = (60, 300, 3600)
 BASE_MS = 1_796_000_400_000  # a whole hour (UTC)
 
@@ -77,15 +77,7 @@ def _order(metrics: dict[str, Any]) -> tuple[str, str, int]:
 
 
 def test_every_transaction_is_counted_once_per_window(tmp_path: Path) -> None:
-    if not all(jar.is_file() for jar in SETTINGS.jars()):
-        pytest.skip("Flink jars not built (make setup)")
-    flink = FlinkEnvironmentSettings(
-        connector_jar=SETTINGS.connector_jar,
-        java_jar=SETTINGS.java_jar,
-        checkpoint_dir=tmp_path / "checkpoints",
-        log_dir=tmp_path / "logs",
-    )
-    env = build_environment(flink)
+    env = build_environment(local_flink(tmp_path))
     env.set_parallelism(1)
     rows = feed_rows(1_200)
     feed = env.from_collection(rows, type_info=fn.SCORED_FEED_TYPE)
