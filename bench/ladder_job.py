@@ -164,7 +164,14 @@ class ScoreCoreOnly(TouchState):
         stored = self._hot.read(key, now_s, self._state)
         before = CustomerState.from_bytes(stored) if stored is not None else None
         after, out = score_transaction_json(
-            before, txn, self._rules, NO_MERCHANT_RISK, self._model, now, self._supervised
+            before,
+            txn,
+            self._rules,
+            NO_MERCHANT_RISK,
+            self._model,
+            now,
+            self._supervised,
+            reuse_state=True,
         )
         self._hot.write(key, after.to_bytes(), now_s, self._state)
         yield Row(txn.customer_id, out.scored)

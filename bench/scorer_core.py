@@ -114,7 +114,9 @@ def flink_paths(
         for blob, raw in zip(blobs, raws, strict=True):
             txn = decode(Transaction, raw)
             state = CustomerState.from_bytes(blob) if blob is not None else None
-            after, _out = score_transaction_json(state, txn, rules, 0.1, model, now)
+            after, _out = score_transaction_json(
+                state, txn, rules, 0.1, model, now, reuse_state=True
+            )
             after.to_bytes()
         return len(raws)
 
@@ -127,7 +129,9 @@ def flink_paths(
             supervised = Supervised(starter, None, NO_LABELS)
             blob = store.get(txn.customer_id)
             state = CustomerState.from_bytes(blob) if blob is not None else None
-            after, _out = score_transaction_json(state, txn, rules, 0.1, model, now, supervised)
+            after, _out = score_transaction_json(
+                state, txn, rules, 0.1, model, now, supervised, reuse_state=True
+            )
             store[txn.customer_id] = after.to_bytes()
         return len(raws)
 

@@ -29,7 +29,7 @@ from streamflow.scoring import (
     score_transaction,
     validate_transaction,
 )
-from streamflow.scoring.core import EventTimeTooOld
+from streamflow.scoring.core import EventTimeTooOld, score_transaction_json
 from streamflow.scoring.features import FEATURE_NAMES
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -56,6 +56,30 @@ def test_score_is_pure_and_deterministic(make_txn: MakeTxn) -> None:
     assert first[2] is not None
     assert first[0].count == state.count  # an alerted payment stays out of the baseline
     assert first[0].last_time == txn.event_time.timestamp()
+
+
+def test_reusing_the_state_updates_it_in_place_with_the_same_outputs(make_txn: MakeTxn) -> None:
+    """The job's path (``reuse_state=True``) returns the state it was given, updated, and the
+    same records and state as the copying path."""
+    rules = default_rules()
+    for amount in ("516.00", "4800.00"):
+        txn = make_txn(amount=Decimal(amount))
+        kept = build_history(make_txn)
+        copied_after, copied = score_transaction_json(kept, txn, rules, 0.3, None, NOW)
+        reused = CustomerState.from_bytes(kept.to_bytes())
+        reused_after, out = score_transaction_json(
+            reused, txn, rules, 0.3, None, NOW, reuse_state=True
+        )
+        assert reused_after is reused
+        assert copied_after is not kept
+        assert reused_after.to_bytes() == copied_after.to_bytes() != kept.to_bytes()
+        assert (out.scored, out.alert_id, out.alert) == (
+            copied.scored,
+            copied.alert_id,
+            copied.alert,
+        )
+    new_after, _ = score_transaction_json(None, txn, rules, 0.3, None, NOW, reuse_state=True)
+    assert (new_after.count, new_after.recent) == (1, [txn.event_time.timestamp()])
 
 
 def test_alert_carries_sorted_rules_and_sentences(make_txn: MakeTxn) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any
 
 WINDOW_DAYS: tuple[int, ...] = (1, 7, 30)
 """The windows every aggregate is kept for."""
@@ -28,13 +28,26 @@ MAX_REPORTS = 512
 """At most this many fraud report times are kept per key."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class DecayedWindows:
-    """Decayed event counts and amount sums over :data:`WINDOW_DAYS`, as of ``ref_time``."""
+    """Decayed event counts and amount sums over :data:`WINDOW_DAYS`, as of ``ref_time``.
 
-    ref_time: float = -math.inf
-    counts: list[float] = field(default_factory=lambda: [0.0] * len(_TAUS))
-    sums: list[float] = field(default_factory=lambda: [0.0] * len(_TAUS))
+    Its own ``__init__`` (compiled: native; the dataclass's would run as Python, docs/adr/0127).
+    """
+
+    ref_time: float
+    counts: list[float]
+    sums: list[float]
+
+    def __init__(
+        self,
+        ref_time: float = -math.inf,
+        counts: list[float] | None = None,
+        sums: list[float] | None = None,
+    ) -> None:
+        self.ref_time = ref_time
+        self.counts = [0.0] * len(_TAUS) if counts is None else counts
+        self.sums = [0.0] * len(_TAUS) if sums is None else sums
 
     def add(self, when: float, amount: float) -> None:
         """Fold one event at ``when`` (POSIX seconds) in; out-of-order events weigh less."""
@@ -142,11 +155,13 @@ CARD_WINDOW_SECONDS = 90 * 86_400.0
 """The card's fraud history counts reports over this many seconds."""
 
 
-class LabelContext(NamedTuple):
+@dataclass(slots=True, init=False)
+class LabelContext:
     """The confirmed frauds known at a transaction's event time, as the features need them.
 
-    A named tuple: immutable and picklable whether this module runs as Python or compiled
-    (a compiled frozen dataclass cannot be unpickled; Flink pickles the job's functions).
+    The job makes one per event: a class with its own (compiled) ``__init__`` and a
+    ``__reduce__`` (a compiled class is unpickled through its constructor; Flink pickles the
+    job's functions), docs/adr/0127. Read-only by convention.
     """
 
     merchant_frauds: tuple[int, ...]
@@ -155,8 +170,29 @@ class LabelContext(NamedTuple):
     """Frauds on the transaction's card reported in the last :data:`CARD_WINDOW_SECONDS`."""
     card_last_fraud: float
     """Report time of the card's latest fraud up to the event time; NaN if none."""
-    merchant_payments: tuple[int, ...] = NO_TRAFFIC
+    merchant_payments: tuple[int, ...]
     """The merchant's payments in the whole days before the event's day (:data:`WINDOW_DAYS`)."""
+
+    def __init__(
+        self,
+        merchant_frauds: tuple[int, ...],
+        card_frauds: int,
+        card_last_fraud: float,
+        merchant_payments: tuple[int, ...] = NO_TRAFFIC,
+    ) -> None:
+        self.merchant_frauds = merchant_frauds
+        self.card_frauds = card_frauds
+        self.card_last_fraud = card_last_fraud
+        self.merchant_payments = merchant_payments
+
+    def __reduce__(self) -> tuple[type[LabelContext], tuple[Any, ...]]:
+        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        return LabelContext, (
+            self.merchant_frauds,
+            self.card_frauds,
+            self.card_last_fraud,
+            self.merchant_payments,
+        )
 
 
 NO_LABELS = LabelContext((0,) * len(WINDOW_DAYS), 0, math.nan)

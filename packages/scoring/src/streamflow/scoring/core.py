@@ -9,9 +9,10 @@ the same inputs they return the same outputs: the only clock is the ``scored_at`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -108,20 +109,33 @@ def validate_transaction(
     return txn
 
 
-class Supervised(NamedTuple):
+@dataclass(slots=True, init=False)
+class Supervised:
     """The supervised models in force and the labels known at the transaction's event time.
 
     ``current`` scores and alerts (blended by :func:`supervised_blend`); ``shadow`` is scored on
     the same features and recorded, never alerting; ``labels`` are the merchant's and the card's
-    confirmed frauds known at the event time (docs/adr/0058, 0062). A named tuple: the job makes
-    one per event (docs/adr/0070).
+    confirmed frauds known at the event time (docs/adr/0058, 0062). The job makes one per event:
+    a class with its own (compiled) ``__init__`` (docs/adr/0127). Read-only by convention.
     """
 
-    current: GbdtModel | None = None
-    shadow: GbdtModel | None = None
-    labels: LabelContext = NO_LABELS
-    want_features: bool = False
+    current: GbdtModel | None
+    shadow: GbdtModel | None
+    labels: LabelContext
+    want_features: bool
     """Compute the vector even without a model (the lab's training rows)."""
+
+    def __init__(
+        self,
+        current: GbdtModel | None = None,
+        shadow: GbdtModel | None = None,
+        labels: LabelContext = NO_LABELS,
+        want_features: bool = False,
+    ) -> None:
+        self.current = current
+        self.shadow = shadow
+        self.labels = labels
+        self.want_features = want_features
 
     @property
     def active(self) -> bool:
@@ -157,8 +171,13 @@ def score_view(  # noqa: PLR0917 - the step's inputs
     model: AnomalyModel | None,
     supervised: Supervised = NO_SUPERVISED,
     explain: bool = True,
+    reuse_state: bool = False,
 ) -> tuple[CustomerState, Evaluation]:
-    """The one scoring step: evaluate, then the state after it (``state`` is untouched).
+    """The one scoring step: evaluate, then the state after it.
+
+    ``state`` is untouched unless ``reuse_state``: then it is updated in place and returned as
+    the state after (the job's path, where ``state`` was just read from bytes and is not used
+    again; it saves a copy per event).
 
     With a current supervised model the final score is :func:`supervised_blend`; the model's part
     (``MODEL``) names its top features in words when the transaction alerts. A shadow model is
@@ -178,7 +197,12 @@ def score_view(  # noqa: PLR0917 - the step's inputs
             text = _model_text(current, p, vector, alerting) if explain else ""
             parts = [*parts, PartResult(MODEL, p >= ML_TRIGGER, p, 1.0, p, text[:500])]
         evaluation = Evaluation(score, parts, evaluation.ml_score, p, shadow, vector)
-    after = state.copy() if state is not None else CustomerState()
+    if state is None:
+        after = CustomerState()
+    elif reuse_state:
+        after = state
+    else:
+        after = state.copy()
     after.update(view, baseline=evaluation.score < rules.alert_threshold)
     return after, evaluation
 
@@ -205,12 +229,27 @@ def score_transaction(  # noqa: PLR0917 - the contract with the Flink job
     return after, scored, alert
 
 
-class _Verdict(NamedTuple):
+@dataclass(slots=True, init=False)
+class _Verdict:
     is_alert: bool
     fired: list[PartResult]
     listed: list[PartResult]
     model_version: str | None
     shadow_version: str | None
+
+    def __init__(
+        self,
+        is_alert: bool,
+        fired: list[PartResult],
+        listed: list[PartResult],
+        model_version: str | None,
+        shadow_version: str | None,
+    ) -> None:
+        self.is_alert = is_alert
+        self.fired = fired
+        self.listed = listed
+        self.model_version = model_version
+        self.shadow_version = shadow_version
 
 
 def _strongest_first(part: PartResult) -> tuple[float, str]:
@@ -224,9 +263,15 @@ def _verdict(  # noqa: PLR0917 - the step's inputs
     merchant_risk: float,
     model: AnomalyModel | None,
     supervised: Supervised,
+    reuse_state: bool = False,
+    view: TxnView | None = None,
 ) -> tuple[CustomerState, Evaluation, _Verdict]:
     """What both output paths share: the state after, the evaluation and what it concludes."""
-    after, ev = score_view(state, make_view(txn), rules, merchant_risk, model, supervised)
+    if view is None:
+        view = make_view(txn)
+    after, ev = score_view(
+        state, view, rules, merchant_risk, model, supervised, reuse_state=reuse_state
+    )
     is_alert = ev.score >= rules.alert_threshold
     # Filtering before a stable sort gives the same list as sorting all parts and filtering;
     # most events have no part that fired, so this sorts nothing.
@@ -247,8 +292,13 @@ def _verdict(  # noqa: PLR0917 - the step's inputs
     return after, ev, _Verdict(is_alert, fired, listed, model_version, shadow_version)
 
 
-class JsonVerdict(NamedTuple):
-    """The job's outputs for one transaction, as contract JSON (``encode(...)`` decoded)."""
+@dataclass(slots=True, init=False)
+class JsonVerdict:
+    """The job's outputs for one transaction, as contract JSON (``encode(...)`` decoded).
+
+    A native class with its own ``__init__``, like :class:`~streamflow.scoring.scoring.PartResult`
+    (one per event, docs/adr/0127).
+    """
 
     scored: str
     """The ``transactions.scored`` value (a :class:`ScoredTransaction`)."""
@@ -256,6 +306,15 @@ class JsonVerdict(NamedTuple):
     """The alert's id (its Kafka key), None if no alert."""
     alert: str | None
     """The ``fraud.alerts`` value (a :class:`FraudAlert`), None if no alert."""
+
+    def __init__(self, scored: str, alert_id: str | None, alert: str | None) -> None:
+        self.scored = scored
+        self.alert_id = alert_id
+        self.alert = alert
+
+    def __reduce__(self) -> tuple[type[JsonVerdict], tuple[Any, ...]]:
+        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        return JsonVerdict, (self.scored, self.alert_id, self.alert)
 
     @property
     def is_alert(self) -> bool:
@@ -289,14 +348,21 @@ def score_transaction_json(  # noqa: PLR0917 - mirrors score_transaction
     model: AnomalyModel | None,
     scored_at: datetime,
     supervised: Supervised = NO_SUPERVISED,
+    reuse_state: bool = False,
+    view: TxnView | None = None,
 ) -> tuple[CustomerState, JsonVerdict]:
     """:func:`score_transaction` with the records as JSON built from plain values (the job's path).
+
+    ``reuse_state``: update ``state`` in place and return it as the state after (see
+    :func:`score_view`); the job passes True for the state it has just read from bytes.
+    ``view``: :func:`make_view` of ``txn`` when the caller has made it already (the job reads
+    the event time from it: converting an aware datetime costs ~0.6 µs).
 
     No pydantic model is built per event: the values are made by this package from a validated
     Transaction and RuleSet, so validating them again only costs time. tests/test_fast_path.py
     proves the JSON decodes strictly to what :func:`score_transaction` returns (docs/adr/0070).
     """
-    after, ev, v = _verdict(state, txn, rules, merchant_risk, model, supervised)
+    after, ev, v = _verdict(state, txn, rules, merchant_risk, model, supervised, reuse_state, view)
     body = {
         "schema_version": ScoredTransaction.SCHEMA_VERSION,
         # The validated model's own field values: orjson writes them as pydantic would.

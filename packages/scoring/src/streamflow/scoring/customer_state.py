@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from streamflow.scoring.context import WINDOW_DAYS, DecayedWindows
 from streamflow.scoring.state_config import (
@@ -51,29 +51,63 @@ class StateFormatError(ValueError):
     """Bytes that are not a serialised state of a known format version."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class CustomerState:
-    """What the scorer remembers about one customer."""
+    """What the scorer remembers about one customer.
 
-    count: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
-    hour_cos: float = 0.0
-    hour_sin: float = 0.0
-    last_time: float = _NAN
+    Its own ``__init__``, not the dataclass's: compiled, that is a native constructor, where the
+    generated one runs as Python (one or two per event, docs/adr/0127).
+    """
+
+    count: int
+    mean: float
+    m2: float
+    hour_cos: float
+    hour_sin: float
+    last_time: float
     """Event time (POSIX seconds) of the latest transaction seen."""
-    loc_time: float = _NAN
+    loc_time: float
     """Event time of the latest transaction that had a location."""
-    lat: float = _NAN
-    lon: float = _NAN
-    last_merchant: int = 0
+    lat: float
+    lon: float
+    last_merchant: int
     """CRC-32 of the merchant of the latest transaction seen (0 before any)."""
-    recent: list[float] = field(default_factory=list)
+    recent: list[float]
     """Sorted event times of recent transactions (bounded, see state_config)."""
-    devices: list[int] = field(default_factory=list)
+    devices: list[int]
     """CRC-32s of the devices seen, most recent last (bounded, see state_config)."""
-    spending: DecayedWindows = field(default_factory=DecayedWindows)
+    spending: DecayedWindows
     """Decayed payment counts and amounts over 1, 7 and 30 days (every payment, alerted or not)."""
+
+    def __init__(  # noqa: PLR0917 - the state's fields
+        self,
+        count: int = 0,
+        mean: float = 0.0,
+        m2: float = 0.0,
+        hour_cos: float = 0.0,
+        hour_sin: float = 0.0,
+        last_time: float = _NAN,
+        loc_time: float = _NAN,
+        lat: float = _NAN,
+        lon: float = _NAN,
+        last_merchant: int = 0,
+        recent: list[float] | None = None,
+        devices: list[int] | None = None,
+        spending: DecayedWindows | None = None,
+    ) -> None:
+        self.count = count
+        self.mean = mean
+        self.m2 = m2
+        self.hour_cos = hour_cos
+        self.hour_sin = hour_sin
+        self.last_time = last_time
+        self.loc_time = loc_time
+        self.lat = lat
+        self.lon = lon
+        self.last_merchant = last_merchant
+        self.recent = [] if recent is None else recent
+        self.devices = [] if devices is None else devices
+        self.spending = DecayedWindows() if spending is None else spending
 
     @property
     def std(self) -> float:

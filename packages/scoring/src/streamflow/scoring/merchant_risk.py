@@ -39,7 +39,7 @@ _LN2 = math.log(2.0)
 class MerchantRisk(NamedTuple):
     """Decayed fraud and legit label weights of one merchant, as of ``ref_time``.
 
-    A named tuple, like :class:`~streamflow.scoring.context.LabelContext`: picklable compiled.
+    A named tuple: picklable compiled (made as labels are folded in, not per event).
     """
 
     fraud: float

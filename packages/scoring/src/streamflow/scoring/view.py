@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from streamflow.events import Transaction
 
 
-class TxnView(NamedTuple):
-    """The fields of a transaction the rules and features use, as plain Python values."""
+@dataclass(slots=True, init=False)
+class TxnView:
+    """The fields of a transaction the rules and features use, as plain Python values.
+
+    A class with its own ``__init__`` (compiled: a native constructor, one per event; a named
+    tuple's ``__new__`` runs as Python, docs/adr/0127). Read-only by convention.
+    """
 
     transaction_id: str
     epoch: float
@@ -31,8 +37,50 @@ class TxnView(NamedTuple):
     """Latitude, or NaN when unknown."""
     lon: float
     """Longitude, or NaN when unknown."""
-    device: int = -1
+    device: int
     """Stable 32-bit hash (CRC-32) of the device id, -1 when there is none."""
+
+    def __init__(  # noqa: PLR0917 - the view's fields
+        self,
+        transaction_id: str,
+        epoch: float,
+        customer_id: str,
+        card_id: str,
+        merchant_id: str,
+        amount: float,
+        currency: str,
+        channel: str,
+        lat: float,
+        lon: float,
+        device: int = -1,
+    ) -> None:
+        self.transaction_id = transaction_id
+        self.epoch = epoch
+        self.customer_id = customer_id
+        self.card_id = card_id
+        self.merchant_id = merchant_id
+        self.amount = amount
+        self.currency = currency
+        self.channel = channel
+        self.lat = lat
+        self.lon = lon
+        self.device = device
+
+    def __reduce__(self) -> tuple[type[TxnView], tuple[Any, ...]]:
+        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        return TxnView, (
+            self.transaction_id,
+            self.epoch,
+            self.customer_id,
+            self.card_id,
+            self.merchant_id,
+            self.amount,
+            self.currency,
+            self.channel,
+            self.lat,
+            self.lon,
+            self.device,
+        )
 
     @property
     def merchant(self) -> int:
@@ -53,7 +101,6 @@ class TxnView(NamedTuple):
 def make_view(txn: Transaction) -> TxnView:
     """The view of a decoded transaction."""
     lat, lon, device = txn.latitude, txn.longitude, txn.device_id
-    # positional: a named tuple built from keywords costs twice as much (once per event)
     return TxnView(
         txn.transaction_id,
         txn.event_time.timestamp(),

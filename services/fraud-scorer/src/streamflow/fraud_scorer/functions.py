@@ -57,6 +57,7 @@ from streamflow.scoring.rules_io import read_rules
 from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 from streamflow.scoring.supervised_features import NO_FRAUD_DAYS
 from streamflow.scoring.trees import native_walk
+from streamflow.scoring.view import make_view
 
 RULES = "rules"
 FEEDBACK = "feedback"
@@ -265,7 +266,8 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             yield DLQ_TAG, Row(*letter)
             return
         rules = self._current_rules(ctx)
-        event_s = txn.event_time.timestamp()
+        view = make_view(txn)
+        event_s = view.epoch
         labels = self._merchant_labels(ctx, txn.merchant_id)
         # Only the labels reported up to the transaction's event time count (ADR 0040).
         half_life = rules.merchant_risk.half_life_days
@@ -281,7 +283,10 @@ class ScoreTransactions(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         if hot.held + hot.reads >= COUNT_EVERY:
             self._count_state_reads()
         before = CustomerState.from_bytes(stored) if stored is not None else None
-        after, out = score_transaction_json(before, txn, rules, risk, self._model, now, supervised)
+        # ``before`` was just read from bytes and is not used again: updated in place
+        after, out = score_transaction_json(
+            before, txn, rules, risk, self._model, now, supervised, reuse_state=True, view=view
+        )
         hot.write(key, after.to_bytes(), now_s, self._state)
         event_ms = int(event_s * 1000)
         yield Row(

@@ -106,4 +106,4 @@ def split_traffic(value: str) -> tuple[tuple[int, ...], str]:
         return NO_TRAFFIC, value
     if not head:
         return NO_TRAFFIC, raw
-    return tuple(int(part) for part in head.split(",")), raw
+    return tuple(map(int, head.split(","))), raw
