@@ -186,7 +186,7 @@ class LabelContext:
         self.merchant_payments = merchant_payments
 
     def __reduce__(self) -> tuple[type[LabelContext], tuple[Any, ...]]:
-        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        """Pickled as its constructor call (compiled, the default calls ``__init__()`` bare)."""
         return LabelContext, (
             self.merchant_frauds,
             self.card_frauds,

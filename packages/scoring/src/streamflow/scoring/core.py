@@ -313,7 +313,7 @@ class JsonVerdict:
         self.alert = alert
 
     def __reduce__(self) -> tuple[type[JsonVerdict], tuple[Any, ...]]:
-        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        """Pickled as its constructor call (compiled, the default calls ``__init__()`` bare)."""
         return JsonVerdict, (self.scored, self.alert_id, self.alert)
 
     @property

@@ -69,7 +69,7 @@ class PartResult:
         self.explanation = explanation
 
     def __reduce__(self) -> tuple[type[PartResult], tuple[Any, ...]]:
-        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        """Pickled as its constructor call (compiled, the default calls ``__init__()`` bare)."""
         return PartResult, (
             self.rule_id,
             self.triggered,
@@ -113,7 +113,7 @@ class Evaluation:
         self.features = features
 
     def __reduce__(self) -> tuple[type[Evaluation], tuple[Any, ...]]:
-        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        """Pickled as its constructor call (compiled, the default calls ``__init__()`` bare)."""
         return Evaluation, (
             self.score,
             self.parts,

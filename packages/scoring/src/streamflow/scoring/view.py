@@ -67,7 +67,7 @@ class TxnView:
         self.device = device
 
     def __reduce__(self) -> tuple[type[TxnView], tuple[Any, ...]]:
-        """Pickled as its constructor call (a compiled class's default needs a bare ``__new__``)."""
+        """Pickled as its constructor call (compiled, the default calls ``__init__()`` bare)."""
         return TxnView, (
             self.transaction_id,
             self.epoch,
