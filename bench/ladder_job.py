@@ -244,14 +244,18 @@ def build_rung(env: StreamExecutionEnvironment, settings: Settings, rung: str) -
         raw = settings.topics.transactions_raw
         records = job_source(env, settings, raw, "source-transactions", keyed=True)
         if rung == "L0m":
-            records = with_merchant_traffic(records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS)
+            records = with_merchant_traffic(
+                records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS, settings.hot_merchants
+            )
         records.sink_to(_scored_sink(settings))
         return
     rules = fn.initial_rules(settings.rules_file, settings.blacklist_file)
     if rung == "L3m":
         raw = settings.topics.transactions_raw
         records = job_source(env, settings, raw, "source-transactions", keyed=True)
-        traffic = with_merchant_traffic(records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS)
+        traffic = with_merchant_traffic(
+            records, fraud_job.MERCHANT_TRAFFIC_TTL_DAYS, settings.hot_merchants
+        )
         scored = customer_keyed(traffic).process(
             ScoreCoreOnly(rules, settings, after_traffic=True), output_type=fn.SCORED_TYPE
         )

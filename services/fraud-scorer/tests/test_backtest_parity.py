@@ -57,6 +57,9 @@ HOT_CUSTOMERS = 300
 """The job's cache of recently active customers' states in the exact comparison: smaller than the
 stream's 1,000 customers, so some events find their customer's state in memory and the others
 read it back from Flink's state (docs/adr/0126); the scores must not depend on which."""
+HOT_MERCHANTS = 20
+"""The merchant-traffic operator's merchants held in memory: fewer than the stream's 50, so
+merchants leave memory (written to Flink's state) and are read back (docs/adr/0128)."""
 MIN_AGREEMENT_WITH_FEEDBACK = 0.99
 WAIT_S = 600.0
 
@@ -189,6 +192,7 @@ def test_backtest_equals_job_without_feedback(
     _create_topic(kafka_settings, raw_topic, partitions=1)
     job.env["STREAMFLOW_TOPIC_TRANSACTIONS_RAW"] = raw_topic
     job.env["STREAMFLOW_SCORER_HOT_CUSTOMERS"] = str(HOT_CUSTOMERS)
+    job.env["STREAMFLOW_SCORER_HOT_MERCHANTS"] = str(HOT_MERCHANTS)
     produce(kafka_settings, raw_topic, keyed(run.raw))
     start_job(job)
     scored = reader(topics.transactions_scored)
@@ -207,29 +211,35 @@ def test_backtest_equals_job_without_feedback(
             f" {len(vectors) - len(other_vectors)} identical feature vectors (merchant traffic"
             f" counted in the JVM); {time.monotonic() - started:.0f} s"
         )
-    held = _held_in_memory([json.loads(value)["customer_id"] for value in run.raw])
+    values = [json.loads(value) for value in run.raw]
+    held = _held_in_memory([value["customer_id"] for value in values], HOT_CUSTOMERS)
+    merchants = [value["merchant_id"] for value in values]
+    merchants_held = _held_in_memory(merchants, HOT_MERCHANTS)
     with capsys.disabled():
         print(
             f"[parity] customer state found in memory for {held} events, read from Flink's"
-            f" state for {len(run.raw) - held} (cache of {HOT_CUSTOMERS} customers)"
+            f" state for {len(run.raw) - held} (cache of {HOT_CUSTOMERS} customers); merchant"
+            f" buckets in memory for {merchants_held}, read for {len(run.raw) - merchants_held}"
+            f" ({HOT_MERCHANTS} held of {len(set(merchants))} merchants)"
         )
     assert 0 < held < len(run.raw)
+    assert 0 < merchants_held < len(run.raw)
     assert not differing, [(tid, from_job[tid], expected[tid]) for tid in differing[:10]]
     assert not other_vectors, _vector_differences(job_vectors, vectors, other_vectors)
 
 
-def _held_in_memory(customers: Sequence[str]) -> int:
-    """Events whose customer's state the job's cache of :data:`HOT_CUSTOMERS` held (least
-    recently active out first), for this arrival order."""
+def _held_in_memory(keys: Sequence[str], capacity: int) -> int:
+    """Events whose key's state a cache of ``capacity`` keys held (least recently active out
+    first), for this arrival order."""
     held: OrderedDict[str, None] = OrderedDict()
     hits = 0
-    for customer in customers:
-        if customer in held:
+    for key in keys:
+        if key in held:
             hits += 1
-            held.move_to_end(customer)
+            held.move_to_end(key)
             continue
-        held[customer] = None
-        if len(held) > HOT_CUSTOMERS:
+        held[key] = None
+        if len(held) > capacity:
             held.popitem(last=False)
     return hits
 

@@ -96,16 +96,93 @@ def flink_classes(keyed_records: Any) -> Any:
 @pytest.mark.parametrize("raw", CASES)
 def test_java_merchant_key_matches_the_reference(flink_classes: Any, raw: str) -> None:
     raw = raw.replace("customer_id", "merchant_id")
-    assert flink_classes.MerchantKey().merchantKey(raw) == reference_key(raw, "merchant_id")
+    assert flink_classes.MerchantFields().merchantKey(raw) == reference_key(raw, "merchant_id")
 
 
 @pytest.mark.flink
 @pytest.mark.parametrize("when", TIMES)
 def test_java_event_day_matches_the_contract(flink_classes: Any, when: str) -> None:
     raw = orjson.dumps({"merchant_id": "M1", "event_time": when}).decode()
-    day = flink_classes.MerchantTraffic(32).eventDay(raw)
+    day = flink_classes.MerchantFields().eventDayOf(raw)
     expected = reference_day(when)
     assert day == (expected if expected is not None else -(2**63))
+
+
+def _spellings(rng: random.Random) -> list[str]:
+    """Times in and around the spelling MerchantFields reads by hand, some of them invalid."""
+    out = []
+    for _ in range(4_000):
+        year = rng.choice([1969, 1970, 2000, 2024, 2025, 2026, 2100, 9999])
+        month, day = rng.randint(0, 13), rng.randint(0, 32)
+        hour, minute, second = rng.randint(0, 25), rng.randint(0, 61), rng.randint(0, 61)
+        text = f"{year:04d}-{month:02d}-{day:02d}{rng.choice('TT t')}{hour:02d}:{minute:02d}"
+        if rng.random() < 0.9:
+            text += f":{second:02d}"
+        if rng.random() < 0.5:
+            text += "." + "7" * rng.randint(0, 10)
+        sign = rng.choice("+-")
+        text += rng.choice(
+            [
+                "Z",
+                "z",
+                "",
+                f"{sign}{rng.randint(0, 19):02d}:{rng.randint(0, 60):02d}",
+                "+0100",
+                "-00:00",
+                "+01:00:30",
+                f"{sign}05:30",
+            ]
+        )
+        if rng.random() < 0.05:
+            cut = rng.randrange(len(text))
+            text = text[:cut] + rng.choice(["", "x", " ", "1"]) + text[cut + 1 :]
+        out.append(text)
+    return out
+
+
+@pytest.mark.flink
+def test_java_hand_read_event_day_equals_the_parsed_one(flink_classes: Any) -> None:
+    """The hand-written reader of the common spelling gives OffsetDateTime.parse's day on
+    whatever it accepts, and every other spelling falls through to it."""
+    fields = flink_classes.MerchantFields
+    texts = _spellings(random.Random(11))
+    texts += [
+        "2024-02-29T12:00:00+00:00",
+        "2025-02-29T12:00:00+00:00",
+        "2026-12-31T23:30:00-01:00",
+        "2026-01-01T00:30:00+01:00",
+        "1970-01-01T00:00:00.000000001Z",
+        "2026-10-01T24:00:00+00:00",
+        "2026-10-01T12:00:00+18:00",
+    ]
+    common = 0
+    for text in texts:
+        assert fields.eventDay(text) == fields.parsedDay(text), text
+        common += fields.commonDay(text) != -(2**63)
+    assert common > 400  # the hand-read path was taken often enough to mean something
+
+
+@pytest.mark.flink
+def test_java_merchant_fields_row(flink_classes: Any) -> None:
+    """One pass gives the merchant key and the event day; a malformed value gives neither."""
+    from pyflink.java_gateway import get_gateway
+
+    def row(key: str, value: str) -> Any:
+        record = get_gateway().jvm.org.apache.flink.types.Row.withPositions(2)
+        record.setField(0, key)
+        record.setField(1, value)
+        return record
+
+    fields = flink_classes.MerchantFields()
+    good = '{"merchant_id":"M7","event_time":"2026-10-02T00:30:00+01:00","x":[1]}'
+    out = fields.map(row("C1", good))
+    assert [out.getField(i) for i in range(4)] == ["C1", good, "M7", 20_727]
+    out = fields.map(row("C1", '{"merchant_id":"M7",'))
+    assert [out.getField(2), out.getField(3)] == ["", -(2**63)]
+    assert (
+        str(flink_classes.MerchantFields.TYPE)
+        == "Row(f0: String, f1: String, f2: String, f3: Long)"
+    )
 
 
 @pytest.mark.flink

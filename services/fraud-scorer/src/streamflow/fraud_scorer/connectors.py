@@ -101,20 +101,28 @@ def customer_keyed(records: DataStream) -> KeyedStream:
     return KeyedStream(j_keyed, Types.STRING(), records)
 
 
-def with_merchant_traffic(records: DataStream, ttl_days: int) -> DataStream:
+def with_merchant_traffic(records: DataStream, ttl_days: int, held_merchants: int) -> DataStream:
     """Prefix every ``Row(customer_key, value)`` value with its merchant's traffic, in the JVM.
 
-    Keyed by ``merchant_id`` (Java ``MerchantKey``), the ``MerchantTraffic`` operator keeps the
-    merchant's payments per UTC day and emits ``Row(customer_key, "c1,c7,c30" + SEPARATOR +
-    value)``: the payments in the 1, 7 and 30 whole days before the record's day (docs/adr/0058);
-    :func:`streamflow.fraud_scorer.records.split_traffic` takes the value apart again. No Python
-    runs in this hop.
+    Java ``MerchantFields``, chained to the source, reads the record's ``merchant_id`` and the
+    UTC day of its ``event_time`` in one pass; keyed by that merchant, the ``MerchantTraffic``
+    operator keeps the merchant's payments per UTC day (the ``held_merchants`` most recently
+    active in memory in front of Flink's state, docs/adr/0128) and emits ``Row(customer_key,
+    "c1,c7,c30" + SEPARATOR + value)``: the payments in the 1, 7 and 30 whole days before the
+    record's day (docs/adr/0058); :func:`streamflow.fraud_scorer.records.split_traffic` takes the
+    value apart again. No Python runs in this hop.
     """
     flink = get_gateway().jvm.io.streamflow.flink
     j_stream = (
-        records._j_data_stream.keyBy(flink.MerchantKey(), Types.STRING().get_java_type_info())
-        .process(flink.MerchantTraffic(ttl_days), KEYED_RECORD_TYPE.get_java_type_info())
-        .name("merchant-traffic")
+        records._j_data_stream.map(flink.MerchantFields(), flink.MerchantFields.TYPE)
+        .name("merchant-fields")
+        .uid("merchant-fields")
+        .keyBy(flink.MerchantKey(), Types.STRING().get_java_type_info())
+        .transform(
+            "merchant-traffic",
+            KEYED_RECORD_TYPE.get_java_type_info(),
+            flink.MerchantTraffic(ttl_days, held_merchants),
+        )
         .uid("merchant-traffic")
     )
     return DataStream(j_stream)

@@ -123,7 +123,9 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings) -> None:
     scored = (
         # The merchant's daily traffic, then keyed by customer, both in the JVM: no Python
         # operator before the scorer (docs/adr/0045, 0058).
-        customer_keyed(with_merchant_traffic(transactions, MERCHANT_TRAFFIC_TTL_DAYS))
+        customer_keyed(
+            with_merchant_traffic(transactions, MERCHANT_TRAFFIC_TTL_DAYS, settings.hot_merchants)
+        )
         .connect(control.broadcast(fn.CONTROL_STATE))
         .process(scorer, output_type=fn.SCORED_FEED_TYPE)
         .name("score")

@@ -1,6 +1,6 @@
 /*
  * StreamFlow: a merchant's payments per UTC day, counted in merchant-keyed state in the JVM and
- * handed to the customer-keyed Python scorer with each record (docs/adr/0058).
+ * handed to the customer-keyed Python scorer with each record (docs/adr/0058, 0128).
  *
  * The Python mirror is streamflow.scoring.context.MerchantTraffic (the backtest's and training's
  * copy); both keep the same day buckets and read whole days before the record's day, so the count
@@ -8,30 +8,40 @@
  */
 package io.streamflow.flink;
 
-import java.io.IOException;
 import java.time.Duration;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
-import org.apache.flink.util.Collector;
 
 /**
- * Input: {@code Row(customer_key, value)} keyed by {@link MerchantKey}. Output: {@code
+ * Input: {@link MerchantFields} rows keyed by {@link MerchantKey}. Output: {@code
  * Row(customer_key, counts + SEPARATOR + value)} where {@code counts} is "c1,c7,c30", the
  * merchant's payments in the 1, 7 and 30 whole UTC days before the record's day (empty when the
  * record's {@code event_time} is unreadable: that record is not counted, and the scorer
  * dead-letters it). The record is counted after its own counts are read.
+ *
+ * <p>The buckets of the {@code heldMerchants} most recently active merchants stay in memory in
+ * front of Flink's state: a held merchant's record neither reads nor writes it. Flink's state stays
+ * the source of truth: every changed merchant is written to it before each checkpoint's barrier
+ * ({@link #prepareSnapshotPreBarrier}), when it leaves memory, and at the end of input, so a
+ * checkpoint holds every record before its barrier; {@link #open} (a start, a restore) begins with
+ * nothing held. A merchant held unchanged for longer than the state TTL since it was written is
+ * read again (Flink would have expired it). With {@code heldMerchants} 0, every record reads and
+ * writes the state.
  */
-public final class MerchantTraffic extends KeyedProcessFunction<String, Row, Row> {
+public final class MerchantTraffic extends AbstractStreamOperator<Row>
+        implements OneInputStreamOperator<Row, Row> {
     private static final long serialVersionUID = 1L;
     /** Must equal streamflow.scoring.context.WINDOW_DAYS. */
     static final int[] WINDOW_DAYS = {1, 7, 30};
@@ -39,21 +49,43 @@ public final class MerchantTraffic extends KeyedProcessFunction<String, Row, Row
     static final int TRAFFIC_DAYS = 31;
     /** Ends the counts; never part of them, so the first one in a record is this one. */
     public static final char SEPARATOR = '\u001e';
-    private static final String TIME_FIELD = "event_time";
-    private static final long DAY_SECONDS = 86_400L;
-    private static final long UNREADABLE = Long.MIN_VALUE;
+    /** Flink counters are updated every this many records (each update is cheap, not free). */
+    private static final int COUNT_EVERY = 1_024;
 
     private final long ttlDays;
+    private final int heldMerchants;
+    private transient long ttlMillis;
     private transient ValueState<long[]> buckets;
-    private transient JsonFactory factory;
+    private transient LinkedHashMap<String, Held> held;
+    private transient Counter heldCounter;
+    private transient Counter readCounter;
+    private transient long heldSince;
+    private transient long readSince;
 
-    /** @param ttlDays a merchant's counts are dropped after this many days without a payment */
-    public MerchantTraffic(long ttlDays) {
+    /** A merchant's buckets in memory, whether they changed since written, and when written. */
+    private static final class Held {
+        final long[] state;
+        boolean dirty;
+        long writtenAt;
+
+        Held(long[] state, long writtenAt) {
+            this.state = state;
+            this.writtenAt = writtenAt;
+        }
+    }
+
+    /**
+     * @param ttlDays a merchant's counts are dropped after this many days without a payment
+     * @param heldMerchants merchants whose buckets stay in memory (0: none)
+     */
+    public MerchantTraffic(long ttlDays, int heldMerchants) {
         this.ttlDays = ttlDays;
+        this.heldMerchants = heldMerchants;
     }
 
     @Override
-    public void open(OpenContext context) {
+    public void open() throws Exception {
+        super.open();
         ValueStateDescriptor<long[]> descriptor =
                 new ValueStateDescriptor<>(
                         "merchant-traffic", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO);
@@ -63,25 +95,112 @@ public final class MerchantTraffic extends KeyedProcessFunction<String, Row, Row
                         .neverReturnExpired()
                         .cleanupFullSnapshot()
                         .build());
-        buckets = getRuntimeContext().getState(descriptor);
+        buckets = getKeyedStateStore().getState(descriptor);
+        ttlMillis = Duration.ofDays(ttlDays).toMillis();
+        held = new LinkedHashMap<>(16, 0.75f, true);
+        heldCounter = getMetricGroup().counter("merchantStateHeld");
+        readCounter = getMetricGroup().counter("merchantStateReads");
     }
 
     @Override
-    public void processElement(Row record, Context context, Collector<Row> out)
-            throws IOException {
+    public void processElement(StreamRecord<Row> element) throws Exception {
+        Row record = element.getValue();
         String value = (String) record.getField(1);
-        long day = eventDay(value);
+        long day = (Long) record.getField(3);
         String counts = "";
-        if (day != UNREADABLE) {
-            long[] state = buckets.value();
+        if (day != MerchantFields.UNREADABLE) {
+            long[] state = heldMerchants > 0 ? heldState((String) record.getField(2)) : null;
             if (state == null) {
-                state = empty();
+                state = read();
+                counts = before(state, day);
+                add(state, day);
+                buckets.update(state);
+            } else {
+                counts = before(state, day);
+                add(state, day);
             }
-            counts = before(state, day);
-            add(state, day);
-            buckets.update(state);
         }
-        out.collect(Row.of(record.getField(0), counts + SEPARATOR + value));
+        output.collect(element.replace(Row.of(record.getField(0), counts + SEPARATOR + value)));
+    }
+
+    /** The held, now changed, buckets of the current key (read into memory if need be). */
+    private long[] heldState(String merchant) throws Exception {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        Held entry = held.get(merchant);
+        if (entry != null && !entry.dirty && now - entry.writtenAt > ttlMillis) {
+            held.remove(merchant);
+            entry = null;
+        }
+        if (entry == null) {
+            // A copy: the heap state backend returns the object it keeps, and a held array keeps
+            // changing while a snapshot may still be writing that object out.
+            long[] state = read();
+            entry = new Held(Arrays.copyOf(state, state.length), now);
+            held.put(merchant, entry);
+            if (held.size() > heldMerchants) {
+                evictEldest(merchant);
+            }
+        } else if (++heldSince >= COUNT_EVERY) {
+            heldCounter.inc(heldSince);
+            heldSince = 0;
+        }
+        entry.dirty = true;
+        return entry.state;
+    }
+
+    /** The current key's buckets from Flink's state (fresh ones if it holds none). */
+    private long[] read() throws Exception {
+        if (++readSince >= COUNT_EVERY) {
+            readCounter.inc(readSince);
+            readSince = 0;
+        }
+        long[] state = buckets.value();
+        return state == null ? empty() : state;
+    }
+
+    /** Drops the least recently active merchant, writing its buckets first if they changed. */
+    private void evictEldest(String current) throws Exception {
+        Iterator<Map.Entry<String, Held>> eldest = held.entrySet().iterator();
+        Map.Entry<String, Held> entry = eldest.next();
+        eldest.remove();
+        if (entry.getValue().dirty) {
+            setCurrentKey(entry.getKey());
+            buckets.update(entry.getValue().state);
+            setCurrentKey(current);
+        }
+    }
+
+    /** Writes every changed held merchant to Flink's state (a copy: the held array changes on). */
+    private void flush() throws Exception {
+        if (held == null || held.isEmpty()) {
+            return;
+        }
+        Object current = getCurrentKey();
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        for (Map.Entry<String, Held> entry : held.entrySet()) {
+            Held merchant = entry.getValue();
+            if (merchant.dirty) {
+                setCurrentKey(entry.getKey());
+                buckets.update(Arrays.copyOf(merchant.state, merchant.state.length));
+                merchant.dirty = false;
+                merchant.writtenAt = now;
+            }
+        }
+        if (current != null) {
+            setCurrentKey(current);
+        }
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        flush();
+        super.prepareSnapshotPreBarrier(checkpointId);
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
     }
 
     /** Fresh buckets: days {@code [0, TRAFFIC_DAYS)} hold -1, counts 0. */
@@ -126,19 +245,4 @@ public final class MerchantTraffic extends KeyedProcessFunction<String, Row, Row
         return text.toString();
     }
 
-    /** The UTC day (days since 1970-01-01) of the value's event_time; MIN_VALUE if unreadable. */
-    public long eventDay(String value) {
-        if (factory == null) {
-            factory = new JsonFactory();
-        }
-        String text = RawFields.string(factory, value, TIME_FIELD);
-        if (text.length() > 10 && text.charAt(10) == ' ') {
-            text = text.substring(0, 10) + 'T' + text.substring(11);
-        }
-        try {
-            return Math.floorDiv(OffsetDateTime.parse(text).toEpochSecond(), DAY_SECONDS);
-        } catch (DateTimeParseException e) {
-            return UNREADABLE;
-        }
-    }
 }

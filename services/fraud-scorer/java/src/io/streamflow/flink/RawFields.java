@@ -6,6 +6,7 @@
 package io.streamflow.flink;
 
 import java.io.IOException;
+import java.util.Arrays;
 
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
@@ -21,27 +22,50 @@ final class RawFields {
      * not a string.
      */
     static String string(JsonFactory factory, String value, String field) {
-        String found = "";
+        return strings(factory, value, field)[0];
+    }
+
+    /**
+     * The top-level strings of {@code fields} in one pass over {@code value}, each as {@link
+     * #string} reads it: all {@code ""} when the value is not one well-formed JSON object.
+     */
+    static String[] strings(JsonFactory factory, String value, String... fields) {
+        String[] found = new String[fields.length];
+        Arrays.fill(found, "");
         try (JsonParser parser = factory.createParser(value)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return "";
+                return unread(found);
             }
             JsonToken token;
             while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
-                boolean wanted = field.equals(parser.currentName());
+                int wanted = indexOf(fields, parser.currentName());
                 JsonToken next = parser.nextToken();
-                if (wanted) {
-                    found = next == JsonToken.VALUE_STRING ? parser.getText() : "";
+                if (wanted >= 0) {
+                    found[wanted] = next == JsonToken.VALUE_STRING ? parser.getText() : "";
                 } else {
                     parser.skipChildren();
                 }
             }
             if (token != JsonToken.END_OBJECT || parser.nextToken() != null) {
-                return "";
+                return unread(found);
             }
             return found;
         } catch (IOException | RuntimeException e) {
-            return "";
+            return unread(found);
         }
+    }
+
+    private static int indexOf(String[] fields, String name) {
+        for (int i = 0; i < fields.length; i++) {
+            if (fields[i].equals(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String[] unread(String[] found) {
+        Arrays.fill(found, "");
+        return found;
     }
 }
