@@ -109,15 +109,11 @@ public final class MerchantTraffic extends AbstractStreamOperator<Row>
         long day = (Long) record.getField(3);
         String counts = "";
         if (day != MerchantFields.UNREADABLE) {
-            long[] state = heldMerchants > 0 ? heldState((String) record.getField(2)) : null;
-            if (state == null) {
-                state = read();
-                counts = before(state, day);
-                add(state, day);
+            long[] state = heldMerchants > 0 ? heldState((String) record.getField(2)) : read();
+            counts = before(state, day);
+            add(state, day);
+            if (heldMerchants == 0) {
                 buckets.update(state);
-            } else {
-                counts = before(state, day);
-                add(state, day);
             }
         }
         output.collect(element.replace(Row.of(record.getField(0), counts + SEPARATOR + value)));
