@@ -92,18 +92,29 @@ def flink_classes(keyed_records: Any) -> Any:
     return get_gateway().jvm.io.streamflow.flink
 
 
+def merchant_fields(flink_classes: Any, value: str) -> list[Any]:
+    """``MerchantFields.map`` of ``Row("C1", value)``: its four fields."""
+    from pyflink.java_gateway import get_gateway
+
+    record = get_gateway().jvm.org.apache.flink.types.Row.withPositions(2)
+    record.setField(0, "C1")
+    record.setField(1, value)
+    out = flink_classes.MerchantFields().map(record)
+    return [out.getField(i) for i in range(4)]
+
+
 @pytest.mark.flink
 @pytest.mark.parametrize("raw", CASES)
 def test_java_merchant_key_matches_the_reference(flink_classes: Any, raw: str) -> None:
     raw = raw.replace("customer_id", "merchant_id")
-    assert flink_classes.MerchantFields().merchantKey(raw) == reference_key(raw, "merchant_id")
+    assert merchant_fields(flink_classes, raw)[2] == reference_key(raw, "merchant_id")
 
 
 @pytest.mark.flink
 @pytest.mark.parametrize("when", TIMES)
 def test_java_event_day_matches_the_contract(flink_classes: Any, when: str) -> None:
     raw = orjson.dumps({"merchant_id": "M1", "event_time": when}).decode()
-    day = flink_classes.MerchantFields().eventDayOf(raw)
+    day = merchant_fields(flink_classes, raw)[3]
     expected = reference_day(when)
     assert day == (expected if expected is not None else -(2**63))
 
@@ -165,20 +176,9 @@ def test_java_hand_read_event_day_equals_the_parsed_one(flink_classes: Any) -> N
 @pytest.mark.flink
 def test_java_merchant_fields_row(flink_classes: Any) -> None:
     """One pass gives the merchant key and the event day; a malformed value gives neither."""
-    from pyflink.java_gateway import get_gateway
-
-    def row(key: str, value: str) -> Any:
-        record = get_gateway().jvm.org.apache.flink.types.Row.withPositions(2)
-        record.setField(0, key)
-        record.setField(1, value)
-        return record
-
-    fields = flink_classes.MerchantFields()
     good = '{"merchant_id":"M7","event_time":"2026-10-02T00:30:00+01:00","x":[1]}'
-    out = fields.map(row("C1", good))
-    assert [out.getField(i) for i in range(4)] == ["C1", good, "M7", 20_727]
-    out = fields.map(row("C1", '{"merchant_id":"M7",'))
-    assert [out.getField(2), out.getField(3)] == ["", -(2**63)]
+    assert merchant_fields(flink_classes, good) == ["C1", good, "M7", 20_727]
+    assert merchant_fields(flink_classes, '{"merchant_id":"M7",')[2:] == ["", -(2**63)]
     assert (
         str(flink_classes.MerchantFields.TYPE)
         == "Row(f0: String, f1: String, f2: String, f3: Long)"

@@ -38,25 +38,11 @@ public final class MerchantFields implements MapFunction<Row, Row> {
     @Override
     public Row map(Row record) {
         String value = (String) record.getField(1);
-        String[] fields = RawFields.strings(factory(), value, MERCHANT, TIME);
-        return Row.of(record.getField(0), value, fields[0], eventDay(fields[1]));
-    }
-
-    /** The merchant key of one raw value. */
-    public String merchantKey(String value) {
-        return RawFields.string(factory(), value, MERCHANT);
-    }
-
-    /** The UTC day of one raw value's {@code event_time}. */
-    public long eventDayOf(String value) {
-        return eventDay(RawFields.string(factory(), value, TIME));
-    }
-
-    private JsonFactory factory() {
         if (factory == null) {
             factory = new JsonFactory();
         }
-        return factory;
+        String[] fields = RawFields.strings(factory, value, MERCHANT, TIME);
+        return Row.of(record.getField(0), value, fields[0], eventDay(fields[1]));
     }
 
     /**
