@@ -14,8 +14,8 @@ import pytest
 
 from streamflow.events import Feedback, FeedbackSource, Label, RuleSet, Transaction, encode
 from streamflow.fraud_scorer import functions as fn
-from streamflow.fraud_scorer.records import WindowAggregate, merge, to_cents, window_metrics
-from streamflow.fraud_scorer.store_windows import metrics_row, window_query
+from streamflow.fraud_scorer.records import to_cents
+from streamflow.fraud_scorer.store_windows import window_query
 from streamflow.scoring.state_config import CUSTOMER_STATE_TTL
 
 from .conftest import make_txn
@@ -271,23 +271,9 @@ def test_window_query_has_one_select_per_size() -> None:
         window_query("feed", (90,))
 
 
-def test_metrics_row_and_records() -> None:
-    store, value = metrics_row(("S1", 120_000, 60, 3, 450, 1))
-    metrics = json.loads(value)
-    assert store == "S1"
-    assert (metrics["window_seconds"], metrics["count"], metrics["amount_sum"]) == (60, 3, "4.50")
-    assert (metrics["fraud_count"], metrics["amount_avg"]) == (1, "1.50")
-    assert metrics["window_start"].startswith("1970-01-01T00:02:00")
+def test_amounts_to_cents() -> None:
     assert to_cents(Decimal("12.34")) == 1234
-    agg = merge(WindowAggregate("S", 1, 100, 0), WindowAggregate("S", 2, 201, 1))
-    metrics_model = window_metrics(agg, 0, 60_000)
-    assert (metrics_model.count, metrics_model.amount_sum, metrics_model.amount_avg) == (
-        3,
-        Decimal("3.01"),
-        Decimal("1.00"),
-    )
-    zero = window_metrics(WindowAggregate("S", 0, 0, 0), 0, 60_000)
-    assert zero.amount_avg == Decimal("0.00")
+    assert to_cents(Decimal("0.01")) == 1
 
 
 def test_initial_rules_from_file(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Plain-Python record helpers of the scoring job: keys, dead letters, window aggregates, and
+"""Plain-Python record helpers of the scoring job: keys, dead letters, amounts in cents, and
 the merchant traffic the JVM puts ahead of each raw value.
 
 Nothing here touches Flink, so it is unit-tested directly. Sink records are ``(key, value)``
@@ -10,54 +10,16 @@ DLQ record the job writes always encodes and lands in bronze.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import NamedTuple
 
-from streamflow.events import DeadLetter, Stage, WindowMetrics, encode
+from streamflow.events import DeadLetter, Stage, encode
 from streamflow.scoring.context import NO_TRAFFIC
-
-CENT = Decimal("0.01")
-
-
-class WindowAggregate(NamedTuple):
-    """Running sums of one store's transactions (amounts in cents, so sums stay exact)."""
-
-    store_id: str
-    count: int  # type: ignore[assignment]  # shadows tuple.count, on purpose
-    amount_cents: int
-    fraud_count: int
 
 
 def to_cents(amount: Decimal) -> int:
     """An amount with two decimal places as integer cents."""
     return int((amount * 100).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-def merge(left: WindowAggregate, right: WindowAggregate) -> WindowAggregate:
-    """The aggregate of two disjoint sets of the same store's transactions."""
-    return WindowAggregate(
-        left.store_id,
-        left.count + right.count,
-        left.amount_cents + right.amount_cents,
-        left.fraud_count + right.fraud_count,
-    )
-
-
-def window_metrics(agg: WindowAggregate, start_ms: int, end_ms: int) -> WindowMetrics:
-    """The ``metrics.realtime`` record of one closed window."""
-    total = Decimal(agg.amount_cents) / 100
-    avg = (total / agg.count).quantize(CENT, ROUND_HALF_EVEN) if agg.count else Decimal("0.00")
-    return WindowMetrics(
-        window_start=datetime.fromtimestamp(start_ms / 1000, UTC),
-        window_end=datetime.fromtimestamp(end_ms / 1000, UTC),
-        window_seconds=(end_ms - start_ms) // 1000,
-        store_id=agg.store_id,
-        count=agg.count,
-        amount_sum=total.quantize(CENT),
-        amount_avg=avg,
-        fraud_count=agg.fraud_count,
-    )
 
 
 def raw_bytes(raw: str) -> bytes:

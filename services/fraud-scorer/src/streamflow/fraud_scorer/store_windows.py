@@ -2,22 +2,20 @@
 
 The scorer's main output carries one typed feed per scored transaction (``FEED_FIELDS``: store,
 event time in epoch milliseconds, amount in cents, alert flag) after its key and value. A Flink
-SQL view over that stream assigns event
-time and bounded out-of-orderness watermarks, and tumbling-window table functions of every size
-(1 min, 5 min, 1 h) count them per store. Only the closed windows come back to Python, to be
-written as ``metrics.realtime`` contract JSON: a handful of rows per store and window instead of a
-Python call, three state reads and three timer registrations per transaction (docs/adr/0048).
+SQL view over that stream assigns event time and bounded out-of-orderness watermarks, and
+tumbling-window table functions of every size (1 min, 5 min, 1 h) count them per store. Java
+``WindowMetricsJson`` writes each closed window as ``metrics.realtime`` contract JSON: a handful
+of rows per store and window, and no Python after the scorer (docs/adr/0048, 0129).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pyflink.common import Row, Types
+from pyflink.common import Types
+from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment
-
-from streamflow.events import encode
-from streamflow.fraud_scorer.records import WindowAggregate, window_metrics
 
 FEED_FIELDS = (
     ("store_id", Types.STRING(), DataTypes.STRING()),
@@ -55,14 +53,6 @@ def window_query(view: str, sizes_seconds: tuple[int, ...]) -> str:
     return " UNION ALL ".join(parts)
 
 
-def metrics_row(row: Any) -> Row:
-    """A closed window from the SQL query -> ``Row(store_id, metrics.realtime JSON)``."""
-    store_id, start_ms, size_s, count, cents, frauds = (row[i] for i in range(6))
-    agg = WindowAggregate(store_id, int(count), int(cents), int(frauds))
-    metrics = window_metrics(agg, int(start_ms), int(start_ms) + int(size_s) * 1000)
-    return Row(store_id, encode(metrics).decode("utf-8"))
-
-
 def store_windows(
     env: Any, feed: Any, sizes_seconds: tuple[int, ...], out_of_orderness_ms: int, output_type: Any
 ) -> Any:
@@ -86,8 +76,10 @@ def store_windows(
     )
     t_env.create_temporary_view(FEED_VIEW, feed, schema)
     closed = t_env.sql_query(window_query(FEED_VIEW, sizes_seconds))
-    return (
+    flink = get_gateway().jvm.io.streamflow.flink
+    j_stream = (
         t_env.to_data_stream(closed)
-        .map(metrics_row, output_type=output_type)
+        ._j_data_stream.map(flink.WindowMetricsJson(), output_type.get_java_type_info())
         .name("store-windows-json")
     )
+    return DataStream(j_stream)
