@@ -544,9 +544,18 @@ def _backlog_text(e2e: dict[str, Any]) -> str:
         if samples
         else ""
     )
+    last = e2e.get("latency_scored_backlog_last_4s_s")
+    cycle = (
+        f" Every 0.25 s over the input's last 4 s it went from {last['min']:g} s (just after a"
+        f" commit) to {last['max']:g} s (just before one): with commits every 2 s the figure at"
+        " the end depends on where in that cycle the input stopped, and the lowest is the part"
+        " the checkpoint cadence does not explain."
+        if isinstance(last, dict)
+        else ""
+    )
     return (
         f" When the input stopped, {backlog:,} transactions had not landed scored: {seconds:,} s"
-        f" of the offered input ({verdict} issue #20's bar of ≤ 1 s).{trend}"
+        f" of the offered input ({verdict} issue #20's bar of ≤ 1 s).{trend}{cycle}"
     )
 
 

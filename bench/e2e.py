@@ -26,7 +26,9 @@ starts the real PyFlink scoring job (in ``services/fraud-scorer/.venv``) and the
    are shared with whatever else runs on the machine: ``load_average_before`` says how busy it was.
 4. Ratios for issue #20: the max rate over ``bench/scorer_flink.py``'s of the same ``make bench``
    run (``vs_scorer_alone``), and the transactions not yet landed scored when the latency
-   phase's input stops, in seconds of that input (``latency_scored_backlog_at_end_s``).
+   phase's input stops, in seconds of that input (``latency_scored_backlog_at_end_s``); sampled
+   every 0.25 s over the input's last 4 s, its lowest (just after a checkpoint commit) and
+   highest (just before one), ``latency_scored_backlog_last_4s_s``.
 
 Fails loudly (exit 1, the stage and the tail of its log) if a service dies or nothing lands within
 the timeouts; never waits without a deadline. Writes ``bench/results/e2e.json``. Command:
@@ -700,6 +702,21 @@ is this far ahead of its schedule: at 5,000 events/s, polling after every send a
 pipeline it measures. Each record's Kafka timestamp is still taken when it is produced."""
 
 
+SAMPLE_EVERY_S = 5.0
+"""How often a paced phase samples the scored backlog..."""
+FINAL_SAMPLES_S = 4.0
+"""...and in its last this many seconds (two of the job's 2 s checkpoint intervals)..."""
+FINAL_SAMPLE_EVERY_S = 0.25
+"""...how often: scored records become visible only when a checkpoint commits, so the backlog
+climbs between two commits and drops at each; sampled finely it shows both ends of that cycle."""
+
+
+def sample_period(sent: int, total: int, rate: float) -> float:
+    """Seconds between two backlog samples once ``sent`` of ``total`` are sent at ``rate``/s."""
+    final = total - rate * FINAL_SAMPLES_S
+    return FINAL_SAMPLE_EVERY_S if sent >= final else SAMPLE_EVERY_S
+
+
 def send_paced(  # noqa: PLR0917 - the phase's whole context
     run: Run,
     sender: Sender,
@@ -707,11 +724,12 @@ def send_paced(  # noqa: PLR0917 - the phase's whole context
     delivered: Callable[[Any, Message], None] | None,
     base: int,
     rate: float,
-    every_5s: Callable[[int], None] | None = None,
+    sample: Callable[[int, bool], None] | None = None,
 ) -> int:
     """Send ``total`` transactions stamped with the wall clock at ``rate`` with ids from ``base``;
-    return how many must alert (``delivered`` is called for those). ``every_5s`` is called with
-    the number sent so far every 5 s of sending."""
+    return how many must alert (``delivered`` is called for those). ``sample`` is called with
+    the number sent so far every :func:`sample_period` of sending, and whether that is one of
+    the final samples."""
     t0 = time.time()
     when, when_at, sampled_at = now_text(), t0, t0
     expected = 0
@@ -722,9 +740,10 @@ def send_paced(  # noqa: PLR0917 - the phase's whole context
         now = time.time()
         if now - when_at >= 1:
             when, when_at = now_text(), now
-        if every_5s is not None and now - sampled_at >= 5:
+        period = sample_period(n, total, rate)
+        if sample is not None and now - sampled_at >= period:
             sampled_at = now
-            every_5s(n)
+            sample(n, period < SAMPLE_EVERY_S)
         i = base + n
         hit = Sender.blacklisted(Sender.customer(i))
         expected += hit
@@ -771,16 +790,17 @@ def latency(  # noqa: PLR0917 - the phase's whole context
     total = rate * args.latency_seconds
     before = run.sent  # landed scored before this phase (drained above)
     samples: list[float] = []
+    final: list[float] = []
 
-    def sample(sent: int) -> None:
+    def sample(sent: int, last_seconds: bool) -> None:
         # Input offered but not landed scored yet, in seconds of input (visible at checkpoints).
         behind = before + sent - landed(run.pg, run.topics.transactions_raw).scored
-        samples.append(round(behind / rate, 2))
+        (final if last_seconds else samples).append(round(behind / rate, 2))
 
     meter.start()
     say(f"{what}: {rate:,} events/s for {args.latency_seconds}s ({total:,} events)")
     t0 = time.time()
-    expected = send_paced(run, sender, total, delivered, base=base, rate=rate, every_5s=sample)
+    expected = send_paced(run, sender, total, delivered, base=base, rate=rate, sample=sample)
     sender.producer.flush(60)
     sent_s = time.time() - t0
     run.sent += total
@@ -827,6 +847,11 @@ def latency(  # noqa: PLR0917 - the phase's whole context
             # The same every 5 s while sending: flat = no growing lag (checkpoints every 2 s
             # keep it above 0 even when the pipeline keeps up).
             "latency_scored_backlog_samples_s": samples,
+            # Every 0.25 s over the input's last 4 s: the lowest is the backlog just after a
+            # commit (what the checkpoint cadence does not explain), the highest just before one.
+            "latency_scored_backlog_last_4s_s": (
+                {"min": min(final), "max": max(final), "samples": len(final)} if final else None
+            ),
             "latency_scored_backlog_after_wait": run.sent - scored,
             "cpu_by_stage_latency_phase": cpu,
         }

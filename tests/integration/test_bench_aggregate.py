@@ -46,9 +46,11 @@ def test_the_scaled_latency_phase_is_written_or_why_not() -> None:
         "latency_ms": {"p50": 120.0, "p95": 300.0, "p99": 450.5},
         "latency_scored_backlog_at_end": 3_000,
         "latency_scored_backlog_at_end_s": 1.5,
+        "latency_scored_backlog_last_4s_s": {"min": 0.42, "max": 2.51, "samples": 15},
     }
     text = aggregate._scaled_latency_lines({"latency_scaled": scaled})[0]
     assert "L1 41.0 µs against issue #20's 16.4 µs" in text
     assert "2,000 events/s (achieved 1,999/s)" in text
     assert "p99 450.5 ms" in text
     assert "1.5 s of the offered input (does NOT meet" in text
+    assert "went from 0.42 s (just after a commit) to 2.51 s (just before one)" in text

@@ -121,3 +121,13 @@ def test_the_scaled_latency_rate_follows_the_same_runs_ladder(
     assert "old" in e2e.scaled_rate(5_000, now + e2e.SAME_RUN_S)["skipped"]
     ladder.write_text('{"scorer": {"rungs": {"L1": {"job_cpu_us_per_event": 12.0}}}}')
     assert "not slower" in e2e.scaled_rate(5_000, ladder.stat().st_mtime)["skipped"]
+
+
+def test_the_backlog_is_sampled_finely_over_the_last_two_checkpoint_intervals(
+    e2e: ModuleType,
+) -> None:
+    # 5,000/s for 60 s: the last 4 s are the last 20,000 transactions
+    assert e2e.sample_period(0, 300_000, 5_000) == e2e.SAMPLE_EVERY_S
+    assert e2e.sample_period(279_999, 300_000, 5_000) == e2e.SAMPLE_EVERY_S
+    assert e2e.sample_period(280_000, 300_000, 5_000) == e2e.FINAL_SAMPLE_EVERY_S
+    assert e2e.sample_period(299_999, 300_000, 5_000) == e2e.FINAL_SAMPLE_EVERY_S
