@@ -23,7 +23,7 @@ import org.apache.flink.types.Row;
 public final class WindowMetricsJson implements MapFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     /** The {@code schema_version} this writes: the Python contract's {@code SCHEMA_VERSION}. */
-    public static final int SCHEMA_VERSION = 1;
+    private static final int SCHEMA_VERSION = 1;
 
     private static final DateTimeFormatter SECONDS =
             DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
@@ -56,11 +56,12 @@ public final class WindowMetricsJson implements MapFunction<Row, Row> {
     }
 
     /** The mean amount in currency units, two decimals, half to even ({@code 0.00} if none). */
-    public static BigDecimal mean(long cents, long count) {
+    private static BigDecimal mean(long cents, long count) {
         if (count == 0) {
             return BigDecimal.valueOf(0, 2);
         }
-        return BigDecimal.valueOf(cents, 2).divide(BigDecimal.valueOf(count), 2, RoundingMode.HALF_EVEN);
+        BigDecimal total = BigDecimal.valueOf(cents, 2);
+        return total.divide(BigDecimal.valueOf(count), 2, RoundingMode.HALF_EVEN);
     }
 
     private static StringBuilder time(StringBuilder out, long epochMs) {
