@@ -20,7 +20,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamflow.events import Channel, PaymentMethod, Transaction, encode, encode_key
-from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings
+from streamflow.fraud_scorer.environment import FlinkEnvironmentSettings, build_environment
 from streamflow.platform.kafka import (
     consumer_config,
     delete_topics,
@@ -84,6 +84,16 @@ def local_flink(work: Path) -> FlinkEnvironmentSettings:
         checkpoint_dir=work / "checkpoints",
         log_dir=work / "logs",
     )
+
+
+@pytest.fixture(scope="module")
+def flink_classes(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The job's Java helpers (``io.streamflow.flink``) in the gateway JVM of a local
+    environment built with the set-up's jars, for calling them directly."""
+    build_environment(local_flink(tmp_path_factory.mktemp("java-helpers")))
+    from pyflink.java_gateway import get_gateway
+
+    return get_gateway().jvm.io.streamflow.flink
 
 
 @pytest.fixture

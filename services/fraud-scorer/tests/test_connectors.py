@@ -10,10 +10,6 @@ from typing import Any
 import orjson
 import pytest
 
-from streamflow.fraud_scorer.environment import build_environment
-
-from .conftest import local_flink
-
 CASES = [
     '{"customer_id":"C7","amount":"10.00"}',
     '{"x":[1,{"customer_id":"nested"}],"customer_id":"C8"}',
@@ -43,11 +39,8 @@ def reference_key(raw: str, field: str = "customer_id") -> str:
 
 
 @pytest.fixture(scope="module")
-def keyed_records(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    build_environment(local_flink(tmp_path_factory.mktemp("connectors")))
-    from pyflink.java_gateway import get_gateway
-
-    return get_gateway().jvm.io.streamflow.flink.CustomerKeyedRecords()
+def keyed_records(flink_classes: Any) -> Any:
+    return flink_classes.CustomerKeyedRecords()
 
 
 @pytest.mark.flink
@@ -83,13 +76,6 @@ def reference_day(when: str) -> int | None:
     if parsed.tzinfo is None:
         return None  # the contract needs an aware time
     return math.floor(parsed.timestamp() / 86_400)
-
-
-@pytest.fixture(scope="module")
-def flink_classes(keyed_records: Any) -> Any:
-    from pyflink.java_gateway import get_gateway
-
-    return get_gateway().jvm.io.streamflow.flink
 
 
 def merchant_fields(flink_classes: Any, value: str) -> list[Any]:

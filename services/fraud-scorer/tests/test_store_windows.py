@@ -101,14 +101,6 @@ def test_every_transaction_is_counted_once_per_window(tmp_path: Path) -> None:
     assert sorted(value for _, value in got) == expected_windows(rows)
 
 
-@pytest.fixture(scope="module")
-def flink_classes(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    build_environment(local_flink(tmp_path_factory.mktemp("window-json")))
-    from pyflink.java_gateway import get_gateway
-
-    return get_gateway().jvm.io.streamflow.flink
-
-
 def test_java_window_json_is_the_contracts_encoding(flink_classes: Any) -> None:
     """``WindowMetricsJson`` against the Python contract over 1,000 generated windows: means
     exactly half a cent off (rounded to even), empty windows, large sums, whole and part seconds."""
