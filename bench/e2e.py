@@ -944,6 +944,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--startup-timeout", type=float, default=420.0, help="start-up + warm-up")
     p.add_argument("--stage-timeout", type=float, default=600.0, help="max drain of phase 1")
     p.add_argument("--stall-timeout", type=float, default=90.0, help="max time without progress")
+    p.add_argument(
+        "--checkpoint-interval-ms",
+        type=int,
+        default=None,
+        help="the scorer's checkpoint interval (default: its setting, 2000 ms)",
+    )
     p.add_argument("--no-write", action="store_true", help="print only (trial runs)")
     return p.parse_args(argv)
 
@@ -951,6 +957,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 1 with a clear message if a stage died or timed out."""
     args = parse_args(argv)
+    if args.checkpoint_interval_ms is not None:  # the scorer's settings read it (child_env)
+        os.environ["STREAMFLOW_SCORER_CHECKPOINT_INTERVAL_MS"] = str(args.checkpoint_interval_ms)
     kafka, admin_pg = KafkaSettings(), PostgresSettings()
     result: dict[str, Any] = {
         "component": "e2e",
@@ -968,6 +976,7 @@ def main(argv: list[str] | None = None) -> int:
         "scorer": {
             "execution_mode": (scorer := ScorerSettings()).execution_mode,
             "parallelism": scorer.parallelism,
+            "checkpoint_interval_ms": scorer.checkpoint_interval_ms,
             "alert_delivery": "at_least_once",
             "model_path": str(scorer.model_path) if scorer.model_path else None,
         },

@@ -54,3 +54,6 @@ def test_the_scaled_latency_phase_is_written_or_why_not() -> None:
     assert "p99 450.5 ms" in text
     assert "1.5 s of the offered input (does NOT meet" in text
     assert "went from 0.42 s (just after a commit) to 2.51 s (just before one)" in text
+    assert "with commits every 2 s" in text  # a result from before the interval was recorded
+    faster = {"latency_scaled": scaled, "scorer": {"checkpoint_interval_ms": 500}}
+    assert "with commits every 0.5 s" in aggregate._scaled_latency_lines(faster)[0]
