@@ -705,7 +705,7 @@ pipeline it measures. Each record's Kafka timestamp is still taken when it is pr
 SAMPLE_EVERY_S = 5.0
 """How often a paced phase samples the scored backlog..."""
 FINAL_SAMPLES_S = 4.0
-"""...and in its last this many seconds (two of the job's 2 s checkpoint intervals)..."""
+"""...and in its last this many seconds (several of the job's checkpoint intervals)..."""
 FINAL_SAMPLE_EVERY_S = 0.25
 """...how often: scored records become visible only when a checkpoint commits, so the backlog
 climbs between two commits and drops at each; sampled finely it shows both ends of that cycle."""
@@ -844,7 +844,7 @@ def latency(  # noqa: PLR0917 - the phase's whole context
             },
             "latency_scored_backlog_at_end": backlog,
             "latency_scored_backlog_at_end_s": round(backlog / rate, 2),
-            # The same every 5 s while sending: flat = no growing lag (checkpoints every 2 s
+            # The same every 5 s while sending: flat = no growing lag (checkpoint commits
             # keep it above 0 even when the pipeline keeps up).
             "latency_scored_backlog_samples_s": samples,
             # Every 0.25 s over the input's last 4 s: the lowest is the backlog just after a
@@ -948,7 +948,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--checkpoint-interval-ms",
         type=int,
         default=None,
-        help="the scorer's checkpoint interval (default: its setting, 2000 ms)",
+        help="the scorer's checkpoint interval (default: its setting, 750 ms)",
     )
     p.add_argument("--no-write", action="store_true", help="print only (trial runs)")
     return p.parse_args(argv)

@@ -24,14 +24,14 @@ window, divided by the records that became visible in it; each rung also reports
 group (the task thread that runs Python and its chained sinks, the Kafka producer's thread, the
 JIT, GC, ...), its warm-up, whether the JIT settled and its share of the window.
 
-Records become visible only when a checkpoint commits (every 2 s), in bursts, so a window must
-span several commits of a busy job. The topic holds ``--preload-factor`` (3) times the most
-records any rung times, so the window ends on a commit while the job is still busy: had it ended
-on the topic's last record, it would include the idle wait for the final checkpoint (up to 2.5 s,
-a large share of a fast rung's window). The fast rungs time more records (``--scale``: L0 5x,
-L1 3x, L2 2x ``--events``), so that their windows, too, span several commits. Each rung reports
-its window, the commits in it and ``input_exhausted`` (true: the warm-up used so much of the
-topic that the window ended on its last record, idle wait included).
+Records become visible only when a checkpoint commits (every 750 ms by default), in bursts, so a
+window must span several commits of a busy job. The topic holds ``--preload-factor`` (3) times the
+most records any rung times, so the window ends on a commit while the job is still busy: had it
+ended on the topic's last record, it would include the idle wait for the final checkpoint (more
+than an interval, a large share of a fast rung's window). The fast rungs time more records
+(``--scale``: L0 5x, L1 3x, L2 2x ``--events``), so that their windows, too, span several commits.
+Each rung reports its window, the commits in it and ``input_exhausted`` (true: the warm-up used so
+much of the topic that the window ended on its last record, idle wait included).
 """
 
 from __future__ import annotations

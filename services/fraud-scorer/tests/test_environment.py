@@ -43,7 +43,7 @@ def test_local_defaults_point_into_local_dir(tmp_path: Path) -> None:
     assert opts["python.execution-mode"] == "thread"
     assert opts["state.backend.type"] == "rocksdb"
     assert opts["execution.checkpointing.dir"] == (tmp_path / "flink" / "checkpoints").as_uri()
-    assert opts["execution.checkpointing.interval"] == "2000 ms"
+    assert opts["execution.checkpointing.interval"] == "750 ms"
     assert opts["parallelism.default"] == "1"
 
 

@@ -52,7 +52,12 @@ class Settings(ServiceSettings):
         default_factory=default_checkpoint_dir,
         description="Checkpoint storage URI (file:///..., s3://... on K3s).",
     )
-    checkpoint_interval_ms: int = Field(default=2000, ge=100)
+    checkpoint_interval_ms: int = Field(
+        default=750,
+        ge=100,
+        description="How often state is checkpointed and the exactly-once sinks commit: scored "
+        "records become readable at each commit (docs/adr/0131).",
+    )
     restore: Literal["latest", "none"] = Field(
         default="latest", description="Resume from the newest retained chk-* under checkpoint_dir."
     )

@@ -54,7 +54,7 @@ class FlinkEnvironmentSettings:
     checkpoint_dir: Path
     log_dir: Path
     java_jar: Path | None = None
-    checkpoint_interval_ms: int = 2000
+    checkpoint_interval_ms: int = 750
     parallelism: int = 1
     state_backend: str = "rocksdb"
     python_execution_mode: str = "thread"
