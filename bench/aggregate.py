@@ -273,7 +273,7 @@ def markdown(latest: dict[str, Any]) -> str:
         f"{_rate_text(e2e.get('latency_rate_target'), e2e.get('latency_rate_achieved'))} "
         "(Kafka timestamp of the transaction to the alert readable by a read_committed "
         f"consumer): p50 {_ms(lat.get('p50'))}, p95 {_ms(lat.get('p95'))}, "
-        f"p99 {_ms(lat.get('p99'))}.{_censored_text(e2e)}{_backlog_text(e2e, _interval_ms(e2e))}",
+        f"p99 {_ms(lat.get('p99'))}.{_censored_text(e2e)}{_backlog_text(e2e, _interval_s(e2e))}",
         "",
         *_scaled_latency_lines(e2e),
         "CPU seconds per stage during the end-to-end throughput run: "
@@ -527,12 +527,12 @@ def _rate_text(target: Any, achieved: Any) -> str:
     return f"{text} (achieved {achieved:,.0f}/s)" if isinstance(achieved, int | float) else text
 
 
-def _interval_ms(e2e: dict[str, Any]) -> int:
-    """The scorer's checkpoint interval in the e2e run (results before it was recorded: 2 s)."""
-    return int((e2e.get("scorer") or {}).get("checkpoint_interval_ms") or 2000)
+def _interval_s(e2e: dict[str, Any]) -> float:
+    """The scorer's checkpoint interval in the e2e run, s (results before it was recorded: 2 s)."""
+    return float((e2e.get("scorer") or {}).get("checkpoint_interval_ms") or 2000) / 1000
 
 
-def _backlog_text(e2e: dict[str, Any], interval_ms: int) -> str:
+def _backlog_text(e2e: dict[str, Any], interval_s: float) -> str:
     """The scored backlog when the latency phase's input stopped (issue #20: <= 1 s of input)."""
     backlog, seconds = (
         e2e.get("latency_scored_backlog_at_end"),
@@ -542,10 +542,9 @@ def _backlog_text(e2e: dict[str, Any], interval_ms: int) -> str:
         return ""
     verdict = "meets" if seconds <= 1 else "does NOT meet"
     samples = e2e.get("latency_scored_backlog_samples_s") or []
-    every = interval_ms
     trend = (
         f" Sampled every 5 s while the input ran: {', '.join(f'{v:g}' for v in samples)} s"
-        f" (scored records become visible at checkpoints, every {every / 1000:g} s, so a pipeline"
+        f" (scored records become visible at checkpoints, every {interval_s:g} s, so a pipeline"
         " that keeps up shows a flat sawtooth, not a climb)."
         if samples
         else ""
@@ -553,10 +552,9 @@ def _backlog_text(e2e: dict[str, Any], interval_ms: int) -> str:
     last = e2e.get("latency_scored_backlog_last_4s_s")
     cycle = (
         f" Every 0.25 s over the input's last 4 s it went from {last['min']:g} s (just after a"
-        f" commit) to {last['max']:g} s (just before one): with commits every {every / 1000:g} s"
-        " the figure at"
-        " the end depends on where in that cycle the input stopped, and the lowest is the part"
-        " the checkpoint cadence does not explain."
+        f" commit) to {last['max']:g} s (just before one): with commits every {interval_s:g} s the"
+        " figure at the end depends on where in that cycle the input stopped, and the lowest is"
+        " the part the checkpoint cadence does not explain."
         if isinstance(last, dict)
         else ""
     )
@@ -581,7 +579,7 @@ def _scaled_latency_lines(e2e: dict[str, Any]) -> list[str]:
         f"{_rate_text(scaled.get('latency_rate_target'), scaled.get('latency_rate_achieved'))}"
         f", run first on the drained pipeline: p50 {_ms(lat.get('p50'))}, "
         f"p95 {_ms(lat.get('p95'))}, p99 {_ms(lat.get('p99'))}."
-        f"{_censored_text(scaled)}{_backlog_text(scaled, _interval_ms(e2e))}",
+        f"{_censored_text(scaled)}{_backlog_text(scaled, _interval_s(e2e))}",
         "",
     ]
 

@@ -5,9 +5,9 @@
 # machines -- no import ever writes one, so each dbt task, Airflow CLI, PyFlink worker and service
 # start compiled its imports again: `import airflow.cli.cli_parser` 6.4 s -> 2.2 s with them,
 # PyFlink's worker modules 5.3 -> 2.0 s, one `dbt build` of a model 7.6 -> 6.1 s (docs/adr/0130).
-# An environment is compiled again when its lock changes or it is re-created; the sources every run (compileall skips
-# what is up to date, ~0.3 s). Files compileall cannot compile (templates, other Python versions'
-# code in some packages) are skipped, as pip and uv do.
+# An environment is compiled again when its lock changes or it is re-created; the sources on every
+# run (compileall skips what is up to date, ~0.3 s). Files compileall cannot compile (templates,
+# other Python versions' code in some packages) are skipped, as pip and uv do.
 set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../infra/lib.sh"

@@ -17,6 +17,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from streamflow.events import policy
+from streamflow.fraud_scorer.environment import CHECKPOINT_INTERVAL_MS
 from streamflow.platform.settings import ServiceSettings, checkout_root, local_dir
 from streamflow.scoring.model import DEFAULT_MODEL_PATH
 
@@ -53,7 +54,7 @@ class Settings(ServiceSettings):
         description="Checkpoint storage URI (file:///..., s3://... on K3s).",
     )
     checkpoint_interval_ms: int = Field(
-        default=750,
+        default=CHECKPOINT_INTERVAL_MS,
         ge=100,
         description="How often state is checkpointed and the exactly-once sinks commit: scored "
         "records become readable at each commit (docs/adr/0131).",

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_INTERVAL_MS = 750
+"""How often state is checkpointed and the exactly-once sinks commit, by default: scored records
+become readable at each commit (docs/adr/0131)."""
 CONNECTOR_GLOB = "flink-sql-connector-kafka-*.jar"
 JAVA_HELPERS_JAR = Path("lib") / "flink-java" / "streamflow-flink-java.jar"
 
@@ -54,7 +57,7 @@ class FlinkEnvironmentSettings:
     checkpoint_dir: Path
     log_dir: Path
     java_jar: Path | None = None
-    checkpoint_interval_ms: int = 750
+    checkpoint_interval_ms: int = CHECKPOINT_INTERVAL_MS
     parallelism: int = 1
     state_backend: str = "rocksdb"
     python_execution_mode: str = "thread"
