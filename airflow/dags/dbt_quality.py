@@ -14,7 +14,7 @@ from cosmos.operators.local import DbtSourceLocalOperator, DbtTestLocalOperator
 
 from streamflow.orchestration.alerts import on_failure
 from streamflow.orchestration.config import warehouse_config
-from streamflow.orchestration.cosmos_setup import profile_config
+from streamflow.orchestration.cosmos_setup import partial_parse_cache, profile_config
 
 cfg = warehouse_config()
 common = {
@@ -25,6 +25,7 @@ common = {
     "append_env": True,
     "emit_datasets": False,
     "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"},
+    "cache_dir": partial_parse_cache("dbt_quality"),
 }
 
 with DAG(

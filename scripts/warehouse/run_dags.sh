@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run the warehouse DAGs once, in order, with `airflow dags test` (no scheduler needed):
+# Run the warehouse DAGs once, in order, as `airflow dags test` does (no scheduler needed):
 # dbt_staging -> dbt_marts -> dbt_quality (and maintenance with --maintenance); `--dag NAME...`
 # runs just those (e.g. `--dag model_training`: training examples, then train and gate).
-# Airflow's metadata DB is SQLite under $AIRFLOW_HOME; dbt's manifest is (re)built first so DAGs
-# render from it. Targets the STREAMFLOW_PG_* database (default: the local `streamflow`).
+# Each DAG's output goes to $AIRFLOW_HOME/dags-test-DAG.log. Airflow's metadata DB is SQLite under
+# $AIRFLOW_HOME; dbt's manifest is (re)built first so DAGs render from it. Targets the
+# STREAMFLOW_PG_* database (default: the local `streamflow`).
 set -euo pipefail
 # shellcheck source=scripts/warehouse/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -14,7 +15,10 @@ if [[ "${1:-}" == "--maintenance" ]]; then dags+=(maintenance); fi
 if [[ "${1:-}" == "--dag" ]]; then shift; dags=("$@"); fi
 
 echo "[warehouse] dbt parse (manifest for Cosmos rendering)"
-(cd "$STREAMFLOW_DBT_PROJECT_DIR" && "$WAREHOUSE_DBT" parse --quiet)
+# With the profile and target the tasks pass (Cosmos names both): dbt reparses everything when
+# either differs from the parse that wrote partial_parse.msgpack, in the first task of each DAG.
+(cd "$STREAMFLOW_DBT_PROJECT_DIR" \
+  && "$WAREHOUSE_DBT" parse --quiet --profile streamflow --target "${STREAMFLOW_DBT_TARGET:-local}")
 
 if [[ ! -f "$AIRFLOW_HOME/airflow.db" ]]; then
   echo "[warehouse] airflow db migrate (SQLite at $AIRFLOW_HOME)"
@@ -22,14 +26,13 @@ if [[ ! -f "$AIRFLOW_HOME/airflow.db" ]]; then
     || { cat "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
 fi
 
-for dag in "${dags[@]}"; do
-  echo "[warehouse] airflow dags test $dag"
-  log="$AIRFLOW_HOME/dags-test-$dag.log"
-  # Airflow 3 `dags test` exits non-zero ("DagRun failed") when the run fails
-  if ! "$WAREHOUSE_AIRFLOW" dags test "$dag" >"$log" 2>&1; then
-    grep -v "Asset (Dataset) URI\|AssetModel" "$log" | tail -n 60 >&2
-    echo "[warehouse] $dag failed (full log: $log)" >&2
-    exit 1
-  fi
-done
+# `airflow dags test` for each DAG, in one Airflow process (run_dags.py, docs/adr/0132).
+echo "[warehouse] airflow dags test ${dags[*]}"
+if ! "$WAREHOUSE_AIRFLOW_PY" "$WAREHOUSE_REPO/scripts/warehouse/run_dags.py" "$AIRFLOW_HOME" \
+  "${dags[@]}"; then
+  failed="$(ls -t "$AIRFLOW_HOME"/dags-test-*.log | head -n 1)"
+  grep -v "Asset (Dataset) URI\|AssetModel" "$failed" | tail -n 60 >&2
+  echo "[warehouse] a DAG failed (full log: $failed)" >&2
+  exit 1
+fi
 echo "[warehouse] ${dags[*]}: all succeeded"

@@ -10,9 +10,11 @@ render and execution config, as Cosmos requires when dbt lives in another enviro
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos import settings as cosmos_settings
 from cosmos.constants import (
     ExecutionMode,
     InvocationMode,
@@ -101,6 +103,21 @@ def dbt_task_group(
         render_config=render_config(select, exclude=exclude),
         operator_args=operator_args,
     )
+
+
+def partial_parse_cache(identifier: str) -> Path | None:
+    """A cache directory for dbt's partial parse, for Cosmos operators outside a task group.
+
+    Cosmos gives each task group one (``<cosmos cache_dir>/<dag>__<group>``) and copies the newest
+    ``partial_parse.msgpack`` into every task's project copy; an operator of its own has none
+    unless given one, and every run of it parsed the whole project (~3 s per dbt call here). None
+    when Cosmos' cache or its partial-parse cache is switched off in the Airflow config.
+    """
+    if not (cosmos_settings.enable_cache and cosmos_settings.enable_cache_partial_parse):
+        return None
+    path = Path(cosmos_settings.cache_dir) / identifier
+    (path / "target").mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def retrying_default_args() -> dict[str, Any]:
