@@ -4,8 +4,8 @@ What ``airflow dags test DAG`` does for one DAG (parse it, sync it to the metada
 ``dag.test()`` at the current time as logical date), for several DAGs in one interpreter: Airflow's
 imports, the DAG folder's first parse and the in-process task API start once, not once per DAG
 (~10 s each here, docs/adr/0132). Each DAG's Airflow output goes to ``LOG_DIR/dags-test-DAG.log``;
-stdout gets one line per DAG. Stops at the first DAG whose run does not succeed (exit 1).
-Usage: ``run_dags.py LOG_DIR DAG [DAG ...]``.
+stdout gets one line per DAG. Stops at the first DAG whose run does not succeed: the end of its
+log on stderr, exit 1. Usage: ``run_dags.py LOG_DIR DAG [DAG ...]``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 
 @contextmanager
@@ -41,10 +40,14 @@ def output_to(path: Path) -> Iterator[None]:
                 os.close(fd)
 
 
-def say(out: IO[str], text: str) -> None:
-    """One progress line on the caller's stdout."""
-    out.write(f"[warehouse] {text}\n")
-    out.flush()
+NOISE = ("Asset (Dataset) URI", "AssetModel")
+"""Warnings every run logs, left out of a failed DAG's log tail."""
+
+
+def failure_tail(log: Path, lines: int = 60) -> str:
+    """The last ``lines`` lines of a failed DAG's log, without :data:`NOISE`."""
+    text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join([line for line in text if not any(n in line for n in NOISE)][-lines:])
 
 
 def main(argv: list[str]) -> int:
@@ -52,7 +55,6 @@ def main(argv: list[str]) -> int:
     from airflow.utils.state import DagRunState
 
     log_dir, dag_ids = Path(argv[0]), argv[1:]
-    progress = os.fdopen(os.dup(1), "w")
     for dag_id in dag_ids:
         log = log_dir / f"dags-test-{dag_id}.log"
         log.unlink(missing_ok=True)
@@ -65,8 +67,10 @@ def main(argv: list[str]) -> int:
                 traceback.print_exc()
                 state = "error"
         seconds = time.perf_counter() - started
-        say(progress, f"{dag_id}: {state} in {seconds:.1f} s (log: {log})")
+        print(f"[warehouse] {dag_id}: {state} in {seconds:.1f} s (log: {log})", flush=True)
         if state != DagRunState.SUCCESS.value:
+            print(failure_tail(log), file=sys.stderr)
+            print(f"[warehouse] {dag_id} failed (full log: {log})", file=sys.stderr)
             return 1
     return 0
 

@@ -28,11 +28,5 @@ fi
 
 # `airflow dags test` for each DAG, in one Airflow process (run_dags.py, docs/adr/0132).
 echo "[warehouse] airflow dags test ${dags[*]}"
-if ! "$WAREHOUSE_AIRFLOW_PY" "$WAREHOUSE_REPO/scripts/warehouse/run_dags.py" "$AIRFLOW_HOME" \
-  "${dags[@]}"; then
-  failed="$(ls -t "$AIRFLOW_HOME"/dags-test-*.log | head -n 1)"
-  grep -v "Asset (Dataset) URI\|AssetModel" "$failed" | tail -n 60 >&2
-  echo "[warehouse] a DAG failed (full log: $failed)" >&2
-  exit 1
-fi
+"$WAREHOUSE_AIRFLOW_PY" "$WAREHOUSE_REPO/scripts/warehouse/run_dags.py" "$AIRFLOW_HOME" "${dags[@]}"
 echo "[warehouse] ${dags[*]}: all succeeded"
