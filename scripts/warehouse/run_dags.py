@@ -22,11 +22,11 @@ from pathlib import Path
 
 @contextmanager
 def output_to(path: Path) -> Iterator[None]:
-    """File descriptors 1 and 2 (Airflow's logging, dbt's subprocesses) redirected to ``path``."""
+    """File descriptors 1 and 2 (Airflow's logging, dbt's subprocesses) written to ``path`` anew."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with path.open("ab") as log:
+    with path.open("wb") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
@@ -57,7 +57,6 @@ def main(argv: list[str]) -> int:
     log_dir, dag_ids = Path(argv[0]), argv[1:]
     for dag_id in dag_ids:
         log = log_dir / f"dags-test-{dag_id}.log"
-        log.unlink(missing_ok=True)
         started = time.perf_counter()
         with output_to(log):
             try:
