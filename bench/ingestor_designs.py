@@ -38,7 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingestor import drop_database  # noqa: E402
-from bench.ladder_ingestor import SPEC, Rung, measure, raw_copy_text, records  # noqa: E402
+from bench.ladder_ingestor import (  # noqa: E402
+    SPEC,
+    Rung,
+    copy_into,
+    measure,
+    raw_copy_text,
+    records,
+)
 from streamflow.ingestor.config import Settings  # noqa: E402
 from streamflow.ingestor.records import PlainRecord  # noqa: E402
 from streamflow.platform.settings import PostgresSettings  # noqa: E402
@@ -101,21 +108,17 @@ async def _ledger(conn: asyncpg.Connection, ranges: Ranges) -> None:
     await conn.executemany("insert into d.ledger (r) values (int8range($1, $2, '[]'))", ranges)
 
 
-async def copy_raw(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
-    """The reference: raw COPY of the payloads into a one-column table."""
-    await conn.copy_to_table(
-        "t", schema_name="d", columns=list(rung.columns), source=memoryview(data), format="text"
-    )
-
-
 async def copy_text(conn: asyncpg.Connection, rung: Rung, encoded: tuple[bytes, Ranges]) -> None:
-    """COPY text; the ledger's rows too when the design has one."""
-    data, ranges = encoded
-    await conn.copy_to_table(
-        "t", schema_name="d", columns=list(rung.columns), source=memoryview(data), format="text"
-    )
-    if "ledger" in rung.name:
-        await _ledger(conn, ranges)
+    """COPY text, as the ladder's rungs do; a replay is kept out by the table's primary key."""
+    await copy_into(conn, rung, encoded[0])
+
+
+async def copy_text_ledger(
+    conn: asyncpg.Connection, rung: Rung, encoded: tuple[bytes, Ranges]
+) -> None:
+    """COPY text, then the batch's ledger rows."""
+    await copy_into(conn, rung, encoded[0])
+    await _ledger(conn, encoded[1])
 
 
 async def copy_binary(
@@ -131,16 +134,16 @@ def designs() -> list[tuple[Rung, list[str]]]:
     """Each design as a ladder rung with the DDL of its empty table."""
     cols = (*COLUMNS, "payload")
     return [
-        (Rung("raw_copy", "raw COPY", "d.t", ("payload",), raw_copy_text, copy_raw),
+        (Rung("raw_copy", "raw COPY", "d.t", ("payload",), raw_copy_text),
          ["create table d.t (payload text not null)"]),
         (Rung("pk_json", "primary key, json", "d.t", cols, as_text, copy_text),
          [_table("json", ", primary key (kafka_topic, kafka_partition, kafka_offset)")]),
-        (Rung("ledger_brin_json", "ledger, BRIN, json", "d.t", cols, as_text, copy_text),
+        (Rung("ledger_brin_json", "ledger, BRIN, json", "d.t", cols, as_text, copy_text_ledger),
          [_table("json"), BRIN, LEDGER]),
         (Rung("ledger_brin_txid_json", "ledger, BRIN, btree(transaction_id), json", "d.t", cols,
-              as_text, copy_text),
+              as_text, copy_text_ledger),
          [_table("json"), BRIN, "create index on d.t (transaction_id)", LEDGER]),
-        (Rung("ledger_brin_text", "ledger, BRIN, text", "d.t", cols, as_text, copy_text),
+        (Rung("ledger_brin_text", "ledger, BRIN, text", "d.t", cols, as_text, copy_text_ledger),
          [_table("text"), BRIN, LEDGER]),
         (Rung("ledger_brin_json_binary", "ledger, BRIN, json, binary COPY", "d.t", cols,
               as_records, copy_binary),

@@ -40,9 +40,11 @@ scorer_suite() {
     --rootdir "$REPO" -c "$REPO/pyproject.toml" services/fraud-scorer/tests packages/scoring/tests
 }
 have_scorer=0
-[[ -x services/fraud-scorer/.venv/bin/python ]] && have_scorer=1
-if ((have_scorer)) && [[ -z "${STREAMFLOW_TEST_SERIAL:-}" ]]; then
+if [[ -x services/fraud-scorer/.venv/bin/python ]]; then
+  have_scorer=1
   scorer_tmp="$(mktemp -d /tmp/sf-scorer.XXXXXX)"
+fi
+if ((have_scorer)) && [[ -z "${STREAMFLOW_TEST_SERIAL:-}" ]]; then
   echo "==> scorer (PyFlink environment) tests: started alongside, output in $scorer_log"
   set -m  # its own process group, so an early exit stops all of it
   scorer_suite >"$scorer_log" 2>&1 &
@@ -65,7 +67,6 @@ if [[ -n "$scorer_pid" ]]; then
   echo "==> scorer (PyFlink environment) tests (ran alongside the main suite)"
   cat "$scorer_log"
 elif ((have_scorer)); then
-  scorer_tmp="$(mktemp -d /tmp/sf-scorer.XXXXXX)"
   echo "==> scorer (PyFlink environment) tests"
   scorer_suite || scorer_rc=$?
 fi
