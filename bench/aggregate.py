@@ -458,14 +458,15 @@ def _ingestor_ladder(ingestor: dict[str, Any] | None) -> list[str]:
         )
     real = ingestor.get("ingestor_vs_raw_copy")
     if real is not None:
-        merge = (rungs.get("merge") or {}).get("cpu_per_row_vs_raw_copy")
+        again = "reread" if "reread" in rungs else "merge"  # `merge` before V054 (ADR 0134)
+        merge = (rungs.get(again) or {}).get("cpu_per_row_vs_raw_copy")
         verdict = "meets" if real <= INGEST_CPU_BAR else "does NOT meet"
         lines += [
             "",
             f"The ingestor's cost (`ingestor`: its real first-read path, `parse_records` + "
             f"`write_batch` into bronze with every index) is {_ratio(real)} the raw COPY's CPU "
             f"per row: it {verdict} issue #20's bar of ≤ {INGEST_CPU_BAR}x (Kafka consumption is "
-            f"not in this ladder). Its re-read path (`merge`) costs {_ratio(merge)}.",
+            f"not in this ladder). Its re-read path (`{again}`) costs {_ratio(merge)}.",
         ]
     scored = ingestor.get("scored_ingestor_vs_raw_copy")
     if scored is not None:

@@ -52,14 +52,13 @@ sizes as (select (select count(*) from cards) as nc, (select count(*) from store
 NEW_TRANSACTIONS = (
     """
 insert into bronze.transactions (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp,
-    transaction_id, customer_id, card_id, merchant_id, store_id, amount, currency, event_time,
-    schema_version, payload)
+    transaction_id, schema_version, payload)
 """
     + _REF
     + """
-select 'bench.raw', 0, g, t.ts, 'bx-' || g, c.customer_id, c.card_id, s.merchant_id, s.store_id,
-    t.amount, 'BRL', t.ts, 1,
+select 'bench.raw', 0, g, t.ts, 'bx-' || g, 1,
     json_build_object('transaction_id', 'bx-' || g, 'customer_id', c.customer_id,
+        'card_id', c.card_id, 'merchant_id', s.merchant_id, 'store_id', s.store_id,
         'amount', t.amount::text, 'currency', 'BRL', 'event_time', t.ts,
         'channel', case when g %% 2 = 0 then 'pos' else 'online' end, 'payment_method', 'pix',
         'product_id', 'P0001', 'latitude', -23.55, 'longitude', -46.63, 'device_id', null,

@@ -8,8 +8,8 @@ ingestor are judged against references measured in the same run (docs/adr/0081):
   function with one bytes ValueState, L2 + decode/validation, L3 + the scoring core, L4 + every
   side output, L5 the real job: µs of job CPU per event and events/s, absolute and x L1.
 - Ingestor (``bench/ladder_ingestor.py``, here): raw COPY of the payload into an unindexed table,
-  + validation, + the payload's type, + each index of bronze.transactions, + the merge: client +
-  server CPU µs per row and rows/s, absolute and x raw COPY.
+  + validation, + the payload's type, + each index of bronze.transactions, the real path, a
+  re-read: client + server CPU µs per row and rows/s, absolute and x raw COPY.
 
 Before every rung the 1-minute load average is recorded; above 1.0 the rung waits up to 5
 minutes for it to drop, then runs anyway and is marked ``loaded``.

@@ -11,14 +11,16 @@ ingestor's batches (``batch_max_records``, one transaction each), with more work
 - ``payload_type``: + the payload column of bronze.transactions' type (``json`` since V053, ADR
   0125; ``jsonb`` before), its columns, no index.
 - ``+ <index>``: one rung per index of ``bronze.transactions``, cumulative, in the DDL's order
-  (read from the migrated database, so the ladder follows the DDL).
+  (read from the migrated database, so the ladder follows the DDL). Since V054 that is the BRIN
+  on ``ingested_at`` alone: the offset ledger's row per batch is in ``ingestor``.
 - ``ingestor``: **the ingestor's cost** (``ingestor_vs_raw_copy``, bar <= 4 from issue #20): its
   real code path end to end for a first read, ``parse_records`` then the writer's ``write_batch``
-  (COPY text encoding, its transaction and savepoint, COPY straight into the real
+  (COPY text encoding, its transaction, the claim of the batch's offsets in the ledger
+  ``bronze.transactions_offsets`` in a savepoint, COPY straight into the real
   ``bronze.transactions`` with every index of the migrated DDL).
-- ``merge``: + the ingestor's merge path into the real ``bronze.transactions``: COPY into its
-  per-session staging table, then ``insert ... on conflict do nothing`` (what a re-read batch
-  takes after a crash; not the steady state).
+- ``reread``: the same batches written again through ``write_batch`` (what a batch read again
+  after a crash takes; not the steady state): the offset ledger refuses each claim, the
+  overlapping ranges are read and nothing lands (ADR 0134).
 - ``scored_raw_copy`` and ``scored_ingestor``: the same two ends for ``transactions.scored``,
   whose ~1.9 KB records (the scoring core's own JSON) are most of what the ingestor and
   PostgreSQL do per event end to end; ``scored_ingestor`` includes bronze.scored_transactions'
@@ -62,8 +64,8 @@ from streamflow.ingestor.copy_text import encode_rows  # noqa: E402
 from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records  # noqa: E402
 from streamflow.ingestor.tables import SPECS, TableSpec  # noqa: E402
 
-# The ingestor's own staging table and merge statement (its re-read path), and its batch write.
-from streamflow.ingestor.writer import _merge_sql, _prepare_connection, write_batch  # noqa: E402
+# The ingestor's own staging tables (made per session) and its batch write.
+from streamflow.ingestor.writer import _prepare_connection, write_batch  # noqa: E402
 from streamflow.platform.migrations import migrate  # noqa: E402
 from streamflow.platform.settings import PostgresSettings  # noqa: E402
 from streamflow.scoring.core import score_transaction_json  # noqa: E402
@@ -210,16 +212,12 @@ async def ingestor_write(conn: asyncpg.Connection, rung: Rung, batch: ParsedBatc
         raise RuntimeError(msg)
 
 
-async def copy_and_merge(conn: asyncpg.Connection, rung: Rung, data: bytes) -> None:
-    """The ingestor's merge path: COPY into its staging table, insert what is new into bronze."""
-    await conn.copy_to_table(
-        f"stage_{SPEC.table}",
-        schema_name="pg_temp",
-        columns=list(rung.columns),
-        source=memoryview(data),
-        format="text",
-    )
-    await conn.execute(_merge_sql(SPEC.table, rung.columns))
+async def ingestor_reread(conn: asyncpg.Connection, rung: Rung, batch: ParsedBatch) -> None:
+    """The ingestor's batch write of a batch already landed: the ledger refuses it, none lands."""
+    result = await write_batch(conn, rung.spec, batch)
+    if result.inserted or result.duplicates != len(batch):
+        msg = f"{rung.name}: a re-read batch inserted {result.inserted} of {len(batch)} rows"
+        raise RuntimeError(msg)
 
 
 def index_definitions(pg: PostgresSettings) -> list[tuple[str, str]]:
@@ -241,7 +239,7 @@ def on_table(definition: str, table: str) -> str:
 
 
 def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
-    """Every rung with the DDL that creates its empty table (none for ``merge``: bronze's own)."""
+    """Every rung with the DDL that creates its empty table (none for the real bronze's rungs)."""
     columns = SPEC.columns
     like = "(like bronze.transactions including defaults)"
     ladder: list[tuple[Rung, list[str]]] = [
@@ -296,15 +294,16 @@ def rungs_and_ddl(pg: PostgresSettings) -> list[tuple[Rung, list[str]]]:
         own_transaction=True,
     )
     ladder.append((ingestor, []))
-    merge = Rung(
-        "merge",
-        "+ the merge path: COPY into staging, insert ... on conflict do nothing into bronze",
+    reread = Rung(
+        "reread",
+        "the same batches again (a re-read after a crash): the ledger refuses, nothing lands",
         "bronze.transactions",
         columns,
-        validated_text,
-        copy_and_merge,
+        parsed,
+        ingestor_reread,
+        own_transaction=True,
     )
-    ladder.append((merge, ["truncate bronze.transactions"]))
+    ladder.append((reread, []))
     scored_raw = Rung(
         SCORED_BASE,
         "raw COPY of scored records' payloads (text), no index: the scored rungs' reference",

@@ -21,6 +21,7 @@
     case
         when {{ alias }}.schema_version not in ({{ versions | join(', ') }})
             then 'unsupported_schema_version'
+        when {{ alias }}.amount is null or {{ alias }}.event_time is null then 'unreadable_field'
         when {{ alias }}.amount < {{ var('policy_amount_min') }} then 'amount_not_positive'
         when {{ alias }}.amount > {{ var('policy_amount_max') }} then 'amount_too_large'
         when {{ alias }}.currency !~ '^[A-Z]{3}$' then 'bad_currency'
@@ -39,13 +40,27 @@
     end
 {%- endmacro %}
 
-{#- bronze.transactions with the payload fields dbt reads as columns `payload_<field>`. bronze keeps
-    each value as json, its text as received (V053, docs/adr/0125): one parse per row here,
-    instead of a jsonb build per row on landing. Keys missing from a payload read as null, as
-    `->>` does. -#}
+{#- bronze.transactions with the payload fields dbt reads as columns. bronze keeps each value as
+    json, its text as received (V053, docs/adr/0125), and since V054 (docs/adr/0134) no typed
+    column but transaction_id: one parse per row here gives the typed fields (customer_id, card_id,
+    merchant_id, store_id, amount, currency, event_time) and the other fields as `payload_<field>`.
+    Keys missing from a payload read as null, as `->>` does. A contract change that renames a
+    field (an upgrade_previous that is not additive) must be mirrored here. -#}
 {% macro transactions_with_payload_fields(relation) -%}
     select
         t.*,
+        p.customer_id,
+        p.card_id,
+        p.merchant_id,
+        p.store_id,
+        {#- Cast only a spelling PostgreSQL reads (the contract's parser accepts a few more, e.g.
+            `1_000.00` or a `_` between date and time): anything else is null, which
+            transaction_reject_reason calls `unreadable_field`, instead of failing the run. #}
+        case when p.amount ~ '^\s*[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?\s*$'
+            then p.amount::numeric end as amount,
+        p.currency,
+        case when p.event_time ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'
+            then p.event_time::timestamptz end as event_time,
         p.transaction_id as payload_transaction_id,
         p.product_id as payload_product_id,
         p.payment_method as payload_payment_method,
@@ -55,7 +70,9 @@
         p.device_id as payload_device_id
     from {{ relation }} as t
     cross join lateral json_to_record(t.payload) as p(
-        transaction_id text, product_id text, payment_method text, channel text,
+        transaction_id text, customer_id text, card_id text, merchant_id text, store_id text,
+        amount text, currency text, event_time text,
+        product_id text, payment_method text, channel text,
         latitude double precision, longitude double precision, device_id text
     )
 {%- endmacro %}

@@ -57,4 +57,6 @@ def column_description(spec: TableSpec | None, column: str) -> str | None:
         return DEAD_LETTER_COLUMNS.get(column) or INGESTOR_COLUMNS.get(column)
     if column in spec.typed_columns:
         return field_shape(spec.model, contract_field(spec, column)).description
+    if column == "kafka_offset" and spec.ledger is not None:
+        return f"Its offset; bronze.{spec.ledger} holds the landed ranges (idempotent)."
     return INGESTOR_COLUMNS.get(column)

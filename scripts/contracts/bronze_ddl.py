@@ -2,8 +2,9 @@
 
 Reads ``packages/platform/.../migrations/V*.sql`` in version order and applies the statements that
 shape ``bronze.*`` tables (``create table``, ``alter table ... add column``, ``... alter column
-... type``, ``drop table``). Any other ``alter table bronze.*`` raises: the parser would otherwise
-describe a table that no longer exists, so it has to learn the new form first.
+... type``, ``... drop column``, ``drop table``; ``... drop constraint`` changes no column).
+Any other ``alter table bronze.*`` raises: the parser would otherwise describe a table that no
+longer exists, so it has to learn the new form first.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ _ALTER_TYPE = re.compile(
     re.IGNORECASE,
 )
 """A column's new type (V053's json payload); its name, nullability and default stay."""
+_DROP_COLUMN = re.compile(r"^drop\s+column\s+(?:if\s+exists\s+)?(\w+)$", re.IGNORECASE)
+"""A column gone (V054's typed columns of bronze.transactions, moved to dbt's staging)."""
+_DROP_CONSTRAINT = re.compile(r"^drop\s+constraint\s+(?:if\s+exists\s+)?\w+$", re.IGNORECASE)
 _DROP = re.compile(r"^drop\s+table\s+(?:if\s+exists\s+)?bronze\.(\w+)", re.IGNORECASE)
 _TABLE_CONSTRAINT = (
     "primary ",
@@ -136,7 +140,11 @@ def _apply(statement: str, tables: dict[str, dict[str, Column]], where: str) -> 
         tables[name] = columns
     elif match := _ALTER.match(statement):
         name, action = match.group(1).lower(), match.group(2)
-        if _SAME_SHAPE.match(action):
+        if _SAME_SHAPE.match(action) or _DROP_CONSTRAINT.match(action):
+            return
+        if dropped := _DROP_COLUMN.match(action):
+            if tables.get(name, {}).pop(dropped.group(1).lower(), None) is None:
+                raise ValueError(f"{where}: {statement!r} drops a column bronze_ddl never saw")
             return
         if retyped := _ALTER_TYPE.match(action):
             column_name = retyped.group(1).lower()

@@ -59,7 +59,8 @@ def test_bronze_source_columns_equal_the_ddl() -> None:
     document = yaml.safe_load(dbt_yml.SOURCES.read_text(encoding="utf-8"))
     bronze = next(s for s in document["sources"] if s["name"] == "bronze")
     declared = {t["name"]: t.get("columns") or [] for t in bronze["tables"]}
-    tables = bronze_tables()
+    ledgers = {spec.ledger for spec in SPECS.values()}  # the ingestor's own, not dbt's to read
+    tables = {name: t for name, t in bronze_tables().items() if name not in ledgers}
     assert set(declared) == set(tables), "bronze source tables vs DDL tables"
     for table, columns in declared.items():
         got = [(c["name"], c.get("data_type")) for c in columns]
@@ -90,7 +91,7 @@ def test_an_enum_column_that_is_gone_is_an_error(monkeypatch: pytest.MonkeyPatch
 
 def test_source_columns_are_regenerated_from_the_ddl() -> None:
     text = dbt_yml.SOURCES.read_text(encoding="utf-8")
-    stale = re.sub(r"\n          - \{name: card_id[^\n]*", "", text, count=1)
+    stale = re.sub(r"\n          - \{name: customer_id[^\n]*", "", text, count=1)
     assert stale != text
     assert dbt_yml.render_sources(stale) == text
 

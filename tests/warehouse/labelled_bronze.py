@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from streamflow.events import Feedback, Transaction
 
 TXN_COLUMNS = (
-    "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, transaction_id, customer_id,"
-    " card_id, merchant_id, store_id, amount, currency, event_time, schema_version, payload"
+    "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, transaction_id, schema_version,"
+    " payload"
 )
 FEEDBACK_COLUMNS = (
     "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, transaction_id, customer_id,"
@@ -58,13 +58,6 @@ def load_labelled(path: Path, dsn: str, delay: timedelta = timedelta(days=3)) ->
                         offset,
                         row["event_time"],
                         row["transaction_id"],
-                        row["customer_id"],
-                        row["card_id"],
-                        row["merchant_id"],
-                        row["store_id"],
-                        row["amount"],
-                        row["currency"],
-                        row["event_time"],
                         row.get("schema_version") or Transaction.SCHEMA_VERSION,
                         _json(record),
                     )

@@ -33,23 +33,19 @@ def _row(
     event_time: datetime,
 ) -> tuple[object, ...]:
     txn_id = f"policy-{offset}"
-    payload = {"transaction_id": txn_id, "channel": "pos", "payment_method": "pix"}
-    return (
-        "transactions.raw",
-        0,
-        offset,
-        appended,
-        txn_id,
-        "C1",
-        "K1",
-        "M1",
-        "S1",
-        amount,
-        "BRL",
-        event_time,
-        version,
-        json.dumps(payload),
-    )
+    payload = {
+        "transaction_id": txn_id,
+        "customer_id": "C1",
+        "card_id": "K1",
+        "merchant_id": "M1",
+        "store_id": "S1",
+        "amount": str(amount),
+        "currency": "BRL",
+        "event_time": event_time.isoformat(),
+        "channel": "pos",
+        "payment_method": "pix",
+    }
+    return ("transactions.raw", 0, offset, appended, txn_id, version, json.dumps(payload))
 
 
 def test_silver_accepts_current_and_previous_versions_and_rejects_by_the_policy(
@@ -75,12 +71,12 @@ def test_silver_accepts_current_and_previous_versions_and_rejects_by_the_policy(
         "policy-9": _row(9, appended=None, event_time=datetime.now(UTC) + 2 * skew),
     }
     columns = (
-        "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, transaction_id, customer_id,"
-        " card_id, merchant_id, store_id, amount, currency, event_time, schema_version, payload"
+        "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, transaction_id,"
+        " schema_version, payload"
     )
     with psycopg.connect(pg_settings.dsn()) as conn, conn.cursor() as cur:
         cur.executemany(
-            f"insert into bronze.transactions ({columns}) values ({', '.join(['%s'] * 14)})",
+            f"insert into bronze.transactions ({columns}) values ({', '.join(['%s'] * 7)})",
             list(rows.values()),
         )
 

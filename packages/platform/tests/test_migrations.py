@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from streamflow.platform.migrations import (
     Migration,
@@ -111,3 +113,61 @@ def test_large_payloads_are_compressed_with_lz4(pg_settings: PostgresSettings) -
         ).fetchone()
     assert kind == ("lz4",)
     assert columns == (7,)
+
+
+@pytest.mark.integration
+def test_v054_claims_the_offsets_bronze_transactions_already_holds(
+    pg_admin_settings: PostgresSettings,
+) -> None:
+    """A deployment with landed transactions keeps its re-reads out after the offset ledger."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = pg_admin_settings.dsn()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    dsn = pg_admin_settings.dsn(name)
+    try:
+        migrate(dsn, [m for m in packaged_migrations() if m.version < 54])
+        with psycopg.connect(dsn) as conn:
+            for partition, offset in [(0, 0), (0, 1), (0, 2), (0, 4), (0, 5), (1, 7)]:
+                conn.execute(
+                    "insert into bronze.transactions (kafka_topic, kafka_partition, kafka_offset,"
+                    " transaction_id, customer_id, card_id, merchant_id, store_id, amount,"
+                    " currency, event_time, schema_version, payload) values"
+                    " ('raw', %s, %s, %s, 'C', 'K', 'M', 'S', 1, 'BRL', now(), 1, '{}')",
+                    (partition, offset, f"tx-{partition}-{offset}"),
+                )
+            conn.execute(
+                "insert into bronze.dead_letters (kafka_topic, kafka_partition, kafka_offset,"
+                " error_type, error_message) values ('raw', 0, 3, 'contract', 'x'),"
+                " ('other', 0, 9, 'contract', 'x')"
+            )
+        migrate(dsn)
+        with psycopg.connect(dsn) as conn:
+            ranges = conn.execute(
+                "select kafka_topic, kafka_partition, lower(offsets), upper(offsets)"
+                " from bronze.transactions_offsets order by 1, 2, 3"
+            ).fetchall()
+            columns = conn.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'bronze' and table_name = 'transactions'"
+                " order by ordinal_position"
+            ).fetchall()
+            kept = conn.execute("select count(*) from bronze.transactions").fetchone()
+        # offsets 0-5 (the dead letter at 3 joins the two runs) and partition 1's one record
+        assert ranges == [("raw", 0, 0, 6), ("raw", 1, 7, 8)]
+        assert [c for (c,) in columns] == [
+            "kafka_topic",
+            "kafka_partition",
+            "kafka_offset",
+            "kafka_timestamp",
+            "transaction_id",
+            "schema_version",
+            "payload",
+            "ingested_at",
+        ]
+        assert kept == (6,)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )

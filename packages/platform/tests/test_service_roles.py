@@ -263,7 +263,7 @@ def test_warehouse_builds_silver_and_gold_and_keeps_bronze_retention(
         )
         conn.commit()
         with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute("update bronze.transactions set amount = amount")
+            conn.execute("update bronze.transactions set schema_version = schema_version")
 
 
 def test_migrator_tables_in_warehouse_schemas_stay_the_warehouse_roles(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from streamflow.alert_api.config import Settings
 from streamflow.events import (
@@ -96,22 +96,9 @@ def land_transaction(dsn: str, txn: Transaction) -> None:
     with psycopg.connect(dsn) as conn:
         conn.execute(
             "insert into bronze.transactions (kafka_topic, kafka_partition, kafka_offset, "
-            "transaction_id, customer_id, card_id, merchant_id, store_id, amount, currency, "
-            "event_time, schema_version, payload) "
-            "values ('transactions.raw', 0, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                next(_offsets),
-                txn.transaction_id,
-                txn.customer_id,
-                txn.card_id,
-                txn.merchant_id,
-                txn.store_id,
-                txn.amount,
-                txn.currency,
-                txn.event_time,
-                txn.schema_version,
-                Jsonb(_json(txn)),
-            ),
+            "transaction_id, schema_version, payload) "
+            "values ('transactions.raw', 0, %s, %s, %s, %s)",
+            (next(_offsets), txn.transaction_id, txn.schema_version, Json(_json(txn))),
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -75,9 +74,7 @@ def _same_columns(value: bytes) -> None:
         return  # the contract decides (parse_records falls back to it)
     slow = _contract_columns(value)
     assert slow is not None, value
-    assert Decimal(fast[5]) == slow[5], value
-    assert fast[5] == str(slow[5]), value
-    assert fast[:5] + fast[6:] == slow[:5] + slow[6:], value
+    assert fast == slow, value
 
 
 def test_the_fast_path_has_the_contracts_fields() -> None:

@@ -20,6 +20,36 @@ RETAINED_TABLES = (
     "dlq_events",
 )
 MAINTAINED_SCHEMAS = ("bronze", "silver", "gold")
+OFFSET_LEDGERS = ("transactions_offsets",)
+"""The ingestor's offset ledgers (V054, ADR 0134): one row per landed batch and partition."""
+LEDGER_SETTLED = "1 hour"
+"""Ledger ranges older than this are merged with their neighbours (no batch is in flight)."""
+
+# Each run of adjacent ranges of a partition, landed before the cutoff, becomes one range (its
+# latest landed_at kept, so retention still sees when it was last added to). One transaction:
+# a claim overlapping them meanwhile waits and then meets the merged range.
+_COMPACT = """
+with settled as (
+    delete from bronze.{ledger} where landed_at < now() - interval '{settled}'
+    returning kafka_topic, kafka_partition, offsets, landed_at
+),
+marked as (
+    select *, case when lower(offsets) = lag(upper(offsets)) over w then 0 else 1 end as starts
+    from settled
+    window w as (partition by kafka_topic, kafka_partition order by lower(offsets))
+),
+runs as (
+    select *, sum(starts) over (
+        partition by kafka_topic, kafka_partition order by lower(offsets)
+    ) as run
+    from marked
+)
+insert into bronze.{ledger} (kafka_topic, kafka_partition, offsets, landed_at)
+select kafka_topic, kafka_partition, int8range(min(lower(offsets)), max(upper(offsets))),
+    max(landed_at)
+from runs
+group by kafka_topic, kafka_partition, run
+"""
 
 
 def apply_retention(dsn: str, days: int) -> dict[str, int]:
@@ -36,8 +66,38 @@ def apply_retention(dsn: str, days: int) -> dict[str, int]:
                 (days,),
             )
             deleted[table] = cur.rowcount
+        for ledger in OFFSET_LEDGERS:
+            # Offsets landed before the retention window may land again, as their rows would
+            # after their deletion under a key on the coordinates.
+            cur = conn.execute(
+                sql.SQL(
+                    "delete from bronze.{} where landed_at < now() - make_interval(days => %s)"
+                ).format(sql.Identifier(ledger)),
+                (days,),
+            )
+            deleted[ledger] = cur.rowcount
+    for ledger in OFFSET_LEDGERS:
+        compact_ledger(dsn, ledger)
     log.info("bronze retention (%s days): %s", days, deleted)
     return deleted
+
+
+def compact_ledger(dsn: str, ledger: str, settled: str = LEDGER_SETTLED) -> tuple[int, int]:
+    """Merge adjacent offset ranges landed more than ``settled`` ago; (ranges before, after)."""
+    query = sql.SQL(_COMPACT.format(ledger="{ledger}", settled=settled)).format(
+        ledger=sql.Identifier(ledger)
+    )
+    count = sql.SQL("select count(*) from bronze.{}").format(sql.Identifier(ledger))
+    with psycopg.connect(dsn) as conn:
+        before = _scalar(conn.execute(count).fetchone())
+        conn.execute(query)
+        after = _scalar(conn.execute(count).fetchone())
+    log.info("offset ledger bronze.%s compacted: %d ranges -> %d", ledger, before, after)
+    return before, after
+
+
+def _scalar(row: tuple[object, ...] | None) -> int:
+    return int(str(row[0])) if row else 0
 
 
 def vacuum_analyze(dsn: str, schemas: tuple[str, ...] = MAINTAINED_SCHEMAS) -> list[str]:

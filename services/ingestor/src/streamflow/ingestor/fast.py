@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, with_config
@@ -72,21 +71,18 @@ class TransactionFast(TypedDict):
     device_id: NotRequired[Identifier | None]
 
 
-TRANSACTION_COLUMNS = (
-    "transaction_id",
-    "customer_id",
-    "card_id",
-    "merchant_id",
-    "store_id",
-    "amount",
-    "currency",
-    "event_time",
-)
-"""``bronze.transactions``' typed columns, named as the contract's fields, in COPY order."""
+TRANSACTION_COLUMNS = ("transaction_id",)
+"""``bronze.transactions``' typed columns, named as the contract's fields, in COPY order (V054:
+the others are read from the payload by dbt's staging, docs/adr/0134)."""
+
+
+def _transaction_columns(event: Any) -> tuple[Any, ...]:
+    return (event["transaction_id"],)
+
 
 TRANSACTION = FastPath(
     TypeAdapter(TransactionFast).validator,  # type: ignore[arg-type]
-    itemgetter(*TRANSACTION_COLUMNS),
+    _transaction_columns,
 )
 """``transactions.raw``'s fast path: the columns of ``tables._transaction``, in its order."""
 

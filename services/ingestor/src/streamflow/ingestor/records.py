@@ -79,6 +79,8 @@ class ParsedBatch:
     keys: list[bytes | None] = field(default_factory=list)
     """The Kafka key of each of ``rows``: a row the database refuses keeps it as a dead letter."""
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """Each partition's lowest offset in the batch (its range starts there; ADR 0134)."""
     copy_text: bytes | None = None  # ``rows`` as COPY text, built once (retries reuse it)
 
     def __len__(self) -> int:
@@ -91,6 +93,13 @@ class ParsedBatch:
         self.copy_text = None
         for tp, offset in other.next_offsets.items():
             self.next_offsets[tp] = max(offset, self.next_offsets.get(tp, 0))
+        for tp, offset in other.first_offsets.items():
+            self.first_offsets[tp] = min(offset, self.first_offsets.get(tp, offset))
+
+    def spans(self) -> list[tuple[str, int, int, int]]:
+        """``(topic, partition, first offset, last offset + 1)`` of each partition it read."""
+        firsts = self.first_offsets
+        return [(t, p, firsts[t, p], end) for (t, p), end in self.next_offsets.items()]
 
 
 class RecordRejectedError(ValueError):
@@ -228,6 +237,7 @@ def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: i
     """
     batch = ParsedBatch()
     rows, dead, keys, offsets = batch.rows, batch.dead, batch.keys, batch.next_offsets
+    firsts = batch.first_offsets
     times: dict[int | None, datetime | None] = {}
     model = spec.model
     current = model.SCHEMA_VERSION
@@ -263,7 +273,10 @@ def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: i
             rows.append((record.topic, record.partition, record.offset, when, *typed))
             keys.append(record.key)
         tp = (record.topic, record.partition)
-        offset = record.offset + 1
-        if offsets.get(tp, 0) < offset:
-            offsets[tp] = offset
+        offset = record.offset
+        if offset >= offsets.get(tp, 0):  # in order (the common case), or a partition's first
+            offsets[tp] = offset + 1
+            firsts.setdefault(tp, offset)
+        elif offset < firsts[tp]:
+            firsts[tp] = offset
     return batch

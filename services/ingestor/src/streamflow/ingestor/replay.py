@@ -23,7 +23,7 @@ from streamflow.events import Topic
 from streamflow.ingestor.app import make_consumer, make_writer
 from streamflow.ingestor.config import Settings
 from streamflow.ingestor.metrics import Metrics
-from streamflow.ingestor.records import ParsedBatch, PlainRecord, parse_records
+from streamflow.ingestor.records import ParsedBatch, PlainRecord, Row, parse_records
 from streamflow.ingestor.tables import SPECS, TableSpec
 from streamflow.ingestor.writer import BronzeWriter, WriteResult, write_batch
 
@@ -129,23 +129,41 @@ async def _land_reprocessed(
     async def attempt() -> WriteResult:
         assert writer._pool is not None
         async with writer._pool.acquire() as conn, conn.transaction():
-            result = await write_batch(conn, spec, ParsedBatch(rows=parsed.rows, keys=parsed.keys))
-            ok = [(r[0], r[1], r[2]) for r in parsed.rows]
-            await conn.executemany(
-                "update bronze.dead_letters set reprocessed_at = now() "
-                "where kafka_topic = $1 and kafka_partition = $2 and kafka_offset = $3",
-                ok,
+            # Mark first: a dead letter another replay marked meanwhile is skipped (its row
+            # waits on the other's commit), so a row lands once without a key on coordinates.
+            marked = await conn.fetch(
+                "update bronze.dead_letters as d set reprocessed_at = now() "
+                "from unnest($1::text[], $2::integer[], $3::bigint[]) as u(t, p, o) "
+                "where d.kafka_topic = u.t and d.kafka_partition = u.p and d.kafka_offset = u.o "
+                "and d.reprocessed_at is null "
+                "returning d.kafka_topic, d.kafka_partition, d.kafka_offset",
+                *_coordinate_columns(parsed.rows),
+            )
+            mine = {(r[0], r[1], r[2]) for r in marked}
+            keys = parsed.keys + [None] * (len(parsed.rows) - len(parsed.keys))
+            pairs = zip(parsed.rows, keys, strict=True)
+            kept = [(row, key) for row, key in pairs if row[:3] in mine]
+            result = await write_batch(
+                conn,
+                spec,
+                ParsedBatch(rows=[row for row, _ in kept], keys=[key for _, key in kept]),
+                claim=False,  # their offsets were claimed when they first landed as dead letters
             )
             await conn.executemany(
                 "update bronze.dead_letters set error_type = $4, error_message = $5 "
                 "where kafka_topic = $1 and kafka_partition = $2 and kafka_offset = $3",
                 [(d[0], d[1], d[2], d[6], d[7]) for d in parsed.dead],
             )
-            return WriteResult(result.inserted, result.duplicates, len(parsed.dead))
+            skipped = len(parsed.rows) - len(kept)
+            return WriteResult(result.inserted, result.duplicates + skipped, len(parsed.dead))
 
     result = await writer.retrying(spec.table, attempt, lambda: False)
     assert result is not None
     return result
+
+
+def _coordinate_columns(rows: list[Row]) -> tuple[list[str], list[int], list[int]]:
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
 async def replay_topic(

@@ -4,6 +4,8 @@ Every bronze row is ``(kafka_topic, kafka_partition, kafka_offset, kafka_timesta
 columns>, schema_version, payload)``; ``ingested_at`` comes from the column default. The typed
 columns are the ones indexes and joins need; everything else stays in the raw ``payload``:
 ``jsonb``, or ``json`` (the text as received) where only dbt reads it, once a row (ADR 0125).
+``bronze.transactions`` is a raw log (ADR 0134): ``transaction_id`` its only typed column, and
+an offset ledger instead of a key on the coordinates.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class TableSpec:
     """A cheaper validator for the common case (:mod:`streamflow.ingestor.fast`), if any."""
     payload_type: str = "jsonb"
     """The ``payload`` column's type in the DDL (tests/contracts/test_bronze_shape.py)."""
+    ledger: str | None = None
+    """The offset ledger keeping replays out (``bronze.<ledger>``, ADR 0134), where the table has
+    no key on the Kafka coordinates; None: the primary key does."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -62,16 +67,7 @@ class TableSpec:
 
 
 def _transaction(e: Transaction) -> tuple[Any, ...]:
-    return (
-        e.transaction_id,
-        e.customer_id,
-        e.card_id,
-        e.merchant_id,
-        e.store_id,
-        e.amount,
-        e.currency,
-        e.event_time,
-    )
+    return (e.transaction_id,)
 
 
 def _scored(e: ScoredTransaction) -> tuple[Any, ...]:
@@ -147,6 +143,7 @@ SPECS: dict[Topic, TableSpec] = {
             _transaction,
             fast.TRANSACTION,
             payload_type="json",  # V053: only dbt reads it, one parse per row (ADR 0125)
+            ledger="transactions_offsets",  # V054: a raw log, no per-row key (ADR 0134)
         ),
         TableSpec(
             Topic.TRANSACTIONS_SCORED,

@@ -11,6 +11,16 @@ PostgreSQL still refuses (a value out of a column's range, say) sends the batch 
 path that turns just that row into a dead letter. Connection trouble is retried with capped
 exponential backoff until the database is back, so nothing is lost and nothing is committed early.
 
+A table with an offset ledger instead of that key (``bronze.transactions``, ADR 0134) is kept
+idempotent by claiming the batch's offsets first, in the same transaction: one ``int8range`` row
+per partition, from its first to its last offset in the batch (rows and dead letters), which the
+ledger's exclusion constraint refuses if any landed batch overlaps it. Then the rows are COPYed
+straight in. A refused claim (a re-read) reads the overlapping ranges and lands only the offsets no
+range covers, claiming each run of consecutive ones; a writer that claimed an overlapping range
+meanwhile makes the whole batch retry (:class:`LedgerRaceError`). Dead letters always take their
+own keyed merge (one refused and not spooled is tried again with the batch). Dead letters being
+replayed land without a claim: their offsets were claimed when they first failed.
+
 Dead letters cannot fail the batch (issue #17). Their text columns are made storable when the
 rows are built (:func:`streamflow.events.text.storable_text`: U+0000 escaped visibly, lone
 surrogates replaced, bounded); key and value are ``bytea``, kept exactly. Should PostgreSQL still
@@ -27,9 +37,10 @@ whole batch is retried with backoff (bronze merges it to nothing new) and no off
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,25 +81,140 @@ class StartupError(RuntimeError):
     """The database cannot be used at all; the message names the setting to fix."""
 
 
+class LedgerRaceError(ConnectionError):
+    """Another writer claimed offsets of this batch after it read the ledger: retry the batch."""
+
+
 def _stage(table: str) -> str:
     return f"pg_temp.stage_{table}"
+
+
+_ON_COORDINATES = " on conflict (kafka_topic, kafka_partition, kafka_offset) do nothing"
 
 
 def _merge_sql(table: str, columns: Sequence[str]) -> str:
     cols = ", ".join(columns)
     return (
-        f"insert into bronze.{table} ({cols}) select {cols} from {_stage(table)} "  # noqa: S608
-        "on conflict (kafka_topic, kafka_partition, kafka_offset) do nothing"
+        f"insert into bronze.{table} ({cols}) select {cols} from {_stage(table)}"  # noqa: S608
+        + _ON_COORDINATES
     )
 
 
-def _insert_one_sql(table: str, columns: Sequence[str]) -> str:
+def _insert_one_sql(table: str, columns: Sequence[str], keyed: bool = True) -> str:
+    """One row's insert; ``keyed``: the table's key on the coordinates skips a landed row."""
     cols = ", ".join(columns)
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    sql = f"insert into bronze.{table} ({cols}) values ({params})"  # noqa: S608
+    return sql + _ON_COORDINATES if keyed else sql
+
+
+Span = tuple[str, int, int, int]
+"""``(topic, partition, first offset, last offset + 1)``: one ledger range."""
+
+
+def _claim_sql(ledger: str) -> str:
     return (
-        f"insert into bronze.{table} ({cols}) values ({params}) "  # noqa: S608
-        "on conflict (kafka_topic, kafka_partition, kafka_offset) do nothing"
+        f"insert into bronze.{ledger} (kafka_topic, kafka_partition, offsets) "  # noqa: S608
+        "select t, p, int8range(lo, hi) "
+        "from unnest($1::text[], $2::integer[], $3::bigint[], $4::bigint[]) as u(t, p, lo, hi)"
     )
+
+
+def _covering_sql(ledger: str) -> str:
+    return (
+        "select u.t, u.p, lower(l.offsets) as lo, upper(l.offsets) as hi "  # noqa: S608
+        "from unnest($1::text[], $2::integer[], $3::bigint[], $4::bigint[]) as u(t, p, lo, hi) "
+        f"join bronze.{ledger} as l on l.kafka_topic = u.t and l.kafka_partition = u.p "
+        "and l.offsets && int8range(u.lo, u.hi) order by 1, 2, 3"
+    )
+
+
+def batch_spans(*parts: Iterable[Row]) -> list[Span]:
+    """Each partition's range from its first to its last offset among ``parts``' rows.
+
+    Offsets a batch skips (transaction markers, aborted or compacted records) are never
+    delivered, so covering them claims nothing another batch could land.
+    """
+    low: dict[tuple[str, int], int] = {}
+    high: dict[tuple[str, int], int] = {}
+    for part in parts:
+        for row in part:
+            tp, offset = (row[0], row[1]), row[2]
+            if offset < low.get(tp, offset + 1):
+                low[tp] = offset
+            if offset >= high.get(tp, offset):
+                high[tp] = offset + 1
+    return [(t, p, lo, high[t, p]) for (t, p), lo in low.items()]
+
+
+def uncovered_runs(offsets: Iterable[tuple[str, int, int]], covered: Sequence[Span]) -> list[Span]:
+    """The runs of consecutive ``offsets`` that no ``covered`` range holds, as ranges.
+
+    A run never spans a gap, so it cannot overlap a range whose offsets are not in the batch.
+    """
+    starts: dict[tuple[str, int], list[int]] = {}
+    ends: dict[tuple[str, int], list[int]] = {}
+    for t, p, lo, hi in sorted(covered):
+        starts.setdefault((t, p), []).append(lo)
+        ends.setdefault((t, p), []).append(hi)
+    runs: list[Span] = []
+    for t, p, offset in sorted(set(offsets)):
+        if is_covered(starts.get((t, p), []), ends.get((t, p), []), offset):
+            continue
+        if runs and runs[-1][:2] == (t, p) and runs[-1][3] == offset:
+            runs[-1] = (t, p, runs[-1][2], offset + 1)
+        else:
+            runs.append((t, p, offset, offset + 1))
+    return runs
+
+
+def is_covered(starts: list[int], ends: list[int], offset: int) -> bool:
+    """Whether ``offset`` is in one of the disjoint, sorted ranges ``[starts[i], ends[i])``."""
+    i = bisect.bisect_right(starts, offset) - 1
+    return i >= 0 and offset < ends[i]
+
+
+def _columns(spans: Sequence[Span]) -> list[list[Any]]:
+    return [list(column) for column in zip(*spans, strict=True)] if spans else [[], [], [], []]
+
+
+async def _claim(
+    conn: asyncpg.Connection, ledger: str, batch: ParsedBatch, dead: list[Row]
+) -> ParsedBatch:
+    """Claim the batch's offsets in ``bronze.<ledger>``; its rows not landed before.
+
+    The dead letters are claimed too but always written (their own key on the coordinates
+    merges them): one the database refused and the spool could not keep is tried again when the
+    batch is retried, though its offset is claimed.
+    """
+    # The parser's per-partition first and next offsets when it made the batch (no pass here).
+    spans = batch.spans() if batch.first_offsets else batch_spans(batch.rows, dead)
+    try:
+        async with conn.transaction():
+            await conn.execute(_claim_sql(ledger), *_columns(spans))
+            return batch
+    except asyncpg.ExclusionViolationError:
+        pass  # read again after a crash, or replayed: land what no range covers
+    found = await conn.fetch(_covering_sql(ledger), *_columns(spans))
+    covered = [(r["t"], r["p"], r["lo"], r["hi"]) for r in found]
+    runs = uncovered_runs(((r[0], r[1], r[2]) for r in (*batch.rows, *dead)), covered)
+    try:
+        async with conn.transaction():
+            await conn.execute(_claim_sql(ledger), *_columns(runs))
+    except asyncpg.ExclusionViolationError as exc:
+        raise LedgerRaceError(f"bronze.{ledger}: offsets claimed meanwhile ({exc})") from exc
+    starts: dict[tuple[str, int], list[int]] = {}
+    ends: dict[tuple[str, int], list[int]] = {}
+    for t, p, lo, hi in runs:
+        starts.setdefault((t, p), []).append(lo)
+        ends.setdefault((t, p), []).append(hi)
+
+    def new(row: Row) -> bool:
+        return is_covered(starts.get((row[0], row[1]), []), ends.get((row[0], row[1]), []), row[2])
+
+    keys = batch.keys + [None] * (len(batch.rows) - len(batch.keys))
+    kept = [(row, key) for row, key in zip(batch.rows, keys, strict=True) if new(row)]
+    return ParsedBatch(rows=[row for row, _ in kept], keys=[key for _, key in kept])
 
 
 def _inserted(status: str) -> int:
@@ -124,20 +250,29 @@ async def _copy_text(
     )
 
 
-async def write_batch(conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBatch) -> WriteResult:
-    """Write one parsed batch in one transaction on ``conn``; idempotent on Kafka coordinates."""
+async def write_batch(
+    conn: asyncpg.Connection, spec: TableSpec, batch: ParsedBatch, *, claim: bool = True
+) -> WriteResult:
+    """Write one parsed batch in one transaction on ``conn``; idempotent on Kafka coordinates.
+
+    ``claim=False``: land the rows without claiming their offsets in the table's ledger (replayed
+    dead letters, whose offsets their first landing claimed).
+    """
+    total = len(batch)
     dead = list(batch.dead)
     inserted = 0
     dead_inserted = 0
     unstored: list[Unstored] = []
     async with conn.transaction():
+        if spec.ledger is not None and claim:
+            batch = await _claim(conn, spec.ledger, batch, dead)
         if batch.rows:
             if batch.copy_text is None:
                 batch.copy_text = encode_rows(batch.rows)
             inserted = await _land_rows(conn, spec, batch, dead)
         if dead:
             dead_inserted = await _land_dead_letters(conn, dead, unstored)
-    duplicates = len(batch) - inserted - dead_inserted - len(unstored)
+    duplicates = total - inserted - dead_inserted - len(unstored)
     return WriteResult(inserted, duplicates, dead_inserted, tuple(unstored))
 
 
@@ -213,7 +348,7 @@ async def _row_by_row(
 ) -> int:
     """Insert rows one at a time; a row the database refuses becomes a dead letter (its Kafka
     key and raw value kept exactly)."""
-    sql = _insert_one_sql(spec.table, spec.columns)
+    sql = _insert_one_sql(spec.table, spec.columns, keyed=spec.ledger is None)
     inserted = 0
     keys = batch.keys + [None] * (len(batch.rows) - len(batch.keys))
     for row, key in zip(batch.rows, keys, strict=True):

@@ -1,0 +1,70 @@
+"""Integration: the maintenance DAG's retention keeps the ingestor's offset ledger small (ADR 0134).
+
+Runs ``streamflow.orchestration.maintenance`` in the Airflow environment (where the DAG runs it)
+against a migrated database: settled adjacent ranges merge into one, recent ones stay as they
+are, ranges older than the retention go, and the merged ledger still refuses a re-read.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import psycopg
+import pytest
+
+from streamflow.platform.settings import PostgresSettings
+from tests.warehouse.helpers import AIRFLOW_PY
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = """
+import json, sys
+from streamflow.orchestration.maintenance import apply_retention
+print(json.dumps(apply_retention(sys.argv[1], 30)))
+"""
+
+
+def test_retention_compacts_and_prunes_the_offset_ledger(pg_settings: PostgresSettings) -> None:
+    dsn = pg_settings.dsn()
+    ranges = [
+        # partition 0: three adjacent settled ranges, a gap, one more, then two recent ones
+        (0, 0, 10, "2 hours"),
+        (0, 10, 25, "2 hours"),
+        (0, 25, 30, "90 minutes"),
+        (0, 40, 50, "2 hours"),
+        (0, 50, 60, "1 minute"),
+        (0, 60, 70, "0 minutes"),
+        # partition 1: one range past the retention, one settled
+        (1, 0, 5, "40 days"),
+        (1, 5, 9, "2 hours"),
+    ]
+    with psycopg.connect(dsn) as conn:
+        for partition, lo, hi, age in ranges:
+            conn.execute(
+                "insert into bronze.transactions_offsets"
+                " (kafka_topic, kafka_partition, offsets, landed_at)"
+                " values ('raw', %s, int8range(%s, %s), now() - %s::interval)",
+                (partition, lo, hi, age),
+            )
+    proc = subprocess.run(
+        [str(AIRFLOW_PY), "-c", SCRIPT, dsn],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    deleted = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert deleted["transactions_offsets"] == 1
+    with psycopg.connect(dsn) as conn:
+        kept = conn.execute(
+            "select kafka_partition, lower(offsets), upper(offsets)"
+            " from bronze.transactions_offsets order by 1, 2"
+        ).fetchall()
+        assert kept == [(0, 0, 30), (0, 40, 50), (0, 50, 60), (0, 60, 70), (1, 5, 9)]
+        # the merged range still refuses a batch that overlaps it
+        with pytest.raises(psycopg.errors.ExclusionViolation):
+            conn.execute(
+                "insert into bronze.transactions_offsets (kafka_topic, kafka_partition, offsets)"
+                " values ('raw', 0, int8range(12, 14))"
+            )
