@@ -12,6 +12,7 @@ from streamflow.ingestor.records import PlainRecord, parse_records
 from streamflow.ingestor.tables import SPECS
 from streamflow.ingestor.writer import (
     BronzeWriter,
+    LedgerRaceError,
     WriteResult,
     batch_spans,
     is_covered,
@@ -60,6 +61,27 @@ def test_is_covered_reads_half_open_ranges() -> None:
     starts, ends = [0, 10], [5, 12]
     assert [o for o in range(14) if is_covered(starts, ends, o)] == [0, 1, 2, 3, 4, 10, 11]
     assert not is_covered([], [], 0)
+
+
+async def test_a_racing_claim_retries_the_batch_and_the_database_stays_healthy() -> None:
+    writer = BronzeWriter(
+        "postgresql://x@127.0.0.1:1/x",
+        pool_size=1,
+        connect_timeout_s=1,
+        retry_initial_s=0.01,
+        retry_max_s=0.01,
+    )
+    writer.healthy = True
+    calls: list[bool] = []
+
+    async def attempt() -> WriteResult:
+        calls.append(writer.healthy)
+        if len(calls) < 3:
+            raise LedgerRaceError("bronze.transactions_offsets: offsets claimed meanwhile")
+        return WriteResult(1, 0, 0)
+
+    assert await writer.retrying("transactions", attempt, lambda: False) == WriteResult(1, 0, 0)
+    assert calls == [True, True, True]
 
 
 def _writer(dsn: str) -> BronzeWriter:

@@ -502,13 +502,19 @@ class BronzeWriter:
             except Exception as exc:
                 if not _transient(exc):
                     raise
-                self.healthy = False
                 if self._on_retry is not None:
                     self._on_retry(what, exc)
-                log.warning(
-                    "database unavailable, retrying",
-                    extra={"table": what, "error": repr(exc), "retry_in_s": round(delay, 2)},
-                )
+                if isinstance(exc, LedgerRaceError):  # another writer, not the database
+                    log.info(
+                        "offsets claimed by another writer meanwhile; retrying the batch",
+                        extra={"table": what, "error": str(exc)},
+                    )
+                else:
+                    self.healthy = False
+                    log.warning(
+                        "database unavailable, retrying",
+                        extra={"table": what, "error": repr(exc), "retry_in_s": round(delay, 2)},
+                    )
                 deadline = time.monotonic() + delay
                 while time.monotonic() < deadline:
                     if stopping():
