@@ -47,8 +47,9 @@ def test_retention_compacts_and_prunes_the_offset_ledger(pg_settings: PostgresSe
                 " values ('raw', %s, int8range(%s, %s), now() - %s::interval)",
                 (partition, lo, hi, age),
             )
+    warehouse = pg_settings.as_role("streamflow_warehouse").dsn()  # the role the DAG runs as
     proc = subprocess.run(
-        [str(AIRFLOW_PY), "-c", SCRIPT, dsn],
+        [str(AIRFLOW_PY), "-c", SCRIPT, warehouse],
         capture_output=True,
         text=True,
         timeout=120,
