@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamflow.events import Topic, Transaction, encode, examples
-from streamflow.ingestor.fast import TransactionFast
+from streamflow.ingestor.fast import RawTransactionFast, TransactionFast
 from streamflow.ingestor.tables import SPECS
 
 SPEC = SPECS[Topic.TRANSACTIONS_RAW]
@@ -79,6 +80,7 @@ def _same_columns(value: bytes) -> None:
 
 def test_the_fast_path_has_the_contracts_fields() -> None:
     assert set(TransactionFast.__annotations__) == set(Transaction.model_fields)
+    assert set(RawTransactionFast.__annotations__) == set(Transaction.model_fields)
 
 
 @pytest.mark.parametrize("change", VARIANTS, ids=[json.dumps(v)[:40] for v in VARIANTS])
@@ -140,3 +142,37 @@ def test_any_amount_text_passes_fast_only_if_the_contract_takes_it_alike(amount:
 def test_parse_records_lands_and_rejects_exactly_as_the_contract_path() -> None:
     values = [_payload(v) for v in VARIANTS] + [b"", b"{", b'{"a":"\\u0000"}', b"\xff"]
     CASE.assert_parse_records_alike(values)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    event_time=st.one_of(
+        st.datetimes(
+            min_value=datetime(1, 1, 1),  # noqa: DTZ001 - zones come from `timezones`
+            timezones=st.sampled_from(
+                [UTC, timezone(timedelta(hours=-3)), timezone(timedelta(hours=5, minutes=45))]
+            ),
+        ).map(lambda d: d.isoformat()),
+        st.from_regex(
+            r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+            r"(Z|z|[+-][0-9]{2}:?[0-9]{2})?\Z"
+        ),
+        st.text(max_size=30),
+    )
+)
+def test_any_event_time_text_passes_fast_only_if_the_contract_takes_it_alike(
+    event_time: str,
+) -> None:
+    """The raw fast path checks event_time as text (ADR 0134): never wider than the contract."""
+    _same_columns(_payload({"event_time": event_time}))
+
+
+def test_the_plain_event_times_take_the_fast_path() -> None:
+    for text in (
+        "2026-11-01T14:30:00Z",
+        "2024-12-31T23:59:59.123456-03:00",
+        "2027-04-30T00:00:00Z",
+    ):
+        assert _fast_columns(_payload({"event_time": text})) is not None, text
+    for text in ("2024-02-29T10:00:00Z", "2026-11-01T14:30:00", "2026-11-01 14:30:00Z"):
+        assert _fast_columns(_payload({"event_time": text})) is None, text  # the contract decides
