@@ -56,26 +56,17 @@ def apply_retention(dsn: str, days: int) -> dict[str, int]:
     """Delete bronze rows ingested more than ``days`` ago; returns rows deleted per table."""
     if days < 1:
         raise ValueError("retention must be at least one day")
+    # The ledgers' ranges by when they landed: offsets landed before the retention window may
+    # land again, as their rows would after their deletion under a key on the coordinates.
+    aged = [(table, "ingested_at") for table in RETAINED_TABLES]
+    aged += [(ledger, "landed_at") for ledger in OFFSET_LEDGERS]
+    older = sql.SQL("delete from bronze.{} where {} < now() - make_interval(days => %s)")
     deleted: dict[str, int] = {}
     with psycopg.connect(dsn) as conn:
-        for table in RETAINED_TABLES:
-            cur = conn.execute(
-                sql.SQL(
-                    "delete from bronze.{} where ingested_at < now() - make_interval(days => %s)"
-                ).format(sql.Identifier(table)),
-                (days,),
-            )
+        for table, column in aged:
+            query = older.format(sql.Identifier(table), sql.Identifier(column))
+            cur = conn.execute(query, (days,))
             deleted[table] = cur.rowcount
-        for ledger in OFFSET_LEDGERS:
-            # Offsets landed before the retention window may land again, as their rows would
-            # after their deletion under a key on the coordinates.
-            cur = conn.execute(
-                sql.SQL(
-                    "delete from bronze.{} where landed_at < now() - make_interval(days => %s)"
-                ).format(sql.Identifier(ledger)),
-                (days,),
-            )
-            deleted[ledger] = cur.rowcount
     for ledger in OFFSET_LEDGERS:
         compact_ledger(dsn, ledger)
     log.info("bronze retention (%s days): %s", days, deleted)

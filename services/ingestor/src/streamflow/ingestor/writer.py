@@ -152,20 +152,26 @@ def uncovered_runs(offsets: Iterable[tuple[str, int, int]], covered: Sequence[Sp
 
     A run never spans a gap, so it cannot overlap a range whose offsets are not in the batch.
     """
-    starts: dict[tuple[str, int], list[int]] = {}
-    ends: dict[tuple[str, int], list[int]] = {}
-    for t, p, lo, hi in sorted(covered):
-        starts.setdefault((t, p), []).append(lo)
-        ends.setdefault((t, p), []).append(hi)
+    held = _by_partition(covered)
     runs: list[Span] = []
     for t, p, offset in sorted(set(offsets)):
-        if is_covered(starts.get((t, p), []), ends.get((t, p), []), offset):
+        if is_covered(*held.get((t, p), ([], [])), offset):
             continue
         if runs and runs[-1][:2] == (t, p) and runs[-1][3] == offset:
             runs[-1] = (t, p, runs[-1][2], offset + 1)
         else:
             runs.append((t, p, offset, offset + 1))
     return runs
+
+
+def _by_partition(spans: Sequence[Span]) -> dict[tuple[str, int], tuple[list[int], list[int]]]:
+    """Disjoint ``spans`` as each partition's sorted starts and ends (for :func:`is_covered`)."""
+    index: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
+    for t, p, lo, hi in sorted(spans):
+        starts, ends = index.setdefault((t, p), ([], []))
+        starts.append(lo)
+        ends.append(hi)
+    return index
 
 
 def is_covered(starts: list[int], ends: list[int], offset: int) -> bool:
@@ -203,14 +209,10 @@ async def _claim(
             await conn.execute(_claim_sql(ledger), *_columns(runs))
     except asyncpg.ExclusionViolationError as exc:
         raise LedgerRaceError(f"bronze.{ledger}: offsets claimed meanwhile ({exc})") from exc
-    starts: dict[tuple[str, int], list[int]] = {}
-    ends: dict[tuple[str, int], list[int]] = {}
-    for t, p, lo, hi in runs:
-        starts.setdefault((t, p), []).append(lo)
-        ends.setdefault((t, p), []).append(hi)
+    claimed = _by_partition(runs)
 
     def new(row: Row) -> bool:
-        return is_covered(starts.get((row[0], row[1]), []), ends.get((row[0], row[1]), []), row[2])
+        return is_covered(*claimed.get((row[0], row[1]), ([], [])), row[2])
 
     keys = batch.keys + [None] * (len(batch.rows) - len(batch.keys))
     kept = [(row, key) for row, key in zip(batch.rows, keys, strict=True) if new(row)]
