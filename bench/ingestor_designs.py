@@ -71,7 +71,7 @@ BRIN = "create index on d.t using brin (ingested_at)"
 
 def _validated(batch: Sequence[PlainRecord]) -> tuple[list[tuple[Any, ...]], Ranges]:
     """Validate each record (the ingestor's fast path) and note each partition's offset range."""
-    check = SPEC.fast.validator.validate_json if SPEC.fast else None
+    check = SPEC.fast.check if SPEC.fast else None
     assert check is not None, "transactions.raw has a fast path"
     rows: list[tuple[Any, ...]] = []
     low: dict[int, int] = {}

@@ -58,8 +58,10 @@
             transaction_reject_reason calls `unreadable_field`, instead of failing the run. #}
         case when p.amount ~ '^\s*[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?\s*$'
             then p.amount::numeric end as amount,
-        p.currency,
-        case when p.event_time ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'
+        {#- the contract's default for a record without one (its only non-null default) #}
+        coalesce(p.currency, '{{ var("transaction_default_currency") }}') as currency,
+        {#- PostgreSQL refuses an offset of more than 15 hours; the contract takes up to 23:59 #}
+        case when p.event_time ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?([Zz]|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'
             then p.event_time::timestamptz end as event_time,
         p.transaction_id as payload_transaction_id,
         p.product_id as payload_product_id,

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from streamflow.events import policy
+from streamflow.events import Transaction, policy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "dbt" / "dbt_project.yml"
@@ -48,6 +48,8 @@ def dbt_vars(
         "policy_accepted_schema_versions": {
             name: sorted(vs) for name, vs in sorted(versions.items())
         },
+        # The contract's default for a record without one: dbt reads the payload (ADR 0134).
+        "transaction_default_currency": str(Transaction.model_fields["currency"].default),
     }
 
 

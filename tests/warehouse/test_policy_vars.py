@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from scripts.warehouse import policy_vars
-from streamflow.events import policy
+from streamflow.events import Transaction, policy
 
 DBT = Path(__file__).resolve().parents[2] / "dbt"
 MACRO = (DBT / "macros" / "incremental.sql").read_text(encoding="utf-8")
@@ -45,6 +45,9 @@ def test_dbt_reads_the_policy_values() -> None:
     assert Decimal(variables["policy_amount_max"]) == policy.AMOUNT_MAX
     accepted = variables["policy_accepted_schema_versions"]
     assert {k: tuple(v) for k, v in accepted.items()} == policy.accepted_schema_versions()
+    default = Transaction.model_fields["currency"].default
+    assert variables["transaction_default_currency"] == default
+    assert "var('transaction_default_currency')" in MACRO
     # the vars they replace are gone, so nothing can read a second, stale value
     assert not {"max_clock_skew", "max_amount"} & set(variables)
 

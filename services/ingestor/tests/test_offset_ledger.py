@@ -46,6 +46,19 @@ def test_the_parser_notes_each_partitions_span_rows_and_dead_letters_alike() -> 
     assert sorted(batch.spans()) == sorted(batch_spans(batch.rows, batch.dead))
 
 
+def test_a_partition_read_again_while_a_batch_waits_joins_it_once() -> None:
+    """A rebalance while records wait restarts a partition at its committed offset."""
+    waiting = parse_records(SPEC, [_record(0, o, bad=o == 101) for o in range(100, 105)], MAX)
+    again = [_record(0, o, bad=o == 101) for o in range(100, 108)] + [_record(1, 0)]
+    waiting.extend(parse_records(SPEC, again, MAX))
+    assert [r[1:3] for r in waiting.rows] == [(0, o) for o in range(100, 108) if o != 101] + [
+        (1, 0)
+    ]
+    assert [d[1:3] for d in waiting.dead] == [(0, 101)]
+    assert len(waiting.keys) == len(waiting.rows)
+    assert sorted(waiting.spans()) == [("raw", 0, 100, 108), ("raw", 1, 0, 1)]
+
+
 def test_uncovered_runs_split_at_covered_offsets_and_gaps() -> None:
     covered = [("raw", 0, 0, 5), ("raw", 0, 8, 10), ("raw", 1, 0, 100)]
     offsets = [("raw", 0, o) for o in (3, 4, 5, 6, 7, 8, 9, 10, 12, 13)] + [("raw", 1, 50)]

@@ -23,24 +23,25 @@ MAINTAINED_SCHEMAS = ("bronze", "silver", "gold")
 OFFSET_LEDGERS = ("transactions_offsets",)
 """The ingestor's offset ledgers (V054, ADR 0134): one row per landed batch and partition."""
 LEDGER_SETTLED = "1 hour"
-"""Ledger ranges older than this are merged with their neighbours (no batch is in flight)."""
+"""Ledger ranges older than this are merged with their neighbours of the same day (no batch is
+in flight for them)."""
 
-# Each run of adjacent ranges of a partition, landed before the cutoff, becomes one range (its
-# latest landed_at kept, so retention still sees when it was last added to). One transaction:
-# a claim overlapping them meanwhile waits and then meets the merged range.
+# Each run of adjacent ranges of a partition landed on one day, before the cutoff, becomes one
+# range with that day's latest landed_at: retention then drops whole days, as it drops the rows
+# of those days. One transaction: a claim overlapping them meanwhile waits, then meets the merge.
 _COMPACT = """
 with settled as (
     delete from bronze.{ledger} where landed_at < now() - interval '{settled}'
-    returning kafka_topic, kafka_partition, offsets, landed_at
+    returning kafka_topic, kafka_partition, offsets, landed_at, date_trunc('day', landed_at) as day
 ),
 marked as (
     select *, case when lower(offsets) = lag(upper(offsets)) over w then 0 else 1 end as starts
     from settled
-    window w as (partition by kafka_topic, kafka_partition order by lower(offsets))
+    window w as (partition by kafka_topic, kafka_partition, day order by lower(offsets))
 ),
 runs as (
     select *, sum(starts) over (
-        partition by kafka_topic, kafka_partition order by lower(offsets)
+        partition by kafka_topic, kafka_partition, day order by lower(offsets)
     ) as run
     from marked
 )
@@ -48,7 +49,7 @@ insert into bronze.{ledger} (kafka_topic, kafka_partition, offsets, landed_at)
 select kafka_topic, kafka_partition, int8range(min(lower(offsets)), max(upper(offsets))),
     max(landed_at)
 from runs
-group by kafka_topic, kafka_partition, run
+group by kafka_topic, kafka_partition, day, run
 """
 
 

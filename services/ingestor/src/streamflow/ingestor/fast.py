@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, NotRequired
+from operator import attrgetter, itemgetter
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, with_config
-from pydantic_core import SchemaValidator
+import msgspec
+from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from streamflow.events import ScoredTransaction, Transaction, policy
@@ -33,10 +34,17 @@ from streamflow.events.types import Identifier, Latitude, Longitude, Score
 
 @dataclass(frozen=True, slots=True)
 class FastPath:
-    """A validator returning a dict for a current, plainly spelled record, and its row getter."""
+    """A check returning the event of a current, plainly spelled record, and its row getter."""
 
-    validator: SchemaValidator
+    check: Callable[[bytes], Any]
+    """The event (a dict or a struct), or one of ``errors``: the contract decides then."""
     extract: Callable[[Any], tuple[Any, ...]]
+    version: Callable[[Any], Any] = itemgetter("schema_version")
+    errors: tuple[type[Exception], ...] = (ValidationError,)
+
+
+class FastPathMissError(ValueError):
+    """A record the fast path leaves to the contract (not necessarily invalid)."""
 
 
 _INTEGER_DIGITS = policy.AMOUNT_MAX_DIGITS - policy.AMOUNT_DECIMAL_PLACES
@@ -71,14 +79,17 @@ event time since V054, so a text check that accepts a subset of what the contrac
 ``AwareDatetime`` accepts saves building a datetime per record (ADR 0134)."""
 
 
-class _TransactionFields(TypedDict):
-    """``Transaction``'s fields at its current version but ``event_time`` (each subclass has its
-    own), amount in plain form (see the module docstring)."""
+@with_config(ConfigDict(extra="forbid", strict=True))
+class TransactionFast(TypedDict):
+    """``Transaction`` at its current version, amount in plain form (see the module docstring):
+    a scored record's transaction (its event time is a typed column of bronze.scored_transactions).
+    """
 
     schema_version: Annotated[
         int, Field(ge=Transaction.SCHEMA_VERSION, le=Transaction.SCHEMA_VERSION)
     ]
     transaction_id: Identifier
+    event_time: AwareDatetime
     customer_id: Identifier
     card_id: Identifier
     merchant_id: Identifier
@@ -93,18 +104,85 @@ class _TransactionFields(TypedDict):
     device_id: NotRequired[Identifier | None]
 
 
-@with_config(ConfigDict(extra="forbid", strict=True))
-class TransactionFast(_TransactionFields):
-    """``Transaction`` with its event time as a datetime (a scored record's typed column)."""
+def constraint(annotated: Any, name: str) -> Any:
+    """Constraint ``name`` (``pattern``, ``max_length``, ``ge``...) of a pydantic ``Annotated``."""
+    for info in annotated.__metadata__:
+        for item in [info, *getattr(info, "metadata", [])]:
+            value = getattr(item, name, None)
+            if value is not None:
+                return value
+    raise LookupError(f"{annotated} has no {name}")
 
-    event_time: AwareDatetime
+
+_Id = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=constraint(Identifier, "min_length"),
+        max_length=constraint(Identifier, "max_length"),
+    ),
+]
+_Latitude = Annotated[
+    float, msgspec.Meta(ge=constraint(Latitude, "ge"), le=constraint(Latitude, "le"))
+]
+_Longitude = Annotated[
+    float, msgspec.Meta(ge=constraint(Longitude, "ge"), le=constraint(Longitude, "le"))
+]
+_CurrencyCode = Literal.__getitem__(tuple(sorted(ISO_4217_CODES)))
+_PaymentMethod = Literal.__getitem__(tuple(m.value for m in PaymentMethod))
+_ChannelName = Literal.__getitem__(tuple(c.value for c in Channel))
 
 
-@with_config(ConfigDict(extra="forbid", strict=True))
-class RawTransactionFast(_TransactionFields):
-    """``Transaction`` with its event time checked as text (bronze.transactions keeps none)."""
+class RawTransaction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``Transaction`` at its current version for ``transactions.raw`` (ADR 0134): msgspec checks
+    the shape, types, lengths, bounds and value sets; :data:`_RAW_TEXTS` the patterns of the
+    identifiers, the amount and the event time, in one regex call per record."""
 
-    event_time: Annotated[str, Field(pattern=PLAIN_EVENT_TIME)]
+    schema_version: Annotated[
+        int, msgspec.Meta(ge=Transaction.SCHEMA_VERSION, le=Transaction.SCHEMA_VERSION)
+    ]
+    transaction_id: _Id
+    event_time: str
+    customer_id: _Id
+    card_id: _Id
+    merchant_id: _Id
+    store_id: _Id
+    product_id: _Id | None = None
+    amount: str
+    currency: _CurrencyCode  # type: ignore[valid-type]
+    payment_method: _PaymentMethod  # type: ignore[valid-type]
+    channel: _ChannelName  # type: ignore[valid-type]
+    latitude: _Latitude | None = None
+    longitude: _Longitude | None = None
+    device_id: _Id | None = None
+
+
+def _unanchored(pattern: str) -> str:
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        raise ValueError(f"expected an anchored pattern: {pattern!r}")
+    return f"(?:{pattern[1:-1]})"
+
+
+_ID = _unanchored(constraint(Identifier, "pattern"))
+_RAW_TEXTS = re.compile(
+    "\n".join(
+        [*[_ID] * 5, f"{_ID}?", f"{_ID}?", _unanchored(PLAIN_AMOUNT), _unanchored(PLAIN_EVENT_TIME)]
+    )
+)
+"""Five identifiers, two optional ones (empty when absent), the amount and the event time, one per
+line: none of their patterns matches a line break, so each line is one field."""
+_decode_raw = msgspec.json.Decoder(RawTransaction).decode
+
+
+def check_raw_transaction(value: bytes) -> RawTransaction:
+    """``transactions.raw``'s fast check: the record as a :class:`RawTransaction`, or an error."""
+    t = _decode_raw(value)
+    texts = (
+        f"{t.transaction_id}\n{t.customer_id}\n{t.card_id}\n{t.merchant_id}\n{t.store_id}\n"
+        f"{t.product_id or ''}\n{t.device_id or ''}\n{t.amount}\n{t.event_time}"
+    )
+    if _RAW_TEXTS.fullmatch(texts) is None:
+        raise FastPathMissError("a field's text is not plainly spelled")
+    return t
 
 
 TRANSACTION_COLUMNS = ("transaction_id",)
@@ -112,13 +190,15 @@ TRANSACTION_COLUMNS = ("transaction_id",)
 the others are read from the payload by dbt's staging, docs/adr/0134)."""
 
 
-def _transaction_columns(event: Any) -> tuple[Any, ...]:
-    return (event["transaction_id"],)
+def _transaction_columns(event: RawTransaction) -> tuple[Any, ...]:
+    return (event.transaction_id,)
 
 
 TRANSACTION = FastPath(
-    TypeAdapter(RawTransactionFast).validator,  # type: ignore[arg-type]
+    check_raw_transaction,
     _transaction_columns,
+    version=attrgetter("schema_version"),
+    errors=(msgspec.DecodeError, FastPathMissError),  # msgspec.ValidationError is a DecodeError
 )
 """``transactions.raw``'s fast path: the columns of ``tables._transaction``, in its order."""
 
@@ -178,7 +258,7 @@ class ScoredTransactionFast(TypedDict):
 
 
 SCORED_TRANSACTION = FastPath(
-    TypeAdapter(ScoredTransactionFast).validator,  # type: ignore[arg-type]
+    TypeAdapter(ScoredTransactionFast).validator.validate_json,
     _scored_columns,
 )
 """``transactions.scored``'s fast path: the columns of ``tables._scored``, in its order."""

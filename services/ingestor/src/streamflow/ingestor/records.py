@@ -19,7 +19,7 @@ once per distinct millisecond of a batch (thousands of records share one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -87,14 +87,48 @@ class ParsedBatch:
         return len(self.rows) + len(self.dead)
 
     def extend(self, other: ParsedBatch) -> None:
-        """Append a later batch (offsets only move forward)."""
+        """Append a later batch (offsets only move forward).
+
+        Records of ``other`` this batch already holds are left out: a partition read again from
+        an earlier offset (after a rebalance while this batch waited) would otherwise put one
+        record in one transaction twice, which no merge or ledger claim would see.
+        """
+        again = {
+            tp
+            for tp, first in other.first_offsets.items()
+            if first < self.next_offsets.get(tp, first)
+        }
+        if again:
+            other = other.without(self.coordinates(again))
         self.rows.extend(other.rows)
+        self.keys.extend(other.keys)
         self.dead.extend(other.dead)
         self.copy_text = None
         for tp, offset in other.next_offsets.items():
             self.next_offsets[tp] = max(offset, self.next_offsets.get(tp, 0))
         for tp, offset in other.first_offsets.items():
             self.first_offsets[tp] = min(offset, self.first_offsets.get(tp, offset))
+
+    def coordinates(self, partitions: set[tuple[str, int]]) -> set[tuple[str, int, int]]:
+        """The ``(topic, partition, offset)`` of every row and dead letter in ``partitions``."""
+        return {
+            (row[0], row[1], row[2])
+            for part in (self.rows, self.dead)
+            for row in part
+            if (row[0], row[1]) in partitions
+        }
+
+    def without(self, coordinates: set[tuple[str, int, int]]) -> ParsedBatch:
+        """This batch less the rows and dead letters at ``coordinates`` (its offsets kept)."""
+        keys = self.keys + [None] * (len(self.rows) - len(self.keys))
+        kept = [(r, k) for r, k in zip(self.rows, keys, strict=True) if r[:3] not in coordinates]
+        return ParsedBatch(
+            rows=[r for r, _ in kept],
+            dead=[d for d in self.dead if d[:3] not in coordinates],
+            keys=[k for _, k in kept],
+            next_offsets=self.next_offsets,
+            first_offsets=self.first_offsets,
+        )
 
     def spans(self) -> list[tuple[str, int, int, int]]:
         """``(topic, partition, first offset, last offset + 1)`` of each partition it read."""
@@ -214,10 +248,6 @@ def _attr(event: Any) -> Any:
     return event.schema_version
 
 
-def _item(event: Any) -> Any:
-    return event["schema_version"]
-
-
 def parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: int) -> ParsedBatch:
     """Validate every record; bronze rows, dead letters and the next offset per partition.
 
@@ -241,10 +271,15 @@ def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: i
     times: dict[int | None, datetime | None] = {}
     model = spec.model
     current = model.SCHEMA_VERSION
+    errors: tuple[type[Exception], ...]
+    check: Callable[[bytes], Any]
+    version_of: Callable[[Any], Any]
     if spec.fast is None:
         check, extract, version_of = model.__pydantic_validator__.validate_json, spec.extract, _attr
+        errors = (ValidationError, UnicodeDecodeError)
     else:
-        check, extract, version_of = spec.fast.validator.validate_json, spec.fast.extract, _item
+        check, extract, version_of = spec.fast.check, spec.fast.extract, spec.fast.version
+        errors = (*spec.fast.errors, UnicodeDecodeError)
     for record in records:
         value = record.value
         typed: tuple[Any, ...] | None = None
@@ -257,7 +292,7 @@ def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: i
                 event = check(value)
                 if version_of(event) == current:
                     typed = (*extract(event), current, value.decode("utf-8"))
-            except (ValidationError, UnicodeDecodeError):
+            except errors:
                 pass
         if typed is None:
             try:
