@@ -99,7 +99,8 @@ class ParsedBatch:
             if first < self.next_offsets.get(tp, first)
         }
         if again:
-            other = other.without(self.coordinates(again))
+            held = self.coordinates(again)
+            other = other.keeping(lambda row: row[:3] not in held)
         self.rows.extend(other.rows)
         self.keys.extend(other.keys)
         self.dead.extend(other.dead)
@@ -118,13 +119,14 @@ class ParsedBatch:
             if (row[0], row[1]) in partitions
         }
 
-    def without(self, coordinates: set[tuple[str, int, int]]) -> ParsedBatch:
-        """This batch less the rows and dead letters at ``coordinates`` (its offsets kept)."""
+    def keeping(self, keep: Callable[[Row], bool]) -> ParsedBatch:
+        """This batch with only the rows (and their keys) and dead letters ``keep`` accepts; its
+        offsets kept."""
         keys = self.keys + [None] * (len(self.rows) - len(self.keys))
-        kept = [(r, k) for r, k in zip(self.rows, keys, strict=True) if r[:3] not in coordinates]
+        kept = [(r, k) for r, k in zip(self.rows, keys, strict=True) if keep(r)]
         return ParsedBatch(
             rows=[r for r, _ in kept],
-            dead=[d for d in self.dead if d[:3] not in coordinates],
+            dead=[d for d in self.dead if keep(d)],
             keys=[k for _, k in kept],
             next_offsets=self.next_offsets,
             first_offsets=self.first_offsets,

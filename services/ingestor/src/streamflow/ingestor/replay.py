@@ -140,13 +140,12 @@ async def _land_reprocessed(
                 *_coordinate_columns(parsed.rows),
             )
             mine = {(r[0], r[1], r[2]) for r in marked}
-            keys = parsed.keys + [None] * (len(parsed.rows) - len(parsed.keys))
-            pairs = zip(parsed.rows, keys, strict=True)
-            kept = [(row, key) for row, key in pairs if row[:3] in mine]
+            # the rows this replay marked (``parsed.dead`` failed again: none of them is marked)
+            kept = parsed.keeping(lambda row: row[:3] in mine)
             result = await write_batch(
                 conn,
                 spec,
-                ParsedBatch(rows=[row for row, _ in kept], keys=[key for _, key in kept]),
+                kept,
                 claim=False,  # their offsets were claimed when they first landed as dead letters
             )
             await conn.executemany(
@@ -154,7 +153,7 @@ async def _land_reprocessed(
                 "where kafka_topic = $1 and kafka_partition = $2 and kafka_offset = $3",
                 [(d[0], d[1], d[2], d[6], d[7]) for d in parsed.dead],
             )
-            skipped = len(parsed.rows) - len(kept)
+            skipped = len(parsed.rows) - len(kept.rows)
             return WriteResult(result.inserted, result.duplicates + skipped, len(parsed.dead))
 
     result = await writer.retrying(spec.table, attempt, lambda: False)

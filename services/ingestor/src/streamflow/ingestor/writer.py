@@ -214,9 +214,7 @@ async def _claim(
     def new(row: Row) -> bool:
         return is_covered(*claimed.get((row[0], row[1]), ([], [])), row[2])
 
-    keys = batch.keys + [None] * (len(batch.rows) - len(batch.keys))
-    kept = [(row, key) for row, key in zip(batch.rows, keys, strict=True) if new(row)]
-    return ParsedBatch(rows=[row for row, _ in kept], keys=[key for _, key in kept])
+    return batch.keeping(new)  # its dead letters are the caller's ``dead``, all written
 
 
 def _inserted(status: str) -> int:
