@@ -461,12 +461,20 @@ def _ingestor_ladder(ingestor: dict[str, Any] | None) -> list[str]:
         again = "reread" if "reread" in rungs else "merge"  # `merge` before V054 (ADR 0134)
         merge = (rungs.get(again) or {}).get("cpu_per_row_vs_raw_copy")
         verdict = "meets" if real <= INGEST_CPU_BAR else "does NOT meet"
+        pairs = ingestor.get("pairs") or []
+        how = (
+            f"the median of {len(pairs)} back-to-back pairs of the two rungs, the table's first "
+            f"(pairs: {', '.join(_ratio(p.get('ratio')) for p in pairs)})"
+            if len(pairs) > 1
+            else "one pair of the two rungs"
+        )
         lines += [
             "",
             f"The ingestor's cost (`ingestor`: its real first-read path, `parse_records` + "
             f"`write_batch` into bronze with every index) is {_ratio(real)} the raw COPY's CPU "
-            f"per row: it {verdict} issue #20's bar of ≤ {INGEST_CPU_BAR}x (Kafka consumption is "
-            f"not in this ladder). Its re-read path (`{again}`) costs {_ratio(merge)}.",
+            f"per row, {how}: it {verdict} issue #20's bar of ≤ {INGEST_CPU_BAR}x (Kafka "
+            f"consumption is not in this ladder). Its re-read path (`{again}`) costs "
+            f"{_ratio(merge)}.",
         ]
     scored = ingestor.get("scored_ingestor_vs_raw_copy")
     if scored is not None:

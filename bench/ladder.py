@@ -71,6 +71,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000, help="scorer: records per rung")
     parser.add_argument("--rungs", default="L0,L0m,L1,L2,L3,L4,L5", help="scorer rungs to run")
     parser.add_argument("--rows", type=int, default=200_000, help="ingestor: rows per rung")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=ladder_ingestor.PAIRS,
+        help="ingestor: back-to-back raw COPY + ingestor measurements (the ratio is their median)",
+    )
     parser.add_argument("--part", default="scorer,ingestor", help="which ladders to run")
     parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)
     parser.add_argument("--load-wait-s", type=float, default=MAX_WAIT_S)
@@ -101,7 +107,7 @@ def main() -> int:
     if "ingestor" in parts:
         try:
             result["ingestor"] = asyncio.run(
-                ladder_ingestor.run(args.rows, args.load_limit, args.load_wait_s)
+                ladder_ingestor.run(args.rows, args.load_limit, args.load_wait_s, args.pairs)
             )
         except Exception as exc:  # reported; the scorer's part is still written
             result["errors"]["ingestor"] = repr(exc)

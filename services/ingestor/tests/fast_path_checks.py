@@ -51,5 +51,6 @@ class FastPathCase:
         assert fast.keys == slow.keys
         assert fast.next_offsets == slow.next_offsets
         assert encode_rows(fast.rows) == encode_rows(slow.rows)
+        assert fast.text() == slow.text() == encode_rows(fast.rows)  # the parser's own lines
         assert len(fast.rows) > 10
         assert len(fast.dead) > 10

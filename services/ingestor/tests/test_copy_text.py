@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -150,3 +151,85 @@ def test_a_column_orjson_cannot_spell_exactly_keeps_str(column: list[Any]) -> No
     assert copy_text.iso_texts([]) is None
     rows = [("t", i, value) for i, value in enumerate(column)]
     assert encode_rows(rows) == _careful(rows)
+
+
+_RAW = SPECS[Topic.TRANSACTIONS_RAW]
+
+
+def _raw_records(
+    values: list[bytes], timestamp: int | None = 1_700_000_000_123
+) -> list[PlainRecord]:
+    return [
+        PlainRecord(str(Topic.TRANSACTIONS_RAW), i % 3, 100 + i, timestamp, b"k", v)
+        for i, v in enumerate(values)
+    ]
+
+
+def _tx(n: int, **change: str) -> bytes:
+    value = encode(examples.transaction(f"tx-{n:06d}", "C0001"))
+    for old, new in change.items():
+        value = value.replace(old.encode(), new.encode())
+    return value
+
+
+@pytest.mark.parametrize("timestamp", [1_700_000_000_123, 1_700_000_000_000, None])
+def test_the_parsers_lines_are_encode_rows_text(timestamp: int | None) -> None:
+    """transactions.raw rows get their COPY lines from the record's bytes: the same text."""
+    batch = parse_records(_RAW, _raw_records([_tx(i) for i in range(7)], timestamp), 1 << 20)
+    assert len(batch.lines) == len(batch.rows) == 7
+    assert None not in batch.lines
+    assert batch.text() == encode_rows(batch.rows)
+
+
+def test_a_payload_copy_must_escape_gets_no_line_and_is_encoded_alone() -> None:
+    """A backslash (a JSON escape) or a tab between tokens: that row goes through encode_rows."""
+    values = [
+        _tx(1),
+        _tx(2),
+        _tx(3).replace(b'"store_id":"S0042-01"', b'"store_id":\t"S0042-01"'),
+        _tx(4).replace(b'"device_id":null', b'"device_id":"D\\u002d1"'),
+        _tx(5),
+    ]
+    batch = parse_records(_RAW, _raw_records(values), 1 << 20)
+    assert not batch.dead
+    assert [line is None for line in batch.lines] == [False, False, True, True, False]
+    assert batch.text() == encode_rows(batch.rows)
+    assert b'"store_id":\\t"S0042-01"' in batch.text()  # the tab, escaped for COPY
+    assert b'"D\\\\u002d1"' in batch.text()  # the backslash, escaped
+    assert batch.text().count(b"\n") == 5
+
+
+def test_lines_follow_extend_and_keeping() -> None:
+    """A filtered or joined batch keeps one line per row; joined with an unlined one, none."""
+    first = parse_records(_RAW, _raw_records([_tx(i) for i in range(4)]), 1 << 20)
+    later = parse_records(
+        _RAW,
+        [PlainRecord(str(Topic.TRANSACTIONS_RAW), 0, 200, 1, b"k", _tx(9))],
+        1 << 20,
+    )
+    kept = first.keeping(lambda row: row[2] % 2 == 0)
+    assert len(kept.lines) == len(kept.rows) == 2
+    assert kept.text() == encode_rows(kept.rows)
+    kept.extend(later)
+    assert len(kept.lines) == len(kept.rows) == 3
+    assert kept.text() == encode_rows(kept.rows)
+    unlined = parse_records(SPECS[Topic.FRAUD_FEEDBACK], [], 1 << 20)
+    unlined.rows.append(first.rows[1])
+    kept.extend(unlined)
+    assert kept.lines == []
+    assert kept.text() == encode_rows(kept.rows)
+
+
+def test_a_topic_name_copy_would_escape_gets_no_line() -> None:
+    """Kafka allows no such name; a record claiming one is encoded by encode_rows all the same."""
+    records = [PlainRecord("odd\ttopic", 0, 1, 1_700_000_000_000, b"k", _tx(1))]
+    batch = parse_records(_RAW, records, 1 << 20)
+    assert batch.lines == [None]
+    assert batch.text() == encode_rows(batch.rows)
+    assert batch.text().startswith(b"odd\\ttopic\t0\t1\t")
+
+
+def test_copy_lines_needs_exactly_one_typed_column() -> None:
+    """The parser's line holds one identifier column; a spec with more is refused outright."""
+    with pytest.raises(ValueError, match="exactly one typed column"):
+        dataclasses.replace(SPECS[Topic.FRAUD_FEEDBACK], copy_lines=True)

@@ -14,7 +14,9 @@ The hot path calls the topic's fast validator (:mod:`streamflow.ingestor.fast`: 
 contract) or else the contract's compiled validator directly, and hands anything unusual (a
 rejected record, an N-1 payload to upgrade) to ``decode`` itself, so what is accepted and the
 reason given for a rejection are exactly ``decode``'s. Kafka timestamps are turned into datetimes
-once per distinct millisecond of a batch (thousands of records share one).
+once per distinct millisecond of a batch (thousands of records share one). For a table spec with
+``copy_lines`` (``transactions.raw``) the loop also writes each row's COPY text line from the
+record's own text, so the writer joins lines instead of formatting rows again (ADR 0136).
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ from streamflow.events.dead_letters import (
     MAX_PAYLOAD_BYTES,
 )
 from streamflow.events.text import has_json_nul, storable_text
+from streamflow.ingestor.copy_text import NULL, encode_rows
 from streamflow.ingestor.gcpause import paused_gc
 from streamflow.ingestor.tables import TableSpec
 
 Row = tuple[Any, ...]
 _JSONB_NUL = b"\\u0000"  # a cheap filter; has_json_nul() decides (an escaped "\\" is no NUL)
+_BACKSLASH = ord("\\")
+"""An ``int``: ``int in bytes`` is one memchr, while a ``bytes`` operand first fails as an index
+(a ``TypeError`` formatted and cleared, ~1,000 instructions a test)."""
 
 
 class KafkaRecord(Protocol):
@@ -82,6 +88,10 @@ class ParsedBatch:
     first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     """Each partition's lowest offset in the batch (its range starts there; ADR 0134)."""
     copy_text: bytes | None = None  # ``rows`` as COPY text, built once (retries reuse it)
+    lines: list[str | None] = field(default_factory=list)
+    """Each row's COPY text line, written by the parser from the record's own text where its
+    table spec allows it (:attr:`TableSpec.copy_lines`, ADR 0136); None for a row whose payload
+    needs COPY's escapes. Empty, or shorter than ``rows``: :func:`encode_rows` encodes them."""
 
     def __len__(self) -> int:
         return len(self.rows) + len(self.dead)
@@ -101,6 +111,10 @@ class ParsedBatch:
         if again:
             held = self.coordinates(again)
             other = other.keeping(lambda row: row[:3] not in held)
+        if self.lined and other.lined:
+            self.lines.extend(other.lines)
+        else:
+            self.lines = []
         self.rows.extend(other.rows)
         self.keys.extend(other.keys)
         self.dead.extend(other.dead)
@@ -109,6 +123,27 @@ class ParsedBatch:
             self.next_offsets[tp] = max(offset, self.next_offsets.get(tp, 0))
         for tp, offset in other.first_offsets.items():
             self.first_offsets[tp] = min(offset, self.first_offsets.get(tp, offset))
+
+    @property
+    def lined(self) -> bool:
+        """Whether the parser wrote a line (or None) for every row."""
+        return len(self.lines) == len(self.rows)
+
+    def text(self) -> bytes:
+        """``rows`` as COPY text: the parser's lines joined, or :func:`encode_rows`' encoding
+        where a row has none (the same text either way: ``tests/test_copy_text.py``)."""
+        if not self.lined:
+            return encode_rows(self.rows)
+        try:
+            text = "".join(self.lines)  # type: ignore[arg-type]  # a None raises TypeError
+        except TypeError:  # a payload that needs escapes: that row encoded alone
+            text = "".join(
+                [
+                    line if line is not None else encode_rows([row]).decode("utf-8")
+                    for row, line in zip(self.rows, self.lines, strict=True)
+                ]
+            )
+        return text.encode("utf-8")
 
     def coordinates(self, partitions: set[tuple[str, int]]) -> set[tuple[str, int, int]]:
         """The ``(topic, partition, offset)`` of every row and dead letter in ``partitions``."""
@@ -123,11 +158,13 @@ class ParsedBatch:
         """This batch with only the rows (and their keys) and dead letters ``keep`` accepts; its
         offsets kept."""
         keys = self.keys + [None] * (len(self.rows) - len(self.keys))
-        kept = [(r, k) for r, k in zip(self.rows, keys, strict=True) if keep(r)]
+        lines = self.lines if self.lined else [None] * len(self.rows)
+        kept = [(r, k, line) for r, k, line in zip(self.rows, keys, lines, strict=True) if keep(r)]
         return ParsedBatch(
-            rows=[r for r, _ in kept],
+            rows=[r for r, _, _ in kept],
             dead=[d for d in self.dead if keep(d)],
-            keys=[k for _, k in kept],
+            keys=[k for _, k, _ in kept],
+            lines=[line for _, _, line in kept] if self.lined else [],
             next_offsets=self.next_offsets,
             first_offsets=self.first_offsets,
         )
@@ -269,26 +306,21 @@ def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: i
     """
     batch = ParsedBatch()
     rows, dead, keys, offsets = batch.rows, batch.dead, batch.keys, batch.next_offsets
-    firsts = batch.first_offsets
-    times: dict[int | None, datetime | None] = {}
-    model = spec.model
-    current = model.SCHEMA_VERSION
-    errors: tuple[type[Exception], ...]
-    check: Callable[[bytes], Any]
-    version_of: Callable[[Any], Any]
-    if spec.fast is None:
-        check, extract, version_of = model.__pydantic_validator__.validate_json, spec.extract, _attr
-        errors = (ValidationError, UnicodeDecodeError)
-    else:
-        check, extract, version_of = spec.fast.check, spec.fast.extract, spec.fast.version
-        errors = (*spec.fast.errors, UnicodeDecodeError)
+    firsts, lines = batch.first_offsets, batch.lines
+    times: dict[int | None, tuple[datetime | None, str]] = {}  # and its COPY text (copy_lines)
+    heads: dict[Any, str] = {}  # "<topic>\t<partition>\t" (copy_lines)
+    copy_lines = spec.copy_lines
+    current = spec.model.SCHEMA_VERSION
+    check, extract, version_of, errors = _checker(spec)
     for record in records:
         value = record.value
+        tp = (record.topic, record.partition)
+        offset = record.offset
         typed: tuple[Any, ...] | None = None
         if (
             value
             and len(value) <= max_bytes
-            and (b"\\" not in value or _JSONB_NUL not in value)  # memchr first: 0.25 µs less
+            and (_BACKSLASH not in value or _JSONB_NUL not in value)  # memchr first: 0.25 µs less
         ):
             try:
                 event = check(value)
@@ -304,16 +336,66 @@ def _parse_records(spec: TableSpec, records: Iterable[KafkaRecord], max_bytes: i
         if typed is not None:
             ms = record.timestamp
             try:
-                when = times[ms]
+                when, stamp = times[ms]
             except KeyError:
-                when = times[ms] = kafka_time(ms)
-            rows.append((record.topic, record.partition, record.offset, when, *typed))
+                when, stamp = times[ms] = _time(ms, copy_lines)
+            rows.append((*tp, offset, when, *typed))
             keys.append(record.key)
-        tp = (record.topic, record.partition)
-        offset = record.offset
-        if offset >= offsets.get(tp, 0):  # in order (the common case), or a partition's first
+            if copy_lines:
+                lines.append(_line(tp, offset, stamp, typed, heads))
+        last = offsets.get(tp)
+        if last is None:  # the partition's first record in the batch
             offsets[tp] = offset + 1
-            firsts.setdefault(tp, offset)
+            firsts[tp] = offset
+        elif offset >= last:  # in order: the common case
+            offsets[tp] = offset + 1
         elif offset < firsts[tp]:
             firsts[tp] = offset
     return batch
+
+
+def _checker(
+    spec: TableSpec,
+) -> tuple[
+    Callable[[bytes], Any],
+    Callable[[Any], tuple[Any, ...]],
+    Callable[[Any], Any],
+    tuple[type[Exception], ...],
+]:
+    """The spec's check, column getter, version getter and the errors that mean "ask decode"."""
+    if spec.fast is None:
+        validate_json = spec.model.__pydantic_validator__.validate_json
+        return validate_json, spec.extract, _attr, (ValidationError, UnicodeDecodeError)
+    fast = spec.fast
+    return fast.check, fast.extract, fast.version, (*fast.errors, UnicodeDecodeError)
+
+
+def _time(timestamp_ms: int | None, copy_lines: bool) -> tuple[datetime | None, str]:
+    """A Kafka timestamp as a datetime and, for ``copy_lines``, as COPY text (else "")."""
+    when = kafka_time(timestamp_ms)
+    if not copy_lines:
+        return when, ""
+    return when, NULL if when is None else str(when)
+
+
+def _line(
+    tp: tuple[str, int], offset: int, stamp: str, typed: tuple[Any, ...], heads: dict[Any, str]
+) -> str | None:
+    """The row's COPY text line (what ``encode_rows`` writes for it), or None where its payload
+    holds a character COPY escapes (``encode_rows`` then encodes the row).
+
+    A :attr:`TableSpec.copy_lines` row is ``(topic, partition, offset, time, <identifier>,
+    schema_version, payload)``: the identifier matched the contract's pattern and ``stamp`` is
+    the time's own text, so only the topic (checked once per partition) and the payload can hold
+    a character to escape.
+    """
+    text = typed[2]
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return None
+    head = heads.get(tp)
+    if head is None:
+        topic, partition = tp
+        if any(c in topic for c in "\\\t\n\r"):
+            return None  # not a name Kafka allows
+        head = heads[tp] = f"{topic}\t{partition}\t"
+    return f"{head}{offset}\t{stamp}\t{typed[0]}\t{typed[1]}\t{text}\n"

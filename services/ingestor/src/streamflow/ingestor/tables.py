@@ -54,6 +54,13 @@ class TableSpec:
     ledger: str | None = None
     """The offset ledger keeping replays out (``bronze.<ledger>``, ADR 0134), where the table has
     no key on the Kafka coordinates; None: the primary key does."""
+    copy_lines: bool = False
+    """The parser writes each row's COPY line from the record's bytes (ADR 0136); only for a
+    table whose one typed column is an identifier (``records._line``)."""
+
+    def __post_init__(self) -> None:
+        if self.copy_lines and len(self.typed_columns) != 1:
+            raise ValueError(f"{self.table}: copy_lines needs exactly one typed column")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -144,6 +151,7 @@ SPECS: dict[Topic, TableSpec] = {
             fast.TRANSACTION,
             payload_type="json",  # V053: only dbt reads it, one parse per row (ADR 0125)
             ledger="transactions_offsets",  # V054: a raw log, no per-row key (ADR 0134)
+            copy_lines=True,  # its COPY text from the records' bytes (ADR 0136)
         ),
         TableSpec(
             Topic.TRANSACTIONS_SCORED,

@@ -50,7 +50,6 @@ from asyncpg.exceptions._base import InternalClientError
 
 from streamflow.events.dead_letters import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 from streamflow.events.text import ascii_text, storable_text
-from streamflow.ingestor.copy_text import encode_rows
 from streamflow.ingestor.records import ParsedBatch, Row
 from streamflow.ingestor.spool import DeadLetterSpool, Unstored, default_spool_path
 from streamflow.ingestor.tables import DEAD_LETTER_COLUMNS, DEAD_LETTER_TABLE, SPECS, TableSpec
@@ -268,7 +267,7 @@ async def write_batch(
             batch = await _claim(conn, spec.ledger, batch, dead)
         if batch.rows:
             if batch.copy_text is None:
-                batch.copy_text = encode_rows(batch.rows)
+                batch.copy_text = batch.text()
             inserted = await _land_rows(conn, spec, batch, dead)
         if dead:
             dead_inserted = await _land_dead_letters(conn, dead, unstored)
