@@ -463,8 +463,9 @@ def _ingestor_ladder(ingestor: dict[str, Any] | None) -> list[str]:
         verdict = "meets" if real <= INGEST_CPU_BAR else "does NOT meet"
         pairs = ingestor.get("pairs") or []
         how = (
-            f"the median of {len(pairs)} back-to-back pairs of the two rungs, the table's first "
-            f"(pairs: {', '.join(_ratio(p.get('ratio')) for p in pairs)})"
+            f"the median of {len(pairs)} pairs of the two rungs: the table's own, then "
+            f"{len(pairs) - 1} measured back to back "
+            f"(ratios: {', '.join(_ratio(p.get('ratio')) for p in pairs)})"
             if len(pairs) > 1
             else "one pair of the two rungs"
         )

@@ -75,7 +75,8 @@ def main() -> int:
         "--pairs",
         type=int,
         default=ladder_ingestor.PAIRS,
-        help="ingestor: back-to-back raw COPY + ingestor measurements (the ratio is their median)",
+        help="ingestor: raw COPY + ingestor pairs, the ladder's own and the rest back to back "
+        "(the ratio is their median)",
     )
     parser.add_argument("--part", default="scorer,ingestor", help="which ladders to run")
     parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)

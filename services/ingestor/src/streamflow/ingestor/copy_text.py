@@ -39,7 +39,11 @@ import orjson
 
 from streamflow.ingestor.gcpause import paused_gc
 
+ESCAPED = "\\\t\n\r"
+"""The characters COPY text escapes (a backslash, tab, line feed, carriage return)."""
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+if set(map(ord, ESCAPED)) != set(_ESCAPES):  # pragma: no cover - kept together by hand
+    raise RuntimeError("ESCAPED and _ESCAPES name different characters")
 NULL = "\\N"
 
 

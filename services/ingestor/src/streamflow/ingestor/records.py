@@ -36,12 +36,14 @@ from streamflow.events.dead_letters import (
     MAX_PAYLOAD_BYTES,
 )
 from streamflow.events.text import has_json_nul, storable_text
-from streamflow.ingestor.copy_text import NULL, encode_rows
+from streamflow.ingestor.copy_text import ESCAPED, NULL, encode_rows
 from streamflow.ingestor.gcpause import paused_gc
 from streamflow.ingestor.tables import TableSpec
 
 Row = tuple[Any, ...]
 _JSONB_NUL = b"\\u0000"  # a cheap filter; has_json_nul() decides (an escaped "\\" is no NUL)
+if ESCAPED != "\\\t\n\r":  # pragma: no cover - _line tests these four, unrolled for speed
+    raise RuntimeError("copy_text.ESCAPED changed: update _line")
 _BACKSLASH = ord("\\")
 """An ``int``: ``int in bytes`` is one memchr, while a ``bytes`` operand first fails as an index
 (a ``TypeError`` formatted and cleared, ~1,000 instructions a test)."""
@@ -91,7 +93,8 @@ class ParsedBatch:
     lines: list[str | None] = field(default_factory=list)
     """Each row's COPY text line, written by the parser from the record's own text where its
     table spec allows it (:attr:`TableSpec.copy_lines`, ADR 0136); None for a row whose payload
-    needs COPY's escapes. Empty, or shorter than ``rows``: :func:`encode_rows` encodes them."""
+    needs COPY's escapes. Empty, or shorter than ``rows``: :func:`encode_rows` encodes them.
+    ``rows`` change only through :meth:`extend` and :meth:`keeping`, which keep this in step."""
 
     def __len__(self) -> int:
         return len(self.rows) + len(self.dead)
@@ -385,17 +388,18 @@ def _line(
     holds a character COPY escapes (``encode_rows`` then encodes the row).
 
     A :attr:`TableSpec.copy_lines` row is ``(topic, partition, offset, time, <identifier>,
-    schema_version, payload)``: the identifier matched the contract's pattern and ``stamp`` is
+    schema_version, payload)``: the identifier is a ``str`` the contract's pattern restricts to
+    letters, digits and ``_.:-`` (never None: a required field), ``stamp`` is
     the time's own text, so only the topic (checked once per partition) and the payload can hold
     a character to escape.
     """
     text = typed[2]
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # ESCAPED, unrolled
         return None
     head = heads.get(tp)
     if head is None:
         topic, partition = tp
-        if any(c in topic for c in "\\\t\n\r"):
+        if any(c in topic for c in ESCAPED):
             return None  # not a name Kafka allows
         head = heads[tp] = f"{topic}\t{partition}\t"
     return f"{head}{offset}\t{stamp}\t{typed[0]}\t{typed[1]}\t{text}\n"

@@ -55,8 +55,9 @@ class TableSpec:
     """The offset ledger keeping replays out (``bronze.<ledger>``, ADR 0134), where the table has
     no key on the Kafka coordinates; None: the primary key does."""
     copy_lines: bool = False
-    """The parser writes each row's COPY line from the record's bytes (ADR 0136); only for a
-    table whose one typed column is an identifier (``records._line``)."""
+    """The parser writes each row's COPY line from the record's text (ADR 0136): only for a table
+    whose one typed column is a required identifier (``records._line`` writes it unescaped);
+    the count is checked here, the column's kind is the spec author's to get right."""
 
     def __post_init__(self) -> None:
         if self.copy_lines and len(self.typed_columns) != 1:
