@@ -152,7 +152,7 @@ SPECS: dict[Topic, TableSpec] = {
             fast.TRANSACTION,
             payload_type="json",  # V053: only dbt reads it, one parse per row (ADR 0125)
             ledger="transactions_offsets",  # V054: a raw log, no per-row key (ADR 0134)
-            copy_lines=True,  # its COPY text from the records' bytes (ADR 0136)
+            copy_lines=True,  # the parser writes its COPY lines from each record's text (ADR 0136)
         ),
         TableSpec(
             Topic.TRANSACTIONS_SCORED,
