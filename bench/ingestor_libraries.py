@@ -28,7 +28,7 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-BOOT = os.environ.get("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
+BOOT = os.environ.get("STREAMFLOW_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 OUT = Path(os.environ.get("LIBBENCH_OUT", "/tmp/ingestor_libraries.json"))  # noqa: S108
 VALUE = (
     b'{"schema_version":1,"transaction_id":"tx-00000001","event_time":"2026-11-01T14:30:00Z",'

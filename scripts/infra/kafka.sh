@@ -5,7 +5,7 @@
 #   start  idempotent: reuses a running broker; formats the storage once; waits until it serves
 #   stop   SIGTERM, then SIGKILL after STREAMFLOW_KAFKA_STOP_TIMEOUT (30 s)
 #   status prints "running <pid>" / "stopped" (exit 0 / 3)
-# Env: STREAMFLOW_KAFKA_PORT (39092), STREAMFLOW_KAFKA_CONTROLLER_PORT (39093),
+# Env: STREAMFLOW_KAFKA_PORT (19092), STREAMFLOW_KAFKA_CONTROLLER_PORT (19093),
 #      STREAMFLOW_KAFKA_HEAP_OPTS (-Xms256m -Xmx768m), STREAMFLOW_KAFKA_START_TIMEOUT (60 s).
 set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh

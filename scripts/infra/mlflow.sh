@@ -7,7 +7,7 @@
 #          (scripts/infra/up.sh mlflow starts both), creates the database once, waits for /health
 #   stop   SIGTERM to the server's process group
 #   status prints "running <pid>" / "stopped" (exit 0 / 3)
-# Env: STREAMFLOW_MLFLOW_PORT (55000), STREAMFLOW_MLFLOW_DATABASE (mlflow),
+# Env: STREAMFLOW_MLFLOW_PORT (15000), STREAMFLOW_MLFLOW_DATABASE (mlflow),
 #      STREAMFLOW_MLFLOW_START_TIMEOUT (180 s: the first start creates ~60 tables),
 #      STREAMFLOW_MLFLOW_PG_USER (streamflow_mlflow) and STREAMFLOW_MLFLOW_PG_PASSWORD (default
 #      STREAMFLOW_PG_PASSWORD): the server's own PostgreSQL role, as in K8s (docs/adr/0105). It

@@ -8,7 +8,7 @@
 #   start  idempotent: initdb once, start (or reuse), wait ready, ensure role + database
 #   stop   pg_ctl stop -m fast
 #   status prints "running <pid>" / "stopped" (exit 0 / 3)
-# Env: STREAMFLOW_PG_PORT (55432), STREAMFLOW_PG_PASSWORD (streamflow, local profile only),
+# Env: STREAMFLOW_PG_PORT (15432), STREAMFLOW_PG_PASSWORD (streamflow, local profile only),
 #      STREAMFLOW_PG_FSYNC (on; 'off' for throwaway test clusters), STREAMFLOW_PG_START_TIMEOUT (30 s).
 set -euo pipefail
 # shellcheck source=scripts/infra/lib.sh

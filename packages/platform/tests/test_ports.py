@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import socket
 from pathlib import Path
 
@@ -58,3 +59,18 @@ def test_an_unreadable_range_means_linuxs_default(tmp_path: Path) -> None:
     assert ports.ephemeral_start(tmp_path / "missing") == ports.DEFAULT_EPHEMERAL_START
     assert ports.ephemeral_start(range_file(tmp_path, "garbage")) == 32_768
     assert ports.ephemeral_start(range_file(tmp_path, "20000 30000")) == 20_000
+
+
+def test_every_default_service_port_is_below_the_picked_and_ephemeral_ports() -> None:
+    """scripts/infra/lib.sh's defaults (ADR 0137): a client's ephemeral port can't take them."""
+    lib = Path(__file__).resolve().parents[3] / "scripts" / "infra" / "lib.sh"
+    defaults = re.findall(
+        r'^STREAMFLOW_\w*PORTS?="\$\{STREAMFLOW_\w+:-([\d ]+)\}"', lib.read_text(), re.M
+    )
+    numbers = [int(port) for text in defaults for port in text.split()]
+    assert (
+        len(numbers) >= 10
+    )  # kafka x2, postgres, api, flink, airflow, prometheus, mlflow, metrics
+    assert all(
+        1024 < port < ports.LOWEST_PICKED < ports.DEFAULT_EPHEMERAL_START for port in numbers
+    )

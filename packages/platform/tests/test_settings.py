@@ -32,8 +32,8 @@ def test_defaults_are_loopback_and_fixed_ports(monkeypatch: pytest.MonkeyPatch) 
     for name in env_var_names(_DemoSettings):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(_DemoSettings)
-    assert settings.kafka.bootstrap_servers == "127.0.0.1:39092"
-    assert (settings.pg.host, settings.pg.port) == ("127.0.0.1", 55432)
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:19092"
+    assert (settings.pg.host, settings.pg.port) == ("127.0.0.1", 15432)
     assert settings.topics.name(Topic.TRANSACTIONS_RAW) == "transactions.raw"
     assert settings.profile is Profile.LOCAL
 
@@ -82,9 +82,9 @@ def test_env_var_names_cover_nested_settings() -> None:
 
 def test_dsn_escapes_credentials() -> None:
     pg = PostgresSettings(
-        password=SecretStr("p@ss/w:rd"), user="u", database="d b", host="127.0.0.1", port=55432
+        password=SecretStr("p@ss/w:rd"), user="u", database="d b", host="127.0.0.1", port=15432
     )
-    assert pg.dsn() == "postgresql://u:p%40ss%2Fw%3Ard@127.0.0.1:55432/d%20b?sslmode=prefer"
+    assert pg.dsn() == "postgresql://u:p%40ss%2Fw%3Ard@127.0.0.1:15432/d%20b?sslmode=prefer"
     assert pg.dsn("other").split("?")[0].endswith("/other")
 
 

@@ -64,7 +64,7 @@ def pg_dsn(env: dict[str, str] | None = None) -> str:
     owner_password = source.get("STREAMFLOW_PG_PASSWORD", "streamflow")
     password = quote(source.get("STREAMFLOW_WAREHOUSE_PG_PASSWORD", owner_password), safe="")
     host = source.get("STREAMFLOW_PG_HOST", "127.0.0.1")
-    port = source.get("STREAMFLOW_PG_PORT", "55432")
+    port = source.get("STREAMFLOW_PG_PORT", "15432")
     database = quote(source.get("STREAMFLOW_PG_DATABASE", "streamflow"), safe="")
     sslmode = source.get("STREAMFLOW_PG_SSLMODE", "prefer")
     root = source.get("STREAMFLOW_PG_SSLROOTCERT")

@@ -64,7 +64,7 @@ def training_config(env: dict[str, str] | None = None) -> TrainingConfig:
     return TrainingConfig(
         python=Path(source.get("STREAMFLOW_TRAIN_PYTHON", str(REPO / ".venv" / "bin" / "python"))),
         work_dir=Path(source.get("STREAMFLOW_TRAIN_DIR", str(REPO / ".local" / "train"))),
-        registry_url=source.get("STREAMFLOW_MLFLOW_URL", "http://127.0.0.1:55000"),
+        registry_url=source.get("STREAMFLOW_MLFLOW_URL", "http://127.0.0.1:15000"),
         label_maturity_days=int(source.get("STREAMFLOW_TRAIN_LABEL_MATURITY_DAYS", "7")),
         extra_args=tuple(shlex.split(source.get("STREAMFLOW_TRAIN_ARGS", ""))),
         publish=source.get("STREAMFLOW_TRAIN_PUBLISH", "false").strip().lower()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 """Where Linux says which ports it hands to outgoing connections."""
-LOWEST_PICKED = 10_000
-"""Picked ports start here: above every service port the project configures (8000-9999)."""
+LOWEST_PICKED = 20_000
+"""Picked ports start here: above every default service port (8000-9999, 15000-19093; ADR 0137)."""
 DEFAULT_EPHEMERAL_START = 32_768
 """Linux's default start of the ephemeral range, when the range cannot be read."""
 ATTEMPTS = 64

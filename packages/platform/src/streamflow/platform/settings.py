@@ -39,7 +39,7 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_KAFKA_", extra="ignore")
 
-    bootstrap_servers: str = Field(default="127.0.0.1:39092", min_length=3)
+    bootstrap_servers: str = Field(default="127.0.0.1:19092", min_length=3)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     ssl_ca_location: str | None = None
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -68,7 +68,7 @@ class PostgresSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_PG_", extra="ignore")
 
     host: str = Field(default="127.0.0.1", min_length=1)
-    port: int = Field(default=55432, ge=1, le=65535)
+    port: int = Field(default=15432, ge=1, le=65535)
     database: str = Field(default="streamflow", min_length=1)
     user: str = Field(default="streamflow", min_length=1)
     password: SecretStr = SecretStr(LOCAL_PG_PASSWORD)

@@ -99,7 +99,7 @@ def mlflow_url() -> str:
     """The running local MLflow tracking server and model registry (started on first use)."""
     _start_local_infra("mlflow")
     host = os.environ.get("STREAMFLOW_HOST", "127.0.0.1")
-    port = os.environ.get("STREAMFLOW_MLFLOW_PORT", "55000")
+    port = os.environ.get("STREAMFLOW_MLFLOW_PORT", "15000")
     url = f"http://{host}:{port}"
     wait_for_http(f"{url}/health", timeout_s=60)
     return url

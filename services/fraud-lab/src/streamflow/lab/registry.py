@@ -36,7 +36,7 @@ class RegistrySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STREAMFLOW_MLFLOW_", extra="ignore")
 
-    url: str = Field(default="http://127.0.0.1:55000", min_length=8)
+    url: str = Field(default="http://127.0.0.1:15000", min_length=8)
     model_name: str = Field(default="streamflow-fraud-gbdt", min_length=1)
     champion_alias: str = Field(default="champion", min_length=1)
 
