@@ -55,8 +55,14 @@ FIGURES: dict[str, tuple[str, str, float | None, str]] = {
     "e2e_max_events_per_s": ("e2e", "max_events_per_s", 10_000, "higher"),
     # The full pipeline's max rate over the scorer alone's of the same run (issue #20: >= 0.6).
     "e2e_vs_scorer_alone": ("e2e", "vs_scorer_alone", 0.6, "higher"),
-    # The real job's CPU per event over the ladder's L1 of the same run (issue #20: <= 5x).
-    "scorer_cpu_vs_ladder_L1": ("ladder", "scorer.rungs.L5.cpu_per_event_vs_L1", 5, "lower"),
+    # The real job's CPU per event over the ladder's L1 of the same run (issue #20: <= 5x): the
+    # median of the L1 + L5 pairs (ladders before 2026-12-07 04:00 had one pair, the rungs').
+    "scorer_cpu_vs_ladder_L1": (
+        "ladder",
+        "scorer.L5_vs_L1|scorer.rungs.L5.cpu_per_event_vs_L1",
+        5,
+        "lower",
+    ),
     # The ingestor's real path + its PostgreSQL backend per row over raw COPY (issue #20: <= 4x).
     "ingestor_vs_raw_copy": ("ladder", "ingestor.ingestor_vs_raw_copy", 4, "lower"),
     # p99 of the latency phase run at 5,000 x 16.4 / L1 events/s (this machine's share of the
@@ -79,7 +85,11 @@ def _load(component: str) -> dict[str, Any]:
 
 
 def _dig(data: dict[str, Any], dotted: str) -> Any:
-    """``data["a"]["b"]`` for ``"a.b"``; None where a step is missing."""
+    """``data["a"]["b"]`` for ``"a.b"``; None where a step is missing. ``"a.b|c"``: the first
+    of the paths that holds a value (a result written before a figure moved)."""
+    if "|" in dotted:
+        found = (_dig(data, path) for path in dotted.split("|"))
+        return next((value for value in found if value is not None), None)
     value: Any = data
     for step in dotted.split("."):
         if not isinstance(value, dict):
@@ -411,13 +421,25 @@ def _scorer_ladder(scorer: dict[str, Any] | None) -> list[str]:
             f"| {_ratio(rung.get('cpu_per_event_vs_L1'))} | {_num(rung.get('events_per_s'))} "
             f"| {_ratio(rung.get('events_per_s_vs_L1'))} | {window} | {_rung_load(rung)} |"
         )
-    real = (rungs.get("L5") or {}).get("cpu_per_event_vs_L1")
+    real = scorer.get("L5_vs_L1") or (rungs.get("L5") or {}).get("cpu_per_event_vs_L1")
     if real is not None:
         verdict = "meets" if real <= SCORER_CPU_BAR else "does NOT meet"
+        pairs = scorer.get("pairs") or []
+        how = (
+            f" (the median of {len(pairs)} pairs of the two rungs: the table's own, then "
+            f"{len(pairs) - 1} measured back to back; "
+            + ", ".join(
+                f"{_num(p.get('L5_us'))} / {_num(p.get('L1_us'))} = {_ratio(p.get('ratio'))}"
+                for p in pairs
+            )
+            + ")"
+            if len(pairs) > 1
+            else ""
+        )
         lines += [
             "",
-            f"The real job (L5) costs {_ratio(real)} L1's CPU per event: it {verdict} issue "
-            f"#20's bar of ≤ {SCORER_CPU_BAR}x.",
+            f"The real job (L5) costs {_ratio(real)} L1's CPU per event{how}: it {verdict} "
+            f"issue #20's bar of ≤ {SCORER_CPU_BAR}x.",
         ]
     return [*lines, ""]
 

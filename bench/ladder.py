@@ -6,7 +6,8 @@ ingestor are judged against references measured in the same run (docs/adr/0081):
 - Scorer (``bench/ladder_scorer.py``, in the PyFlink env; rungs in ``bench/ladder_job.py``): L0
   the JVM alone (customer-keyed Kafka source -> exactly-once keyed sink), L1 + a Python keyed
   function with one bytes ValueState, L2 + decode/validation, L3 + the scoring core, L4 + every
-  side output, L5 the real job: µs of job CPU per event and events/s, absolute and x L1.
+  side output, L5 the real job: µs of job CPU per event and events/s, absolute and x L1; then
+  L1 + L5 pairs back to back, whose median ratio is issue #20's (``--scorer-pairs``).
 - Ingestor (``bench/ladder_ingestor.py``, here): raw COPY of the payload into an unindexed table,
   + validation, + the payload's type, + each index of bronze.transactions, the real path, a
   re-read: client + server CPU µs per row and rows/s, absolute and x raw COPY.
@@ -56,6 +57,7 @@ def run_scorer(args: argparse.Namespace) -> dict[str, Any]:
             str(FLINK_PYTHON),
             str(ROOT / "bench" / "ladder_scorer.py"),
             f"--events={args.events}",
+            f"--pairs={args.scorer_pairs}",
             f"--rungs={args.rungs}",
             f"--load-limit={args.load_limit}",
             f"--load-wait-s={args.load_wait_s}",
@@ -76,6 +78,13 @@ def main() -> int:
         type=int,
         default=ladder_ingestor.PAIRS,
         help="ingestor: raw COPY + ingestor pairs, the ladder's own and the rest back to back "
+        "(the ratio is their median)",
+    )
+    parser.add_argument(
+        "--scorer-pairs",
+        type=int,
+        default=3,
+        help="scorer: L1 + L5 pairs, the ladder's own and the rest back to back "
         "(the ratio is their median)",
     )
     parser.add_argument("--part", default="scorer,ingestor", help="which ladders to run")

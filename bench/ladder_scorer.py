@@ -32,6 +32,12 @@ than an interval, a large share of a fast rung's window). The fast rungs time mo
 (``--scale``: L0 5x, L1 3x, L2 2x ``--events``), so that their windows, too, span several commits.
 Each rung reports its window, the commits in it and ``input_exhausted`` (true: the warm-up used so
 much of the topic that the window ended on its last record, idle wait included).
+
+After the rungs, L1 and L5 run back to back ``--pairs - 1`` more times: ``L5_vs_L1``, issue #20's
+ratio, is the median of the pairs' ratios, the ladder's own pair included (each pair is in
+``pairs``). One L5 run moved 141.7-165.3 µs per event across four runs of one commit within
+an hour (2026-12-07), more than a single ratio can carry; the ingestor's ladder does the same
+(docs/adr/0136, 0138).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,6 +101,8 @@ WHAT = {
     "L4": "+ every side output: the real job's wiring with its store windows discarded",
     "L5": "the real job (fraud_job.build_pipeline: + store windows in Flink SQL, metrics sink)",
 }
+PAIRS = 3
+"""L1 + L5 pairs: the ladder's own, then ``PAIRS - 1`` back to back; the ratio is their median."""
 COMMIT_GAP_S = 0.5
 JIT_SETTLED_CORES = 0.05
 """The JIT has settled when its compiler threads use less than this share of a core..."""
@@ -308,6 +317,24 @@ def run_rung(  # noqa: PLR0917 - the rung's whole context
     }
 
 
+def pair_of(l1: dict[str, Any], l5: dict[str, Any]) -> dict[str, Any]:
+    """One L1 + L5 pair: both rungs' CPU per event and their ratio."""
+    low, high = l1.get("job_cpu_us_per_event"), l5.get("job_cpu_us_per_event")
+    return {
+        "L1_us": low,
+        "L5_us": high,
+        "ratio": round(high / low, 2) if low and high else None,
+        "loaded": bool(l1.get("loaded") or l5.get("loaded")),
+        "load_before": max(l1.get("load_before") or 0.0, l5.get("load_before") or 0.0),
+    }
+
+
+def median_ratio(pairs: list[dict[str, Any]]) -> float | None:
+    """The median of the pairs' L5 / L1 ratios (None without any)."""
+    ratios = [p["ratio"] for p in pairs if p.get("ratio")]
+    return round(statistics.median(ratios), 2) if ratios else None
+
+
 def with_ratios(rungs: dict[str, dict[str, Any]], base: str = "L1") -> None:
     """Add each rung's CPU per event and events/s as a ratio to rung ``base``'s."""
     ref = rungs.get(base, {})
@@ -331,6 +358,9 @@ def main() -> int:
         "--rungs", default=",".join(DEFAULT_RUNGS), help="comma-separated, e.g. L0,L1"
     )
     parser.add_argument("--mark", type=float, default=0.1, help="share before the timing starts")
+    parser.add_argument(
+        "--pairs", type=int, default=PAIRS, help="L1 + L5 pairs, the ladder's own included"
+    )
     parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)
     parser.add_argument("--load-wait-s", type=float, default=MAX_WAIT_S)
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
@@ -367,11 +397,12 @@ def main() -> int:
     }
     try:
         result["preload_s"] = round(preload(kafka, raw.transactions_raw, preloaded), 1)
-        for rung in rungs:
+
+        def measured(rung: str, label: str) -> dict[str, Any]:
             gate = wait_for_quiet(
                 args.load_limit, args.load_wait_s, say=lambda text: print(text, file=sys.stderr)
             )
-            print(f"==> ladder {rung} (load {gate['load_before']})", file=sys.stderr)
+            print(f"==> ladder {label} (load {gate['load_before']})", file=sys.stderr)
             figures = run_rung(
                 rung, kafka, raw.transactions_raw, timed[rung], preloaded, rules, work, args.mark
             )
@@ -381,12 +412,24 @@ def main() -> int:
                 loaded=gate["loaded"],
                 load_at_end=round(os.getloadavg()[0], 2),
             )
-            result["rungs"][rung] = figures
-            print(json.dumps({rung: figures}), file=sys.stderr)
+            print(json.dumps({label: figures}), file=sys.stderr)
+            return figures
+
+        for rung in rungs:
+            result["rungs"][rung] = measured(rung, rung)
+        if {"L1", "L5"} <= set(rungs):
+            pairs = [pair_of(result["rungs"]["L1"], result["rungs"]["L5"])]
+            for n in range(2, max(1, args.pairs) + 1):
+                l1, l5 = (measured(r, f"{r}, pair {n}") for r in ("L1", "L5"))
+                pairs.append(pair_of(l1, l5))
+            result["pairs"] = pairs
+            result["L5_vs_L1"] = median_ratio(pairs)
     finally:
         delete_topics(kafka, [raw.transactions_raw])
     with_ratios(result["rungs"])
-    result["loaded"] = any(r["loaded"] for r in result["rungs"].values())
+    result["loaded"] = any(r["loaded"] for r in result["rungs"].values()) or any(
+        p["loaded"] for p in result.get("pairs", [])
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

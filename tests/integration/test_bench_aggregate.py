@@ -57,3 +57,26 @@ def test_the_scaled_latency_phase_is_written_or_why_not() -> None:
     assert "with commits every 2 s" in text  # a result from before the interval was recorded
     faster = {"latency_scaled": scaled, "scorer": {"checkpoint_interval_ms": 500}}
     assert "with commits every 0.5 s" in aggregate._scaled_latency_lines(faster)[0]
+
+
+def test_the_scorer_ratio_is_the_median_of_its_pairs_and_says_so() -> None:
+    aggregate = bench_module("aggregate")
+    ladder = {
+        "scorer": {
+            "rungs": {"L5": {"cpu_per_event_vs_L1": 5.3}},
+            "pairs": [
+                {"L1_us": 31.0, "L5_us": 164.8, "ratio": 5.32},
+                {"L1_us": 30.2, "L5_us": 141.7, "ratio": 4.69},
+                {"L1_us": 30.9, "L5_us": 150.1, "ratio": 4.86},
+            ],
+            "L5_vs_L1": 4.86,
+        }
+    }
+    path = aggregate.FIGURES["scorer_cpu_vs_ladder_L1"][1]
+    assert aggregate._dig(ladder, path) == 4.86
+    old = {"scorer": {"rungs": {"L5": {"cpu_per_event_vs_L1": 5.79}}}}  # before the pairs
+    assert aggregate._dig(old, path) == 5.79
+    text = "\n".join(aggregate._scorer_ladder(ladder["scorer"]))
+    assert "costs 4.86x L1's CPU per event (the median of 3 pairs" in text
+    assert "164.8 / 31.0 = 5.32x" in text
+    assert "it meets issue #20's bar" in text
