@@ -35,8 +35,8 @@ much of the topic that the window ended on its last record, idle wait included).
 
 After the rungs, L1 and L5 run back to back ``--pairs - 1`` more times: ``L5_vs_L1``, issue #20's
 ratio, is the median of the pairs' ratios, the ladder's own pair included (each pair is in
-``pairs``). One L5 run moved 141.7-165.3 µs per event across four runs of one commit within
-an hour (2026-12-07), more than a single ratio can carry; the ingestor's ladder does the same
+``pairs``). L5 alone moved 141.7-178.1 µs per event across nine runs of one commit within an
+hour (2026-12-07), more than a single ratio can carry; the ingestor's ladder does the same
 (docs/adr/0136, 0138).
 """
 
