@@ -421,7 +421,7 @@ def _scorer_ladder(scorer: dict[str, Any] | None) -> list[str]:
             f"| {_ratio(rung.get('cpu_per_event_vs_L1'))} | {_num(rung.get('events_per_s'))} "
             f"| {_ratio(rung.get('events_per_s_vs_L1'))} | {window} | {_rung_load(rung)} |"
         )
-    real = scorer.get("L5_vs_L1") or (rungs.get("L5") or {}).get("cpu_per_event_vs_L1")
+    real = _dig({"scorer": scorer}, FIGURES["scorer_cpu_vs_ladder_L1"][1])
     if real is not None:
         verdict = "meets" if real <= SCORER_CPU_BAR else "does NOT meet"
         pairs = scorer.get("pairs") or []

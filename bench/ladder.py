@@ -57,12 +57,13 @@ def run_scorer(args: argparse.Namespace) -> dict[str, Any]:
             str(FLINK_PYTHON),
             str(ROOT / "bench" / "ladder_scorer.py"),
             f"--events={args.events}",
-            f"--pairs={args.scorer_pairs}",
             f"--rungs={args.rungs}",
             f"--load-limit={args.load_limit}",
             f"--load-wait-s={args.load_wait_s}",
             f"--out={out}",
         ]
+        if args.scorer_pairs is not None:  # else ladder_scorer.PAIRS
+            command.append(f"--pairs={args.scorer_pairs}")
         subprocess.run(command, env=env, cwd=ROOT, check=True)  # noqa: S603 - our own script
         scorer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
         return scorer
@@ -83,9 +84,9 @@ def main() -> int:
     parser.add_argument(
         "--scorer-pairs",
         type=int,
-        default=3,
+        default=None,
         help="scorer: L1 + L5 pairs, the ladder's own and the rest back to back "
-        "(the ratio is their median)",
+        "(the ratio is their median; default: bench/ladder_scorer.py's PAIRS)",
     )
     parser.add_argument("--part", default="scorer,ingestor", help="which ladders to run")
     parser.add_argument("--load-limit", type=float, default=LOAD_LIMIT)
